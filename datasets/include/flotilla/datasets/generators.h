@@ -1,0 +1,70 @@
+// Synthetic data generators. Each streams its output to disk with memory bounded
+// independently of the number of edges / time steps, and is deterministic for a seed
+// (the same bytes whatever the thread count).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace flotilla {
+
+// Called with (units done, units total) now and then; may be empty.
+using GenProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+// ---- R-MAT / Graph500 Kronecker ------------------------------------------------------
+struct RmatOptions {
+  int scale = 16;               // 2^scale vertices
+  int edge_factor = 16;         // edge_factor * 2^scale edges
+  double a = 0.57, b = 0.19, c = 0.19;  // d = 1 - a - b - c (Graph500)
+  std::uint64_t seed = 1;
+  bool permute = true;          // Graph500 scrambles vertex labels
+  std::uint32_t id_bytes = 4;   // binary edge list id width
+  int threads = 0;              // 0 = hardware concurrency
+};
+struct RmatResult {
+  std::uint64_t num_nodes = 0, num_edges = 0, bytes = 0;
+  double seconds = 0;
+};
+// Writes a Flotilla binary edge list (datasets/graph_io.h) to `out`. Self-loops and
+// duplicates are kept, as Graph500 generates them; readers drop/merge them.
+RmatResult generate_rmat(const RmatOptions& opts, const std::string& out, const GenProgressFn& progress = {});
+
+// ---- Stochastic block model with class-correlated features (OGB raw layout) -----------
+struct SbmOptions {
+  std::uint64_t num_nodes = 100000;
+  int num_classes = 10;          // one block per class
+  double avg_degree = 20;        // expected undirected degree
+  double intra_fraction = 0.8;   // fraction of a node's edges inside its own block
+  int num_features = 100;
+  double feature_separation = 1.0;  // class-mean spread relative to unit noise
+  double train_fraction = 0.6, valid_fraction = 0.2;  // rest is test
+  std::uint64_t seed = 1;
+  int threads = 0;
+};
+struct SbmResult {
+  std::uint64_t num_nodes = 0, num_edges = 0, bytes = 0;
+  double seconds = 0;
+};
+// Writes DIR/raw/{edge,node-feat,node-label,num-node-list,num-edge-list}.csv.gz and
+// DIR/split/random/{train,valid,test}.csv.gz (see docs/formats.md).
+SbmResult generate_sbm(const SbmOptions& opts, const std::string& out_dir, const GenProgressFn& progress = {});
+
+// ---- Synthetic traffic (road-like sensor graph + [T, N, F] signal) ---------------------
+struct TrafficGenOptions {
+  std::uint64_t num_sensors = 207;
+  std::uint64_t num_steps = 2016;   // 5-minute steps (2016 = one week)
+  int num_features = 2;             // channel 0 speed (mph), channel 1 time of day in [0, 1)
+  std::uint64_t seed = 1;
+  int threads = 0;
+};
+struct TrafficGenResult {
+  std::uint64_t num_sensors = 0, num_steps = 0, num_edges = 0, bytes = 0;
+  double seconds = 0;
+};
+// Writes a traffic folder (docs/formats.md): DIR/signal.npy float32 [T, N, F],
+// DIR/distances.csv (from,to,distance), DIR/sensors.csv (index,sensor_id,latitude,longitude).
+TrafficGenResult generate_traffic(const TrafficGenOptions& opts, const std::string& out_dir,
+                                  const GenProgressFn& progress = {});
+
+}  // namespace flotilla

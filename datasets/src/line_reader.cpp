@@ -1,0 +1,204 @@
+#include "flotilla/datasets/line_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "flotilla/datasets/error.h"
+
+namespace flotilla {
+
+LineReader::LineReader(std::string path, std::size_t buffer_bytes) : path_(std::move(path)) {
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw_file(path_, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd_, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) { ::close(fd_); throw_file(path_, "is a directory, expected a file"); }
+    file_bytes_ = static_cast<std::uint64_t>(st.st_size);
+  }
+  unsigned char magic[2] = {0, 0};
+  const ssize_t got = ::pread(fd_, magic, 2, 0);
+  if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+    const int dupfd = ::dup(fd_);
+    gz_ = gzdopen(dupfd, "rb");
+    if (!gz_) { ::close(dupfd); ::close(fd_); throw_file(path_, "cannot open gzip stream"); }
+    gzbuffer(static_cast<gzFile>(gz_), 1 << 20);
+  }
+  cap_ = buffer_bytes < 64 ? 64 : buffer_bytes;
+  buf_.reset(new char[cap_]);
+}
+
+LineReader::~LineReader() {
+  if (gz_) gzclose(static_cast<gzFile>(gz_));
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void LineReader::rewind() {
+  if (gz_) {
+    gzrewind(static_cast<gzFile>(gz_));
+  } else {
+    ::lseek(fd_, 0, SEEK_SET);
+  }
+  begin_ = end_ = 0;
+  eof_ = false;
+  line_ = 0;
+  raw_consumed_ = 0;
+}
+
+std::uint64_t LineReader::bytes_consumed() const {
+  if (gz_) {
+    const z_off_t off = gzoffset(static_cast<gzFile>(gz_));
+    return off < 0 ? 0 : static_cast<std::uint64_t>(off);
+  }
+  return raw_consumed_;
+}
+
+std::size_t LineReader::fill() {
+  // Move the unconsumed tail to the front, grow when a single line fills the buffer.
+  if (begin_ > 0) {
+    std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (end_ == cap_) {
+    std::unique_ptr<char[]> bigger(new char[cap_ * 2]);
+    std::memcpy(bigger.get(), buf_.get(), end_);
+    buf_ = std::move(bigger);
+    cap_ *= 2;
+  }
+  std::size_t got = 0;
+  if (gz_) {
+    const int n = gzread(static_cast<gzFile>(gz_), buf_.get() + end_, static_cast<unsigned>(cap_ - end_));
+    if (n < 0) {
+      int errnum = 0;
+      const char* msg = gzerror(static_cast<gzFile>(gz_), &errnum);
+      throw_at_line(path_, line_ + 1, std::string("corrupt gzip data: ") + (msg ? msg : "unknown"));
+    }
+    got = static_cast<std::size_t>(n);
+    if (got == 0) {
+      // zlib reports a truncated stream only through gzerror after a short read.
+      int errnum = 0;
+      gzerror(static_cast<gzFile>(gz_), &errnum);
+      if (errnum != Z_OK && errnum != Z_STREAM_END)
+        throw_at_line(path_, line_ + 1, "truncated or corrupt gzip data");
+    }
+  } else {
+    ssize_t n;
+    do {
+      n = ::read(fd_, buf_.get() + end_, cap_ - end_);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) throw_file(path_, std::string("read error: ") + std::strerror(errno));
+    got = static_cast<std::size_t>(n);
+    raw_consumed_ += got;
+  }
+  end_ += got;
+  if (got == 0) eof_ = true;
+  return got;
+}
+
+bool LineReader::next(std::string_view& line) {
+  for (;;) {
+    const char* start = buf_.get() + begin_;
+    const std::size_t avail = end_ - begin_;
+    const void* nl = avail ? std::memchr(start, '\n', avail) : nullptr;
+    if (nl) {
+      const char* e = static_cast<const char*>(nl);
+      std::size_t len = static_cast<std::size_t>(e - start);
+      begin_ += len + 1;
+      if (len && start[len - 1] == '\r') --len;
+      line = std::string_view(start, len);
+      ++line_;
+      return true;
+    }
+    if (eof_) {
+      if (avail == 0) return false;
+      // Last line without a trailing newline.
+      std::size_t len = avail;
+      if (start[len - 1] == '\r') --len;
+      line = std::string_view(start, len);
+      begin_ = end_;
+      ++line_;
+      return true;
+    }
+    fill();
+  }
+}
+
+void LineReader::fail(const std::string& what) const { throw_at_line(path_, line_, what); }
+
+std::string_view FieldCursor::next_token() {
+  skip_separators();
+  const char* s = p_;
+  while (p_ != end_ && *p_ != ' ' && *p_ != '\t' && *p_ != ',') ++p_;
+  return std::string_view(s, static_cast<std::size_t>(p_ - s));
+}
+
+std::string_view FieldCursor::token_for_error() {
+  const char* s = p_;
+  const char* e = p_;
+  while (e != end_ && *e != ' ' && *e != '\t' && *e != ',' && e - s < 40) ++e;
+  return std::string_view(s, static_cast<std::size_t>(e - s));
+}
+
+namespace {
+[[noreturn]] void bad_field(const LineReader& reader, const char* what, std::string_view tok) {
+  reader.fail(std::string("expected ") + what + ", found '" + std::string(tok) + "'");
+}
+bool is_sep(char c) { return c == ' ' || c == '\t' || c == ','; }
+}  // namespace
+
+bool FieldCursor::parse_u64(std::uint64_t& out, const LineReader& reader, const char* what) {
+  skip_separators();
+  if (p_ == end_) return false;
+  const char* s = p_;
+  std::uint64_t v = 0;
+  while (p_ != end_ && static_cast<unsigned char>(*p_ - '0') < 10) {
+    const std::uint64_t d = static_cast<std::uint64_t>(*p_ - '0');
+    if (v > (UINT64_MAX - d) / 10) { p_ = s; bad_field(reader, what, token_for_error()); }
+    v = v * 10 + d;
+    ++p_;
+  }
+  if (p_ == s || (p_ != end_ && !is_sep(*p_))) { p_ = s; bad_field(reader, what, token_for_error()); }
+  out = v;
+  return true;
+}
+
+bool FieldCursor::parse_i64(std::int64_t& out, const LineReader& reader, const char* what) {
+  skip_separators();
+  if (p_ == end_) return false;
+  const char* s = p_;
+  const auto res = std::from_chars(p_, end_, out);
+  if (res.ec != std::errc() || (res.ptr != end_ && !is_sep(*res.ptr))) bad_field(reader, what, token_for_error());
+  p_ = res.ptr;
+  (void)s;
+  return true;
+}
+
+bool FieldCursor::parse_double(double& out, const LineReader& reader, const char* what) {
+  skip_separators();
+  if (p_ == end_) return false;
+  const char* s = p_;
+  if (*s == '+') ++s;  // from_chars rejects a leading '+', CSV writers emit it
+  const auto res = std::from_chars(s, end_, out);
+  if (res.ec == std::errc::result_out_of_range) {
+    reader.fail(std::string(what) + " out of range: '" + std::string(token_for_error()) + "'");
+  }
+  if (res.ec != std::errc() || (res.ptr != end_ && !is_sep(*res.ptr))) bad_field(reader, what, token_for_error());
+  p_ = res.ptr;
+  return true;
+}
+
+bool FieldCursor::parse_float(float& out, const LineReader& reader, const char* what) {
+  double d = 0;
+  if (!parse_double(d, reader, what)) return false;
+  out = static_cast<float>(d);
+  return true;
+}
+
+}  // namespace flotilla

@@ -1,0 +1,337 @@
+// Text graph streams: METIS .graph and SNAP-style edge lists (also OGB's edge.csv).
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <string>
+
+#include "flotilla/datasets/error.h"
+#include "flotilla/datasets/line_reader.h"
+#include "id_compactor.h"
+#include "streams.h"
+
+namespace flotilla::detail {
+namespace {
+
+bool is_blank(std::string_view line) {
+  for (char c : line)
+    if (c != ' ' && c != '\t') return false;
+  return true;
+}
+
+// ---- METIS ------------------------------------------------------------------------------
+struct MetisHeader {
+  std::uint64_t n = 0, m = 0;
+  bool vsize = false, vwgt = false, ewgt = false;
+  std::uint64_t ncon = 0;
+};
+
+// Reads the header line (skipping '%' comments). Shared with read_metis via metis_header().
+MetisHeader read_metis_header(LineReader& r) {
+  std::string_view line;
+  for (;;) {
+    if (!r.next(line)) throw_at_line(r.path(), r.line_number() + 1, "empty file: expected METIS header 'n m [fmt [ncon]]'");
+    if (!line.empty() && line[0] == '%') continue;
+    if (is_blank(line)) continue;
+    break;
+  }
+  MetisHeader h;
+  FieldCursor f(line);
+  if (!f.parse_u64(h.n, r, "vertex count n")) r.fail("expected METIS header 'n m [fmt [ncon]]'");
+  if (!f.parse_u64(h.m, r, "edge count m")) r.fail("METIS header has no edge count m");
+  std::string_view fmt = f.next_token();
+  if (!fmt.empty()) {
+    if (fmt.size() > 3 || fmt.find_first_not_of("01") != std::string_view::npos)
+      r.fail("METIS fmt must be up to three 0/1 digits (0, 1, 10, 11, 100, ..., 111), found '" + std::string(fmt) + "'");
+    std::string padded = std::string(3 - fmt.size(), '0') + std::string(fmt);
+    h.vsize = padded[0] == '1';
+    h.vwgt = padded[1] == '1';
+    h.ewgt = padded[2] == '1';
+    if (!f.parse_u64(h.ncon, r, "ncon")) h.ncon = h.vwgt ? 1 : 0;
+    if (!h.vwgt && h.ncon != 0) r.fail("METIS header gives ncon but fmt has no vertex weights");
+    if (h.vwgt && (h.ncon == 0 || h.ncon > 64)) r.fail("METIS ncon must be between 1 and 64");
+  }
+  if (!f.at_end()) r.fail("unexpected extra fields in METIS header");
+  if (h.n >= kMaxVertices) r.fail("vertex count " + std::to_string(h.n) + " exceeds Flotilla's 32-bit vertex ids");
+  return h;
+}
+
+class MetisEdgeStream final : public EdgeStream {
+ public:
+  MetisEdgeStream(const std::string& path, bool all_arcs, std::vector<std::int64_t>* vertex_weights)
+      : reader_(path), all_arcs_(all_arcs), vertex_weights_(vertex_weights) {
+    header_ = read_metis_header(reader_);
+    info_.format = GraphFormat::Metis;
+    info_.path = path;
+    info_.num_nodes = header_.n;
+    info_.num_edges_hint = header_.m;
+    info_.has_edge_weights = header_.ewgt;
+    info_.each_edge_once = !all_arcs;
+    header_lines_ = reader_.line_number();
+  }
+
+  int ncon() const { return static_cast<int>(header_.ncon); }
+
+  void rewind() override {
+    reader_.rewind();
+    std::string_view line;
+    for (std::uint64_t i = 0; i < header_lines_; ++i) reader_.next(line);
+    vertex_ = 0;
+    arcs_ = 0;
+    if (vertex_weights_) vertex_weights_->clear();
+    in_line_ = false;
+    done_ = false;
+  }
+
+  bool next_chunk(EdgeChunk& chunk, std::size_t max_edges) override {
+    chunk.clear();
+    if (max_edges == 0) max_edges = 1;
+    while (!done_ && chunk.size() < max_edges) {
+      if (!in_line_) {
+        std::string_view line;
+        if (!reader_.next(line)) { finish(); break; }
+        if (!line.empty() && line[0] == '%') continue;
+        if (vertex_ >= header_.n) {
+          if (is_blank(line)) continue;  // trailing blank lines
+          reader_.fail("more vertex lines than the header's n = " + std::to_string(header_.n));
+        }
+        cursor_ = FieldCursor(line);
+        ++vertex_;
+        in_line_ = true;
+        std::uint64_t skip = 0;
+        if (header_.vsize && !cursor_.parse_u64(skip, reader_, "vertex size")) reader_.fail("missing vertex size");
+        for (std::uint64_t c = 0; c < header_.ncon; ++c) {
+          std::int64_t w = 0;
+          if (!cursor_.parse_i64(w, reader_, "vertex weight")) reader_.fail("missing vertex weight");
+          if (w < 0) reader_.fail("negative vertex weight");
+          if (vertex_weights_) vertex_weights_->push_back(w);
+        }
+      }
+      const VertexId u = static_cast<VertexId>(vertex_ - 1);
+      while (chunk.size() < max_edges) {
+        std::uint64_t v = 0;
+        if (!cursor_.parse_u64(v, reader_, "neighbour id")) { in_line_ = false; break; }
+        if (v == 0 || v > header_.n)
+          reader_.fail("neighbour id " + std::to_string(v) + " out of range 1.." + std::to_string(header_.n));
+        float w = 1.0f;
+        if (header_.ewgt) {
+          std::int64_t iw = 0;
+          if (!cursor_.parse_i64(iw, reader_, "edge weight")) reader_.fail("neighbour " + std::to_string(v) + " has no edge weight (fmt says edge weights)");
+          if (iw <= 0) reader_.fail("edge weights must be positive, found " + std::to_string(iw));
+          w = static_cast<float>(iw);
+        }
+        const VertexId vv = static_cast<VertexId>(v - 1);
+        if (vv == u) reader_.fail("self-loop on vertex " + std::to_string(v) + " (the METIS format forbids self-loops)");
+        ++arcs_;
+        if (all_arcs_ || u < vv) {
+          chunk.src.push_back(u);
+          chunk.dst.push_back(vv);
+          if (header_.ewgt) chunk.weight.push_back(w);
+        }
+      }
+    }
+    report(reader_.bytes_consumed(), reader_.file_bytes());
+    return chunk.size() > 0;
+  }
+
+ private:
+  void finish() {
+    done_ = true;
+    if (vertex_ < header_.n)
+      throw_at_line(reader_.path(), reader_.line_number(),
+                    "file ends after " + std::to_string(vertex_) + " vertex lines; the header says n = " +
+                        std::to_string(header_.n) + " (truncated file?)");
+    if (arcs_ != 2 * header_.m)
+      throw_file(reader_.path(), "the header says m = " + std::to_string(header_.m) +
+                                     " edges but the adjacency lists hold " + std::to_string(arcs_) +
+                                     " entries (" + std::to_string(arcs_ / 2) +
+                                     " edges); each edge must be listed at both ends");
+  }
+
+  LineReader reader_;
+  bool all_arcs_ = false;
+  std::vector<std::int64_t>* vertex_weights_ = nullptr;
+  MetisHeader header_;
+  std::uint64_t header_lines_ = 0;
+  std::uint64_t vertex_ = 0;  // vertices whose line has been started
+  std::uint64_t arcs_ = 0;
+  bool in_line_ = false;
+  bool done_ = false;
+  FieldCursor cursor_{std::string_view()};
+};
+
+// ---- edge lists -------------------------------------------------------------------------
+bool is_comment(std::string_view line) {
+  for (char c : line) {
+    if (c == ' ' || c == '\t') continue;
+    return c == '#' || c == '%';
+  }
+  return true;  // blank
+}
+
+class EdgeListStream final : public EdgeStream {
+ public:
+  EdgeListStream(const std::string& path, bool keep_ids, std::uint64_t fixed_nodes, GraphFormat reported)
+      : reader_(path), fixed_nodes_(fixed_nodes) {
+    info_.format = reported;
+    info_.path = path;
+    // Pre-pass: count edges, find the id set, decide on weights and on a header line.
+    std::string_view line;
+    std::uint64_t edges = 0;
+    bool first = true, probed = false;
+    while (reader_.next(line)) {
+      if (is_comment(line)) continue;
+      if (first) {
+        first = false;
+        // A CSV header such as "src,dst" or "from,to,weight" (first non-comment line starting
+        // with a letter) is skipped.
+        const char c = line[line.find_first_not_of(" \t")];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '"' || c == '_') {
+          header_line_ = reader_.line_number();
+          continue;
+        }
+      }
+      if (!probed) {
+        probed = true;
+        FieldCursor probe(line);
+        probe.next_token();
+        probe.next_token();
+        info_.has_edge_weights = !probe.at_end();
+      }
+      std::uint64_t u = 0, v = 0;
+      parse_pair(line, u, v);
+      if (u == v) continue;
+      ++edges;
+      if (fixed_nodes_) {
+        if (u >= fixed_nodes_ || v >= fixed_nodes_)
+          reader_.fail("node id " + std::to_string(std::max(u, v)) + " out of range 0.." + std::to_string(fixed_nodes_ - 1));
+      } else if (keep_ids) {
+        max_id_ = std::max({max_id_, u, v});
+        any_ = true;
+      } else {
+        ids_.add(u);
+        ids_.add(v);
+      }
+    }
+    if (fixed_nodes_) {
+      info_.num_nodes = fixed_nodes_;
+      identity_ = true;
+    } else if (keep_ids) {
+      info_.num_nodes = any_ ? max_id_ + 1 : 0;
+      identity_ = true;
+    } else {
+      ids_.finalize();
+      info_.num_nodes = ids_.size();
+      identity_ = ids_.dense();
+    }
+    if (info_.num_nodes >= kMaxVertices)
+      throw_file(path, "needs " + std::to_string(info_.num_nodes) + " vertex ids, beyond Flotilla's 32-bit vertex ids");
+    info_.num_edges_hint = edges;
+    rewind();
+  }
+
+  void rewind() override {
+    reader_.rewind();
+    done_ = false;
+  }
+
+  bool next_chunk(EdgeChunk& chunk, std::size_t max_edges) override {
+    chunk.clear();
+    std::string_view line;
+    while (!done_ && chunk.size() < max_edges) {
+      if (!reader_.next(line)) { done_ = true; break; }
+      if (reader_.line_number() == header_line_ || is_comment(line)) continue;
+      std::uint64_t u = 0, v = 0;
+      float w = 1.0f;
+      FieldCursor f = parse_pair(line, u, v);
+      if (info_.has_edge_weights && !f.parse_float(w, reader_, "edge weight"))
+        reader_.fail("missing edge weight (the first edge line has three fields)");
+      if (u == v) continue;
+      if (identity_) {
+        if (u >= info_.num_nodes || v >= info_.num_nodes)  // the file changed since the pre-pass
+          reader_.fail("node id out of range (file changed while reading?)");
+        chunk.src.push_back(static_cast<VertexId>(u));
+        chunk.dst.push_back(static_cast<VertexId>(v));
+      } else {
+        const std::uint64_t ru = ids_.rank(u), rv = ids_.rank(v);
+        if (ru == IdCompactor::kMissing || rv == IdCompactor::kMissing)
+          reader_.fail("node id not seen in the first pass (file changed while reading?)");
+        chunk.src.push_back(static_cast<VertexId>(ru));
+        chunk.dst.push_back(static_cast<VertexId>(rv));
+      }
+      if (info_.has_edge_weights) chunk.weight.push_back(w);
+    }
+    report(reader_.bytes_consumed(), reader_.file_bytes());
+    return chunk.size() > 0;
+  }
+
+ private:
+  FieldCursor parse_pair(std::string_view line, std::uint64_t& u, std::uint64_t& v) {
+    FieldCursor f(line);
+    if (!f.parse_u64(u, reader_, "non-negative integer node id")) reader_.fail("expected 'u v'");
+    if (!f.parse_u64(v, reader_, "non-negative integer node id")) reader_.fail("expected two node ids 'u v', found one");
+    return f;
+  }
+
+  LineReader reader_;
+  std::uint64_t fixed_nodes_ = 0;
+  std::uint64_t header_line_ = 0;
+  IdCompactor ids_;
+  std::uint64_t max_id_ = 0;
+  bool any_ = false;
+  bool identity_ = true;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<EdgeStream> open_metis_stream(const std::string& path) {
+  return std::make_unique<MetisEdgeStream>(path, false, nullptr);
+}
+
+std::unique_ptr<EdgeStream> open_metis_arc_stream(const std::string& path,
+                                                  std::vector<std::int64_t>* vertex_weights, int* ncon) {
+  auto s = std::make_unique<MetisEdgeStream>(path, true, vertex_weights);
+  if (ncon) *ncon = s->ncon();
+  return s;
+}
+
+std::unique_ptr<EdgeStream> open_edgelist_stream(const std::string& path, bool keep_ids,
+                                                 std::uint64_t num_nodes, GraphFormat reported) {
+  return std::make_unique<EdgeListStream>(path, keep_ids, num_nodes, reported);
+}
+
+}  // namespace flotilla::detail
+
+namespace flotilla::detail {
+
+std::string existing_variant(const std::string& base) {
+  struct stat st {};
+  if (::stat((base + ".gz").c_str(), &st) == 0) return base + ".gz";
+  if (::stat(base.c_str(), &st) == 0) return base;
+  return {};
+}
+
+std::uint64_t read_single_count(const std::string& path, const char* what) {
+  LineReader r(path);
+  std::string_view line;
+  while (r.next(line)) {
+    if (is_comment(line)) continue;
+    FieldCursor f(line);
+    std::uint64_t v = 0;
+    if (!f.parse_u64(v, r, what)) r.fail(std::string("expected ") + what);
+    return v;
+  }
+  throw_file(path, std::string("empty file: expected ") + what);
+}
+
+std::unique_ptr<EdgeStream> open_ogb_stream(const std::string& dir) {
+  const std::string edges = existing_variant(dir + "/raw/edge.csv");
+  if (edges.empty()) throw_file(dir, "OGB folder has no raw/edge.csv.gz or raw/edge.csv");
+  const std::string nodes = existing_variant(dir + "/raw/num-node-list.csv");
+  if (nodes.empty()) throw_file(dir, "OGB folder has no raw/num-node-list.csv.gz or raw/num-node-list.csv");
+  const std::uint64_t n = read_single_count(nodes, "node count");
+  if (n == 0) throw_file(nodes, "node count is 0");
+  return open_edgelist_stream(edges, true, n, GraphFormat::Ogb);
+}
+
+}  // namespace flotilla::detail
