@@ -6,6 +6,7 @@ namespace flotilla::cli {
 
 int cmd_info(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
 int cmd_partition(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_version(int argc, char** argv);

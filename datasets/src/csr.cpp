@@ -5,6 +5,9 @@
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
+#include <unistd.h>
+
+#include "flotilla/datasets/error.h"
 
 namespace flotilla {
 
@@ -97,6 +100,10 @@ void sort_and_dedup(std::vector<EdgeIndex>& offsets, std::vector<VertexId>& targ
 
 CsrGraph build_csr(EdgeStream& stream, const CsrBuildOptions& opts) {
   const std::uint64_t n = stream.info().num_nodes;
+  // A corrupt header must not drive a huge allocation: refuse beyond physical memory.
+  const double phys = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  if (phys > 0 && static_cast<double>(n + 1) * 2 * sizeof(EdgeIndex) > phys)
+    throw_file(stream.info().path, std::to_string(n) + " vertices would need more memory than this machine has");
   const bool weighted = stream.info().has_edge_weights;
   std::vector<EdgeIndex> offsets(n + 1, 0);
   EdgeChunk chunk;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -31,6 +32,8 @@ LineReader::LineReader(std::string path, std::size_t buffer_bytes) : path_(std::
     gzbuffer(static_cast<gzFile>(gz_), 1 << 20);
   }
   cap_ = buffer_bytes < 64 ? 64 : buffer_bytes;
+  // Small plain files need no multi-megabyte buffer (the buffer still grows for long lines).
+  if (!gz_ && file_bytes_ + 1 < cap_) cap_ = std::max<std::size_t>(4096, static_cast<std::size_t>(file_bytes_) + 1);
   buf_.reset(new char[cap_]);
 }
 

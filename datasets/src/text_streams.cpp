@@ -67,6 +67,13 @@ class MetisEdgeStream final : public EdgeStream {
     info_.has_edge_weights = header_.ewgt;
     info_.each_edge_once = !all_arcs;
     header_lines_ = reader_.line_number();
+    // Every vertex needs at least a newline: a header claiming more vertices than the file
+    // can hold is corrupt (checked before anyone allocates per-vertex arrays). Deflate
+    // expands at most ~1032x.
+    const std::uint64_t max_lines = reader_.compressed() ? reader_.file_bytes() * 1032 : reader_.file_bytes();
+    if (header_.n > max_lines)
+      throw_at_line(path, header_lines_, "header says n = " + std::to_string(header_.n) +
+                                             " vertices but the file is too small to hold that many lines");
   }
 
   int ncon() const { return static_cast<int>(header_.ncon); }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# First command of the README: installs dependencies, builds, and runs the main job on the
+# embedded default data (datasets/embedded). Output goes to quickstart-out/.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/install-deps.sh
+bash scripts/build.sh "$root/build" Release
+fl="$root/build/cli/flotilla"
+out="$root/quickstart-out"
+rm -rf "$out" && mkdir -p "$out"
+
+echo "== flotilla version"
+"$fl" version
+echo
+echo "== Embedded Cora (OGB raw layout)"
+"$fl" info datasets/embedded/cora | tee "$out/cora-info.txt"
+echo
+echo "== Embedded METR-LA week (traffic folder)"
+"$fl" info datasets/embedded/metr-la-week | tee "$out/metr-la-info.txt" || true
+echo
+echo "== Generated R-MAT graph (scale 16, edge factor 16), streamed to disk"
+"$fl" generate rmat --scale 16 --edge-factor 16 --seed 1 --out "$out/rmat16.bin"
+"$fl" info "$out/rmat16.bin" | tee "$out/rmat16-info.txt"
+echo
+echo "Quickstart done. Outputs in $out"
