@@ -24,6 +24,12 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$root/build-sanitize" --output-on-failure -j "$jobs" -L unit
 
+if [ -x /usr/local/cuda/bin/nvcc ]; then
+  echo "== CUDA/NCCL path compiles (FLOTILLA_CUDA=ON; no GPU needed)"
+  FLOTILLA_TARGETS="flotilla_comm" bash scripts/build.sh "$root/build-cuda" Release -DFLOTILLA_CUDA=ON -DFLOTILLA_BUILD_TESTS=OFF >/dev/null
+  echo "ok"
+fi
+
 echo "== Fuzz targets (bounded time each)"
 bash scripts/fuzz.sh "${FLOTILLA_FUZZ_SECONDS:-20}"
 
