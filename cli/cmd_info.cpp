@@ -1,10 +1,41 @@
-// flotilla info PATH: what is in a graph file or dataset folder.
+// flotilla info PATH: what is in a graph file or dataset folder. For an OGB folder it adds
+// features, classes and splits; for a traffic folder the signal's shape and time range; a
+// .npy that is not an integer [m, 2] / [2, m] edge array is described by dtype and shape only.
 #include <cstdio>
+#include <optional>
 
 #include "cli_util.h"
 #include "flotilla/datasets.h"
 
 namespace flotilla::cli {
+
+namespace {
+
+bool is_edge_array(const NpyHeader& h) {
+  return npy_is_integer(h.type) && h.shape.size() == 2 && (h.shape[1] == 2 || h.shape[0] == 2);
+}
+
+// A .npy without a graph in it: dtype and shape.
+int describe_plain_npy(const std::string& path, const NpyHeader& h, bool json) {
+  if (json) {
+    JsonWriter w;
+    w.begin_object().field("path", path).field("format", "npy").field("graph", false).field("dtype", h.dtype);
+    w.key("shape").begin_array();
+    for (std::uint64_t d : h.shape) w.value(d);
+    w.end_array().field("elements", h.num_elements()).field("bytes", h.data_bytes()).end_object();
+    std::printf("%s\n", w.str().c_str());
+  } else {
+    std::printf("path        %s\n", path.c_str());
+    std::printf("format      npy %d.0 (not an [m, 2] / [2, m] integer edge array: no graph)\n", h.major_version);
+    std::printf("dtype       %s\n", h.dtype.c_str());
+    std::printf("shape       %s  (%llu elements, %s)\n", npy_shape_string(h.shape).c_str(),
+                static_cast<unsigned long long>(h.num_elements()),
+                human_bytes(static_cast<double>(h.data_bytes())).c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 int cmd_info(int argc, char** argv) {
   cxxopts::Options options("flotilla info", "Describe a graph file, OGB folder, traffic folder or .npy file.");
@@ -38,6 +69,16 @@ int cmd_info(int argc, char** argv) {
 
   try {
     if (sopts.format == GraphFormat::Auto) sopts.format = detect_graph_format(path);
+    std::optional<NpyHeader> npy;
+    if (sopts.format == GraphFormat::Npy) {
+      npy = read_npy_header(path);
+      if (!is_edge_array(*npy)) return describe_plain_npy(path, *npy, json);
+    }
+    // Dataset summaries first: they validate the folder's other files.
+    std::optional<OgbInfo> ogb;
+    std::optional<TrafficInfo> traffic;
+    if (sopts.format == GraphFormat::Ogb) ogb = describe_ogb(path);
+    if (sopts.format == GraphFormat::Traffic) traffic = describe_traffic(path);
     auto stream = open_edge_stream(path, sopts);
     const EdgeStreamInfo sinfo = stream->info();
     ProgressBar bar("reading", 0, "B", !json);
@@ -72,6 +113,34 @@ int cmd_info(int argc, char** argv) {
       if (want_components)
         w.field("components", static_cast<std::uint64_t>(comps.count))
             .field("largest_component", static_cast<std::uint64_t>(comps.largest));
+      if (npy) {
+        w.field("dtype", npy->dtype);
+        w.key("shape").begin_array();
+        for (std::uint64_t d : npy->shape) w.value(d);
+        w.end_array();
+      }
+      if (ogb) {
+        w.field("num_features", ogb->num_features)
+            .field("num_classes", ogb->num_classes)
+            .field("num_labeled", ogb->num_labeled);
+        w.key("splits").begin_array();
+        for (const auto& sp : ogb->splits)
+          w.begin_object().field("name", sp.name).field("train", sp.train).field("valid", sp.valid)
+              .field("test", sp.test).end_object();
+        w.end_array();
+      }
+      if (traffic) {
+        w.field("num_sensors", traffic->num_sensors)
+            .field("num_steps", traffic->num_steps)
+            .field("num_features", traffic->num_features)
+            .field("signal", traffic->signal_source)
+            .field("graph_source", traffic->graph_source)
+            .field("graph_entries", traffic->graph_entries)
+            .field("graph_self_loops", traffic->graph_self_loops);
+        if (traffic->sigma > 0) w.field("sigma", traffic->sigma);
+        if (!traffic->first_timestamp.empty())
+          w.field("first_timestamp", traffic->first_timestamp).field("last_timestamp", traffic->last_timestamp);
+      }
       w.end_object();
       std::printf("%s\n", w.str().c_str());
     } else {
@@ -87,6 +156,38 @@ int cmd_info(int argc, char** argv) {
       if (want_components)
         std::printf("components  %u (largest %u nodes, %.1f%%)\n", comps.count, comps.largest,
                     g.num_nodes() ? 100.0 * comps.largest / g.num_nodes() : 0.0);
+      if (npy)
+        std::printf("array       %s %s\n", npy->dtype.c_str(), npy_shape_string(npy->shape).c_str());
+      if (ogb) {
+        std::printf("features    %llu per node\n", static_cast<unsigned long long>(ogb->num_features));
+        std::printf("classes     %lld (%llu of %llu nodes labeled)\n", static_cast<long long>(ogb->num_classes),
+                    static_cast<unsigned long long>(ogb->num_labeled), static_cast<unsigned long long>(ogb->num_nodes));
+        if (ogb->splits.empty()) std::printf("splits      none (no split/ folder)\n");
+        for (const auto& sp : ogb->splits)
+          std::printf("split       %s: train %llu, valid %llu, test %llu\n", sp.name.c_str(),
+                      static_cast<unsigned long long>(sp.train), static_cast<unsigned long long>(sp.valid),
+                      static_cast<unsigned long long>(sp.test));
+      }
+      if (traffic) {
+        std::printf("sensors     %llu\n", static_cast<unsigned long long>(traffic->num_sensors));
+        if (traffic->signal_source.empty()) {
+          std::printf("signal      none (graph only)\n");
+        } else {
+          std::printf("signal      %llu steps x %llu sensors x %llu features (%s)\n",
+                      static_cast<unsigned long long>(traffic->num_steps),
+                      static_cast<unsigned long long>(traffic->num_sensors),
+                      static_cast<unsigned long long>(traffic->num_features), traffic->signal_source.c_str());
+          if (!traffic->first_timestamp.empty())
+            std::printf("time        %s .. %s\n", traffic->first_timestamp.c_str(), traffic->last_timestamp.c_str());
+          else
+            std::printf("time        no timestamps (%llu steps)\n", static_cast<unsigned long long>(traffic->num_steps));
+        }
+        std::printf("graph       %llu directed entries (%llu self-loops) from %s",
+                    static_cast<unsigned long long>(traffic->graph_entries),
+                    static_cast<unsigned long long>(traffic->graph_self_loops), traffic->graph_source.c_str());
+        if (traffic->sigma > 0) std::printf(", Gaussian kernel sigma %.1f", traffic->sigma);
+        std::printf("\n");
+      }
       std::printf("memory      CSR %s, peak RSS %s\n", human_bytes(static_cast<double>(g.memory_bytes())).c_str(),
                   human_bytes(static_cast<double>(peak_rss_bytes())).c_str());
     }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# flotilla convert: METIS -> binary -> text edge list -> METIS keeps the graph; the binary
+# file is checksummed (a flipped payload byte is reported).
+# Args: FLOTILLA_BINARY SHARED_DATA_DIR WORK_DIR
+set -euo pipefail
+fl="$1"; data="$2"; work="$3"
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+json_field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" <<<"$1"; }
+src="$data/graphs/add20.graph"
+"$fl" convert "$src" "$work/g.bin" >/dev/null
+"$fl" convert "$work/g.bin" "$work/g.txt" --to edgelist >/dev/null
+"$fl" convert "$work/g.txt" "$work/g.graph" --to metis >/dev/null
+for f in "$src" "$work/g.bin" "$work/g.txt" "$work/g.graph"; do
+  out=$("$fl" info --json "$f")
+  [ "$(json_field "$out" num_nodes)" = 2395 ] || fail "$f nodes"
+  [ "$(json_field "$out" num_edges)" = 7462 ] || fail "$f edges"
+done
+# Same adjacency, line by line, after sorting each line.
+norm() { tail -n +2 "$1" | awk '{n=split($0,a," "); asort(a); s=""; for(i=1;i<=n;i++) s=s a[i] " "; print s}'; }
+cmp -s <(norm "$src") <(norm "$work/g.graph") || fail "round trip changed the adjacency"
+# Corrupt one payload byte: checksum error, exit 1.
+cp "$work/g.bin" "$work/bad.bin"
+printf '\x05' | dd of="$work/bad.bin" bs=1 seek=100 conv=notrunc 2>/dev/null
+set +e
+msg=$("$fl" info "$work/bad.bin" 2>&1); code=$?
+set -e
+[ "$code" = 1 ] || fail "corrupt binary exit code $code"
+grep -qi "checksum\|out of range" <<<"$msg" || fail "corrupt binary message: $msg"
+echo "convert_test: ok"

@@ -1,0 +1,407 @@
+// Synthetic generators: R-MAT (binary edge list) and SBM (OGB raw folder).
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "flotilla/datasets.h"
+#include "test_paths.h"
+
+using namespace flotilla;
+using flotilla::test::scratch_dir;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Whole content of a gzip file (all members).
+std::string gunzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  EXPECT_NE(f, nullptr) << path;
+  if (!f) return {};
+  std::string out;
+  char buf[1 << 16];
+  int got;
+  while ((got = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(got));
+  EXPECT_EQ(got, 0) << "gzread error in " << path;
+  gzclose(f);
+  return out;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    lines.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+std::vector<std::uint64_t> ints_of(const std::string& text) {
+  std::vector<std::uint64_t> v;
+  for (const auto& l : lines_of(text)) v.push_back(std::stoull(l));
+  return v;
+}
+
+struct Edges {
+  std::uint64_t num_nodes = 0;
+  std::vector<VertexId> src, dst;
+};
+
+Edges read_edges(const std::string& path) {
+  auto s = open_edge_stream(path);
+  Edges e;
+  e.num_nodes = s->info().num_nodes;
+  EdgeChunk c;
+  while (s->next_chunk(c, 1 << 16)) {
+    e.src.insert(e.src.end(), c.src.begin(), c.src.end());
+    e.dst.insert(e.dst.end(), c.dst.begin(), c.dst.end());
+  }
+  return e;
+}
+
+RmatOptions small_rmat(int scale, int edge_factor, std::uint64_t seed, int threads) {
+  RmatOptions o;
+  o.scale = scale;
+  o.edge_factor = edge_factor;
+  o.seed = seed;
+  o.threads = threads;
+  return o;
+}
+
+}  // namespace
+
+// ---- R-MAT --------------------------------------------------------------------------------
+
+TEST(GenerateRmat, EdgeCountIdsAndReadBack) {
+  const std::string out = scratch_dir() + "/g.bin";
+  std::uint64_t last_done = 0, last_total = 0;
+  const RmatResult r = generate_rmat(small_rmat(10, 8, 7, 2), out, [&](std::uint64_t d, std::uint64_t t) {
+    EXPECT_GE(d, last_done);
+    last_done = d;
+    last_total = t;
+  });
+  EXPECT_EQ(r.num_nodes, 1024u);
+  EXPECT_EQ(r.num_edges, 8192u);
+  EXPECT_EQ(last_done, 8192u);
+  EXPECT_EQ(last_total, 8192u);
+  EXPECT_EQ(r.bytes, 64u + 8192u * 8u);
+  EXPECT_EQ(fs::file_size(out), r.bytes);
+  EXPECT_FALSE(fs::exists(out + ".tmp"));
+
+  auto s = open_edge_stream(out);
+  EXPECT_EQ(s->info().format, GraphFormat::Binary);
+  EXPECT_EQ(s->info().num_nodes, 1024u);
+  EXPECT_EQ(s->info().num_edges_hint, 8192u);
+  const Edges e = read_edges(out);
+  EXPECT_LE(e.src.size(), 8192u);         // self-loops dropped by the reader
+  EXPECT_GT(e.src.size(), 8192u * 9 / 10);
+  for (std::size_t i = 0; i < e.src.size(); ++i) {
+    ASSERT_LT(e.src[i], 1024u);
+    ASSERT_LT(e.dst[i], 1024u);
+  }
+  // 8-byte ids: the same edges.
+  RmatOptions o8 = small_rmat(10, 8, 7, 2);
+  o8.id_bytes = 8;
+  const std::string out8 = scratch_dir() + "/g8.bin";
+  EXPECT_EQ(generate_rmat(o8, out8).bytes, 64u + 8192u * 16u);
+  const Edges e8 = read_edges(out8);
+  EXPECT_EQ(e8.src, e.src);
+  EXPECT_EQ(e8.dst, e.dst);
+}
+
+TEST(GenerateRmat, DeterministicAcrossRunsAndThreadCounts) {
+  const std::string dir = scratch_dir();
+  // scale 15, edge factor 16: 524288 edges, several generation blocks.
+  generate_rmat(small_rmat(15, 16, 42, 1), dir + "/t1.bin");
+  generate_rmat(small_rmat(15, 16, 42, 1), dir + "/t1b.bin");
+  generate_rmat(small_rmat(15, 16, 42, 3), dir + "/t3.bin");
+  generate_rmat(small_rmat(15, 16, 43, 2), dir + "/s43.bin");
+  const std::string a = read_bytes(dir + "/t1.bin");
+  ASSERT_EQ(a.size(), 64u + 524288u * 8u);
+  EXPECT_TRUE(a == read_bytes(dir + "/t1b.bin")) << "same seed, same threads: different bytes";
+  EXPECT_TRUE(a == read_bytes(dir + "/t3.bin")) << "1 vs 3 threads: different bytes";
+  EXPECT_FALSE(a == read_bytes(dir + "/s43.bin")) << "different seeds: same bytes";
+}
+
+TEST(GenerateRmat, SkewedDegreesAndCsr) {
+  const std::string out = scratch_dir() + "/g.bin";
+  generate_rmat(small_rmat(12, 16, 3, 2), out);
+  auto s = open_edge_stream(out);
+  const CsrGraph g = build_csr(*s);
+  EXPECT_EQ(g.num_nodes(), 4096u);
+  EXPECT_TRUE(g.is_symmetric());
+  const DegreeStats d = degree_stats(g);
+  EXPECT_GT(d.mean, 5.0);
+  EXPECT_GT(static_cast<double>(d.max), 15.0 * d.mean) << "max " << d.max << " mean " << d.mean;
+  EXPECT_GT(d.isolated, 0u);  // typical of Graph500 graphs
+}
+
+TEST(GenerateRmat, QuadrantProbabilitiesWithoutPermutation) {
+  // Without relabelling, the top bit of src is 0 with probability a + b, of dst with a + c.
+  RmatOptions o = small_rmat(12, 16, 5, 2);
+  o.permute = false;
+  o.a = 0.45;
+  o.b = 0.25;
+  o.c = 0.15;
+  const std::string out = scratch_dir() + "/g.bin";
+  generate_rmat(o, out);
+  // Read raw pairs (the stream drops self-loops, which would bias the counts slightly).
+  const std::string bytes = read_bytes(out);
+  const std::size_t m = (bytes.size() - 64) / 8;
+  ASSERT_EQ(m, 65536u);
+  std::size_t src_low = 0, dst_low = 0;
+  for (std::size_t i = 0; i < m; ++i) {
+    std::uint32_t u, v;
+    std::memcpy(&u, bytes.data() + 64 + 8 * i, 4);
+    std::memcpy(&v, bytes.data() + 64 + 8 * i + 4, 4);
+    src_low += (u >> 11) == 0;
+    dst_low += (v >> 11) == 0;
+  }
+  EXPECT_NEAR(static_cast<double>(src_low) / m, 0.70, 0.01);
+  EXPECT_NEAR(static_cast<double>(dst_low) / m, 0.60, 0.01);
+}
+
+TEST(GenerateRmat, RejectsBadOptions) {
+  const std::string out = scratch_dir() + "/bad.bin";
+  auto expect_bad = [&](RmatOptions o) { EXPECT_THROW(generate_rmat(o, out), std::invalid_argument); };
+  RmatOptions o = small_rmat(4, 2, 1, 1);
+  o.scale = 0;
+  expect_bad(o);
+  o.scale = 32;
+  expect_bad(o);
+  o = small_rmat(4, 0, 1, 1);
+  expect_bad(o);
+  o = small_rmat(4, 2, 1, 1);
+  o.a = 0.7;
+  o.b = 0.2;
+  o.c = 0.2;
+  expect_bad(o);
+  o = small_rmat(4, 2, 1, 1);
+  o.b = -0.1;
+  expect_bad(o);
+  o = small_rmat(4, 2, 1, 1);
+  o.id_bytes = 5;
+  expect_bad(o);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out + ".tmp"));
+}
+
+// ---- SBM ----------------------------------------------------------------------------------
+
+namespace {
+
+SbmOptions small_sbm(std::uint64_t seed, int threads) {
+  SbmOptions o;
+  o.num_nodes = 20000;  // several generation blocks
+  o.num_classes = 5;
+  o.avg_degree = 10;
+  o.intra_fraction = 0.7;
+  o.num_features = 8;
+  o.feature_separation = 2.0;
+  o.seed = seed;
+  o.threads = threads;
+  return o;
+}
+
+const char* const kSbmFiles[] = {"raw/edge.csv.gz",          "raw/node-feat.csv.gz",      "raw/node-label.csv.gz",
+                                 "raw/num-node-list.csv.gz", "raw/num-edge-list.csv.gz",  "split/random/train.csv.gz",
+                                 "split/random/valid.csv.gz", "split/random/test.csv.gz"};
+
+}  // namespace
+
+TEST(GenerateSbm, StructureFeaturesLabelsSplit) {
+  const std::string dir = scratch_dir() + "/sbm";
+  fs::remove_all(dir);
+  const SbmOptions o = small_sbm(11, 2);
+  std::uint64_t last_done = 0;
+  const SbmResult r = generate_sbm(o, dir, [&](std::uint64_t d, std::uint64_t t) {
+    EXPECT_GE(d, last_done);
+    EXPECT_EQ(t, o.num_nodes);
+    last_done = d;
+  });
+  EXPECT_EQ(last_done, o.num_nodes);
+  const std::uint64_t n = o.num_nodes;
+  EXPECT_EQ(r.num_nodes, n);
+  std::uint64_t total_bytes = 0;
+  for (const char* f : kSbmFiles) {
+    ASSERT_TRUE(fs::exists(dir + "/" + f)) << f;
+    total_bytes += fs::file_size(dir + "/" + f);
+  }
+  EXPECT_EQ(r.bytes, total_bytes);
+  for (const auto& entry : fs::directory_iterator(fs::path(dir).parent_path()))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+
+  EXPECT_EQ(ints_of(gunzip(dir + "/raw/num-node-list.csv.gz")), std::vector<std::uint64_t>{n});
+  EXPECT_EQ(ints_of(gunzip(dir + "/raw/num-edge-list.csv.gz")), std::vector<std::uint64_t>{r.num_edges});
+
+  // Labels: n lines, classes 0..k-1 of sizes n/k (+-1).
+  const std::vector<std::uint64_t> labels = ints_of(gunzip(dir + "/raw/node-label.csv.gz"));
+  ASSERT_EQ(labels.size(), n);
+  std::vector<std::uint64_t> class_size(5, 0);
+  for (auto l : labels) {
+    ASSERT_LT(l, 5u);
+    ++class_size[l];
+  }
+  for (auto s : class_size) EXPECT_NEAR(static_cast<double>(s), static_cast<double>(n) / 5, 1.0);
+
+  // Edges through the OGB edge stream: count, range, intra-block fraction, mean degree.
+  auto stream = open_edge_stream(dir);
+  EXPECT_EQ(stream->info().format, GraphFormat::Ogb);
+  const Edges e = read_edges(dir);
+  EXPECT_EQ(e.num_nodes, n);
+  ASSERT_EQ(e.src.size(), r.num_edges);  // no self-loops, so the stream drops none
+  std::uint64_t intra = 0;
+  for (std::size_t i = 0; i < e.src.size(); ++i) {
+    ASSERT_LT(e.src[i], n);
+    ASSERT_LT(e.dst[i], n);
+    ASSERT_NE(e.src[i], e.dst[i]);
+    intra += labels[e.src[i]] == labels[e.dst[i]];
+  }
+  EXPECT_NEAR(static_cast<double>(intra) / static_cast<double>(e.src.size()), o.intra_fraction, 0.05);
+  EXPECT_NEAR(2.0 * static_cast<double>(r.num_edges) / static_cast<double>(n), o.avg_degree, 0.5);
+
+  // Features: n rows of 8 floats; class means differ, within-class spread ~ unit noise.
+  const std::vector<std::string> rows = lines_of(gunzip(dir + "/raw/node-feat.csv.gz"));
+  ASSERT_EQ(rows.size(), n);
+  std::vector<double> sum(5 * 8, 0), sumsq(5 * 8, 0);
+  for (std::uint64_t v = 0; v < n; ++v) {
+    std::istringstream ss(rows[v]);
+    std::string tok;
+    int f = 0;
+    while (std::getline(ss, tok, ',')) {
+      ASSERT_LT(f, 8) << "row " << v;
+      const double x = std::stod(tok);
+      sum[labels[v] * 8 + static_cast<std::uint64_t>(f)] += x;
+      sumsq[labels[v] * 8 + static_cast<std::uint64_t>(f)] += x * x;
+      ++f;
+    }
+    ASSERT_EQ(f, 8) << "row " << v;
+  }
+  double between = 0;
+  for (int f = 0; f < 8; ++f) {
+    double mean_of_means = 0;
+    for (int c = 0; c < 5; ++c) mean_of_means += sum[c * 8 + f] / static_cast<double>(class_size[c]) / 5;
+    for (int c = 0; c < 5; ++c) {
+      const double mu = sum[c * 8 + f] / static_cast<double>(class_size[c]);
+      const double var = sumsq[c * 8 + f] / static_cast<double>(class_size[c]) - mu * mu;
+      EXPECT_NEAR(var, 1.0, 0.1) << "class " << c << " feature " << f;
+      between += (mu - mean_of_means) * (mu - mean_of_means) / (8 * 4);
+    }
+  }
+  EXPECT_GT(between, 1.0) << "class means barely differ (separation 2 => variance ~4)";
+
+  // Split: sorted, disjoint, covering, sizes by fraction.
+  std::vector<std::vector<std::uint64_t>> split;
+  for (const char* name : {"train", "valid", "test"})
+    split.push_back(ints_of(gunzip(dir + "/split/random/" + name + ".csv.gz")));
+  EXPECT_EQ(split[0].size(), 12000u);
+  EXPECT_EQ(split[1].size(), 4000u);
+  EXPECT_EQ(split[2].size(), 4000u);
+  std::vector<int> seen(n, 0);
+  for (const auto& s : split) {
+    EXPECT_TRUE(std::is_sorted(s.begin(), s.end()));
+    for (auto v : s) {
+      ASSERT_LT(v, n);
+      ++seen[v];
+    }
+  }
+  EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](int c) { return c == 1; }));
+}
+
+TEST(GenerateSbm, DeterministicAcrossThreadCounts) {
+  const std::string base = scratch_dir();
+  fs::remove_all(base + "/t1");
+  fs::remove_all(base + "/t3");
+  fs::remove_all(base + "/s2");
+  SbmOptions o = small_sbm(5, 1);
+  o.num_features = 4;
+  generate_sbm(o, base + "/t1");
+  o.threads = 3;
+  generate_sbm(o, base + "/t3");
+  for (const char* f : kSbmFiles)
+    EXPECT_TRUE(read_bytes(base + "/t1/" + f) == read_bytes(base + "/t3/" + f)) << f << " differs between 1 and 3 threads";
+  o.seed = 6;
+  generate_sbm(o, base + "/s2");
+  EXPECT_FALSE(read_bytes(base + "/t1/raw/edge.csv.gz") == read_bytes(base + "/s2/raw/edge.csv.gz"));
+  EXPECT_FALSE(read_bytes(base + "/t1/raw/node-feat.csv.gz") == read_bytes(base + "/s2/raw/node-feat.csv.gz"));
+}
+
+TEST(GenerateSbm, RefusesNonEmptyOutputAndBadOptions) {
+  const std::string dir = scratch_dir() + "/busy";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  { std::ofstream(dir + "/keep.txt") << "mine\n"; }
+  SbmOptions o = small_sbm(1, 2);
+  o.num_nodes = 200;
+  EXPECT_THROW(generate_sbm(o, dir), InputError);
+  EXPECT_EQ(read_bytes(dir + "/keep.txt"), "mine\n");
+  EXPECT_FALSE(fs::exists(dir + "/raw"));
+
+  // An existing empty folder is fine (replaced).
+  const std::string empty = scratch_dir() + "/empty";
+  fs::remove_all(empty);
+  fs::create_directories(empty);
+  EXPECT_EQ(generate_sbm(o, empty + "/").num_nodes, 200u);
+  EXPECT_TRUE(fs::exists(empty + "/raw/edge.csv.gz"));
+
+  const std::string out = scratch_dir() + "/never";
+  auto expect_bad = [&](SbmOptions b) { EXPECT_THROW(generate_sbm(b, out), std::invalid_argument); };
+  SbmOptions b = o;
+  b.num_classes = 0;
+  expect_bad(b);
+  b = o;
+  b.num_classes = 101;  // fewer than 2 nodes per class
+  expect_bad(b);
+  b = o;
+  b.intra_fraction = 1.5;
+  expect_bad(b);
+  b = o;
+  b.num_features = 0;
+  expect_bad(b);
+  b = o;
+  b.train_fraction = 0.9;
+  b.valid_fraction = 0.2;
+  expect_bad(b);
+  b = o;
+  b.avg_degree = -1;
+  expect_bad(b);
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(GenerateSbm, SingleClassAndNoEdges) {
+  const std::string base = scratch_dir();
+  fs::remove_all(base + "/one");
+  fs::remove_all(base + "/none");
+  SbmOptions o = small_sbm(3, 2);
+  o.num_nodes = 500;
+  o.num_classes = 1;
+  o.intra_fraction = 0.0;  // ignored: there is no other block
+  const SbmResult r = generate_sbm(o, base + "/one");
+  EXPECT_EQ(read_edges(base + "/one").src.size(), r.num_edges);
+  EXPECT_GT(r.num_edges, 0u);
+  o.avg_degree = 0;
+  const SbmResult z = generate_sbm(o, base + "/none");
+  EXPECT_EQ(z.num_edges, 0u);
+  EXPECT_EQ(gunzip(base + "/none/raw/edge.csv.gz"), "");
+  EXPECT_EQ(read_edges(base + "/none").src.size(), 0u);
+}
