@@ -1,19 +1,21 @@
 // Subcommands whose implementation lands with later issues. They say so plainly and exit
-// with kExitUnavailable rather than pretending to work.
+// with kExitUnavailable rather than pretending to work (--help exits 0 with the same note).
 #include <cstdio>
+#include <cstring>
 
 #include "commands.h"
 
 namespace flotilla::cli {
 
-int cmd_partition(int, char**) {
-  std::fprintf(stderr, "flotilla partition: not available in this build yet (streaming GREM partitioner: issue #3)\n");
-  return kExitUnavailable;
-}
-
-int cmd_train(int, char**) {
-  std::fprintf(stderr, "flotilla train: not available in this build yet (node classification: issue #4; "
-                       "forecasting: issue #6)\n");
+int cmd_train(int argc, char** argv) {
+  const char* note =
+      "flotilla train: not available in this build yet (node classification: issue #4; forecasting: issue #6)\n";
+  for (int i = 1; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::printf("%s", note);
+      return kExitOk;
+    }
+  std::fprintf(stderr, "%s", note);
   return kExitUnavailable;
 }
 

@@ -1,0 +1,225 @@
+// flotilla partition: streaming GREM (default) and baselines; writes DIR/partition.json and
+// DIR/<name>.part.<K> atomically. --evaluate scores an existing assignment.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "cli_util.h"
+#include "flotilla/datasets.h"
+#include "flotilla/partition.h"
+
+namespace flotilla::cli {
+namespace {
+
+std::string base_name(const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.filename().empty()) p = p.parent_path();
+  std::string name = p.filename().string();
+  for (const char* ext : {".gz", ".graph", ".metis", ".txt", ".el", ".edges", ".csv", ".tsv", ".bin", ".bin32", ".bin64", ".npy"}) {
+    const std::string e(ext);
+    if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) name.resize(name.size() - e.size());
+  }
+  return name.empty() ? "graph" : name;
+}
+
+void quality_json(JsonWriter& w, const PartitionQuality& q) {
+  w.field("num_parts", static_cast<std::uint64_t>(q.num_parts))
+      .field("num_nodes", q.num_nodes)
+      .field("num_edges", q.num_edges)
+      .field("edge_cut", q.edge_cut)
+      .field("cut_fraction", q.num_edges ? static_cast<double>(q.edge_cut) / static_cast<double>(q.num_edges) : 0.0)
+      .field("imbalance", q.imbalance);
+  w.key("part_sizes").begin_array();
+  for (auto s : q.part_sizes) w.value(s);
+  w.end_array();
+  w.key("halo_sizes").begin_array();
+  for (auto s : q.halo_sizes) w.value(s);
+  w.end_array();
+}
+
+void print_summary(const std::string& what, const PartitionQuality& q, double seconds, std::uint64_t rss,
+                   std::uint64_t cap) {
+  std::uint64_t lo = q.part_sizes.empty() ? 0 : q.part_sizes[0], hi = lo;
+  for (auto s : q.part_sizes) { lo = std::min(lo, s); hi = std::max(hi, s); }
+  std::printf("\n%s\n", what.c_str());
+  std::printf("  %-14s %llu nodes, %llu edges\n", "graph", static_cast<unsigned long long>(q.num_nodes),
+              static_cast<unsigned long long>(q.num_edges));
+  std::printf("  %-14s %u\n", "parts", q.num_parts);
+  std::printf("  %-14s %llu (%.2f%% of edges)\n", "edge cut", static_cast<unsigned long long>(q.edge_cut),
+              q.num_edges ? 100.0 * static_cast<double>(q.edge_cut) / static_cast<double>(q.num_edges) : 0.0);
+  std::printf("  %-14s %.4f (part sizes %llu..%llu%s%llu)\n", "imbalance", q.imbalance,
+              static_cast<unsigned long long>(lo), static_cast<unsigned long long>(hi), cap ? ", bound " : "",
+              static_cast<unsigned long long>(cap));
+  if (seconds > 0) std::printf("  %-14s %.2f s\n", "time", seconds);
+  if (rss > 0) std::printf("  %-14s %s\n", "peak RSS", human_bytes(static_cast<double>(rss)).c_str());
+}
+
+}  // namespace
+
+int cmd_partition(int argc, char** argv) {
+  cxxopts::Options options("flotilla partition",
+                           "Partition a graph into K parts with few cut edges (streaming GREM by default).");
+  options.add_options()
+      ("i,input", "graph (any format of flotilla info)", cxxopts::value<std::string>())
+      ("k,parts", "number of parts K", cxxopts::value<std::uint32_t>())
+      ("o,out", "output folder (written atomically)", cxxopts::value<std::string>())
+      ("a,algo", "grem, fennel, ldg, hash or metis", cxxopts::value<std::string>()->default_value("grem"))
+      ("imbalance", "allowed imbalance eps: max part <= (1+eps) n/K", cxxopts::value<double>()->default_value("0.03"))
+      ("passes", "passes over the edge stream (0 = algorithm default: grem 3, fennel/ldg 1)",
+       cxxopts::value<int>()->default_value("0"))
+      ("chunk-edges", "edges per chunk (0 = from --memory-budget)", cxxopts::value<std::size_t>()->default_value("0"))
+      ("memory-budget", "bytes of chunk working memory (default 256 MiB)", cxxopts::value<std::uint64_t>()->default_value("0"))
+      ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("1"))
+      ("f,format", "input format (auto, metis, edgelist, binary, bin32, bin64, ogb, traffic, npy)",
+       cxxopts::value<std::string>()->default_value("auto"))
+      ("evaluate", "score this assignment (gpmetis .part.K format) instead of partitioning",
+       cxxopts::value<std::string>())
+      ("json", "print the result as one JSON object")
+      ("q,quiet", "no progress bar")
+      ("h,help", "show this help");
+  int code = 0;
+  auto args = parse_or_exit(options, argc, argv, &code);
+  if (!args) return code;
+  if (!args->count("input")) {
+    std::fprintf(stderr, "flotilla partition: --input is required (see --help)\n");
+    return kExitUsage;
+  }
+  const std::string input = (*args)["input"].as<std::string>();
+  const bool json = args->count("json") > 0;
+  EdgeStreamOptions sopts;
+  PartitionConfig cfg;
+  try {
+    sopts.format = parse_format_name((*args)["format"].as<std::string>());
+    cfg.algo = parse_algo_name((*args)["algo"].as<std::string>());
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "flotilla partition: %s\n", e.what());
+    return kExitUsage;
+  }
+  cfg.imbalance = (*args)["imbalance"].as<double>();
+  cfg.passes = (*args)["passes"].as<int>();
+  cfg.chunk_edges = (*args)["chunk-edges"].as<std::size_t>();
+  cfg.memory_budget = (*args)["memory-budget"].as<std::uint64_t>();
+  cfg.seed = (*args)["seed"].as<std::uint64_t>();
+  if (cfg.imbalance < 0 || cfg.imbalance > 10 || cfg.passes < 0 || cfg.passes > 1000) {
+    std::fprintf(stderr, "flotilla partition: --imbalance must be in [0, 10] and --passes in [0, 1000]\n");
+    return kExitUsage;
+  }
+
+  try {
+    auto stream = open_edge_stream(input, sopts);
+    const std::uint64_t n = stream->info().num_nodes;
+
+    if (args->count("evaluate")) {
+      const std::string pf = (*args)["evaluate"].as<std::string>();
+      std::uint32_t k = args->count("parts") ? (*args)["parts"].as<std::uint32_t>() : 0;
+      const auto part = read_part_file(pf, n, &k);
+      const PartitionQuality q = evaluate_partition(*stream, part, k);
+      if (json) {
+        JsonWriter w;
+        w.begin_object().field("input", input).field("assignment", pf);
+        quality_json(w, q);
+        w.end_object();
+        std::printf("%s\n", w.str().c_str());
+      } else {
+        print_summary("assignment " + pf, q, 0, 0, 0);
+      }
+      return kExitOk;
+    }
+
+    if (!args->count("parts") || !args->count("out")) {
+      std::fprintf(stderr, "flotilla partition: --parts and --out are required (see --help)\n");
+      return kExitUsage;
+    }
+    cfg.num_parts = (*args)["parts"].as<std::uint32_t>();
+    if (cfg.num_parts == 0 || cfg.num_parts > 65535) {
+      std::fprintf(stderr, "flotilla partition: --parts must be between 1 and 65535\n");
+      return kExitUsage;
+    }
+    const std::string out = (*args)["out"].as<std::string>();
+    std::error_code ec;
+    if (std::filesystem::exists(out, ec) && !std::filesystem::is_empty(out, ec)) {
+      std::fprintf(stderr, "flotilla partition: output folder %s exists and is not empty\n", out.c_str());
+      return kExitFailure;
+    }
+    // Fail on an unwritable destination before any work is done.
+    const std::string tmp = out + ".tmp-" + std::to_string(::getpid());
+    std::filesystem::create_directories(tmp, ec);
+    if (ec) {
+      std::fprintf(stderr, "flotilla partition: cannot create %s: %s\n", tmp.c_str(), ec.message().c_str());
+      return kExitFailure;
+    }
+    struct TmpGuard {
+      std::string path;
+      bool keep = false;
+      ~TmpGuard() { if (!keep) { std::error_code e; std::filesystem::remove_all(path, e); } }
+    } guard{tmp};
+
+    const bool quiet = args->count("quiet") > 0 || json;
+    ProgressBar bar(std::string("partitioning (") + algo_name(cfg.algo) + ")", stream->info().num_edges_hint, "edges", !quiet);
+    int shown_pass = 0;
+    PartitionStats stats;
+    const auto part = partition_graph(*stream, cfg, &stats, [&](std::uint64_t done, std::uint64_t total, int pass) {
+      if (pass != shown_pass) { shown_pass = pass; }
+      bar.set_total(total);
+      bar.update(done);
+    });
+    bar.finish();
+    const PartitionQuality q = evaluate_partition(*stream, part, cfg.num_parts);
+    const std::uint64_t rss = peak_rss_bytes();
+    const std::string part_name = base_name(input) + ".part." + std::to_string(cfg.num_parts);
+    write_part_file(tmp + "/" + part_name, part);
+
+    JsonWriter w;
+    w.begin_object()
+        .field("format", "flotilla-partition")
+        .field("format_version", 1)
+        .field("input", input)
+        .field("input_format", format_name(stream->info().format))
+        .field("algorithm", algo_name(cfg.algo));
+    w.key("parameters").begin_object()
+        .field("parts", static_cast<std::uint64_t>(cfg.num_parts))
+        .field("imbalance", cfg.imbalance)
+        .field("passes", static_cast<std::int64_t>(stats.passes_done))
+        .field("chunk_edges", static_cast<std::uint64_t>(stats.chunk_edges))
+        .field("seed", cfg.seed)
+        .end_object();
+    quality_json(w, q);
+    w.field("capacity", part_capacity(n, cfg.num_parts, cfg.imbalance))
+        .field("seconds", stats.seconds)
+        .field("peak_rss_bytes", rss)
+        .field("chunks", stats.chunks)
+        .field("refinement_moves", stats.moves)
+        .field("part_file", part_name);
+    w.end_object();
+    {
+      std::ofstream js(tmp + "/partition.json");
+      js << w.str() << "\n";
+      if (!js) throw std::runtime_error("cannot write " + tmp + "/partition.json");
+    }
+    std::filesystem::remove(out, ec);  // an empty existing folder is replaced
+    std::filesystem::rename(tmp, out, ec);
+    if (ec) {
+      std::fprintf(stderr, "flotilla partition: cannot move %s into place as %s: %s\n", tmp.c_str(), out.c_str(),
+                   ec.message().c_str());
+      return kExitFailure;
+    }
+    guard.keep = true;
+    if (json) {
+      std::printf("%s\n", w.str().c_str());
+    } else {
+      print_summary(std::string("partitioned with ") + algo_name(cfg.algo) + " -> " + out, q, stats.seconds, rss,
+                    part_capacity(n, cfg.num_parts, cfg.imbalance));
+    }
+    return kExitOk;
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "flotilla partition: %s\n", e.what());
+    return kExitFailure;
+  }
+}
+
+}  // namespace flotilla::cli

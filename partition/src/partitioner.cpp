@@ -1,0 +1,421 @@
+// Streaming partitioners over an EdgeStream: GREM, FENNEL, LDG, hash; and the METIS
+// baseline. See docs/partitioning.md for the algorithms and their memory.
+#include "flotilla/partition/partitioner.h"
+
+#include <metis.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "flotilla/datasets/csr.h"
+#include "flotilla/datasets/error.h"
+#include "flotilla/datasets/random.h"
+#include "multilevel.h"
+
+namespace flotilla {
+
+const char* algo_name(PartitionAlgo a) {
+  switch (a) {
+    case PartitionAlgo::Grem: return "grem";
+    case PartitionAlgo::Fennel: return "fennel";
+    case PartitionAlgo::Ldg: return "ldg";
+    case PartitionAlgo::Hash: return "hash";
+    case PartitionAlgo::Metis: return "metis";
+  }
+  return "?";
+}
+
+PartitionAlgo parse_algo_name(const std::string& s) {
+  for (PartitionAlgo a : {PartitionAlgo::Grem, PartitionAlgo::Fennel, PartitionAlgo::Ldg, PartitionAlgo::Hash,
+                          PartitionAlgo::Metis})
+    if (s == algo_name(a)) return a;
+  throw std::invalid_argument("unknown algorithm '" + s + "' (expected grem, fennel, ldg, hash or metis)");
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::uint32_t kNoLocal = ~std::uint32_t{0};
+
+// Per-vertex bounded summary of affinity to parts: `slots` (part, weight) pairs, kept by a
+// space-saving rule (a new part replaces the lightest slot when it weighs at least as much).
+// 4 bytes a slot: parts are uint16 (k <= 65535), weights saturating uint16.
+class AffinitySummary {
+ public:
+  AffinitySummary(std::uint64_t n, int slots) : slots_(slots), part_(n * slots, kEmpty), weight_(n * slots, 0) {}
+  void clear() {
+    std::fill(part_.begin(), part_.end(), kEmpty);
+    std::fill(weight_.begin(), weight_.end(), 0);
+  }
+  void add(VertexId v, PartId p, std::uint32_t w) {
+    std::uint16_t* ps = &part_[static_cast<std::size_t>(v) * slots_];
+    std::uint16_t* ws = &weight_[static_cast<std::size_t>(v) * slots_];
+    int lightest = 0;
+    for (int i = 0; i < slots_; ++i) {
+      if (ps[i] == p) { ws[i] = static_cast<std::uint16_t>(std::min<std::uint32_t>(65535u, ws[i] + w)); return; }
+      if (ps[i] == kEmpty) { ps[i] = static_cast<std::uint16_t>(p); ws[i] = static_cast<std::uint16_t>(std::min(w, 65535u)); return; }
+      if (ws[i] < ws[lightest]) lightest = i;
+    }
+    if (w >= ws[lightest]) {
+      ps[lightest] = static_cast<std::uint16_t>(p);
+      ws[lightest] = static_cast<std::uint16_t>(std::min(w, 65535u));
+    }
+  }
+  template <typename F>
+  void for_each(VertexId v, F&& f) const {
+    const std::size_t b = static_cast<std::size_t>(v) * slots_;
+    for (int i = 0; i < slots_; ++i)
+      if (part_[b + i] != kEmpty && weight_[b + i] > 0) f(static_cast<PartId>(part_[b + i]), weight_[b + i]);
+  }
+  std::size_t bytes() const { return part_.size() * 4; }
+
+ private:
+  static constexpr std::uint16_t kEmpty = 0xffff;
+  int slots_;
+  std::vector<std::uint16_t> part_, weight_;
+};
+
+// The vertices of one chunk with local ids, and the chunk's edges merged into a local CSR.
+struct ChunkGraph {
+  std::vector<VertexId> verts;        // local -> global
+  std::vector<std::uint32_t> deg;     // scratch
+  detail::WeightedGraph g;
+};
+
+class StreamingState {
+ public:
+  StreamingState(std::uint64_t n, const PartitionConfig& cfg)
+      : n_(n), k_(cfg.num_parts), cap_(part_capacity(n, cfg.num_parts, cfg.imbalance)),
+        part_(n, kNoPart), size_(cfg.num_parts, 0), local_(n, kNoLocal) {}
+
+  // Collects the chunk's vertices (first-appearance order) and a merged local CSR. Returns
+  // the number of local vertices.
+  void build_chunk(const EdgeChunk& c, ChunkGraph& cg, std::uint32_t extra_vertices) {
+    cg.verts.clear();
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      for (VertexId x : {c.src[i], c.dst[i]})
+        if (local_[x] == kNoLocal) {
+          local_[x] = static_cast<std::uint32_t>(cg.verts.size());
+          cg.verts.push_back(x);
+        }
+    }
+    const std::uint32_t nl = static_cast<std::uint32_t>(cg.verts.size()) + extra_vertices;
+    auto& g = cg.g;
+    g.xadj.assign(nl + 1, 0);
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      if (c.src[i] == c.dst[i]) continue;
+      ++g.xadj[local_[c.src[i]] + 1];
+      ++g.xadj[local_[c.dst[i]] + 1];
+    }
+    for (std::uint32_t v = 0; v < nl; ++v) g.xadj[v + 1] += g.xadj[v];
+    g.adj.resize(g.xadj[nl]);
+    g.ew.assign(g.xadj[nl], 1.0f);
+    std::vector<EdgeIndex> pos(g.xadj.begin(), g.xadj.end() - 1);
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      if (c.src[i] == c.dst[i]) continue;
+      const std::uint32_t a = local_[c.src[i]], b = local_[c.dst[i]];
+      g.adj[pos[a]++] = b;
+      g.adj[pos[b]++] = a;
+    }
+    // Merge parallel edges (sum weights) so matching sees true multiplicities.
+    std::vector<std::uint32_t> slot(nl, kNoLocal);
+    EdgeIndex w = 0, begin = 0;
+    for (std::uint32_t v = 0; v < nl; ++v) {
+      const EdgeIndex end = g.xadj[v + 1];
+      const EdgeIndex start = w;
+      for (EdgeIndex e = begin; e < end; ++e) {
+        const std::uint32_t u = g.adj[e];
+        if (slot[u] != kNoLocal && slot[u] >= start) {
+          g.ew[slot[u]] += g.ew[e];
+        } else {
+          slot[u] = static_cast<std::uint32_t>(w);
+          g.adj[w] = u;
+          g.ew[w] = g.ew[e];
+          ++w;
+        }
+      }
+      begin = end;
+      g.xadj[v + 1] = w;
+    }
+    g.adj.resize(w);
+    g.ew.resize(w);
+    g.vw.assign(nl, 1);
+    g.fixed.assign(nl, kNoPart);
+  }
+
+  void release_chunk(const ChunkGraph& cg) {
+    for (VertexId v : cg.verts) local_[v] = kNoLocal;
+  }
+
+  void assign(VertexId v, PartId p) {
+    if (part_[v] != kNoPart) --size_[part_[v]];
+    part_[v] = p;
+    ++size_[p];
+  }
+
+  // Parts for vertices no edge mentioned (isolated): fill the emptiest parts.
+  void place_isolated() {
+    for (std::uint64_t v = 0; v < n_; ++v) {
+      if (part_[v] != kNoPart) continue;
+      PartId best = 0;
+      for (PartId p = 1; p < k_; ++p)
+        if (size_[p] < size_[best]) best = p;
+      assign(static_cast<VertexId>(v), best);
+    }
+  }
+
+  std::uint64_t n_;
+  std::uint32_t k_;
+  std::uint64_t cap_;
+  std::vector<PartId> part_;
+  std::vector<std::uint64_t> size_;
+  std::vector<std::uint32_t> local_;
+};
+
+std::size_t default_chunk_edges(const PartitionConfig& cfg) {
+  if (cfg.chunk_edges) return cfg.chunk_edges;
+  // Chunk working memory is about 64 bytes per chunk edge (edge arrays, local CSR both
+  // directions with weights, coarse levels, matching scratch).
+  const std::uint64_t budget = cfg.memory_budget ? cfg.memory_budget : (std::uint64_t{256} << 20);
+  return static_cast<std::size_t>(std::max<std::uint64_t>(1024, budget / 64));
+}
+
+// ---- GREM ---------------------------------------------------------------------------------
+void run_grem(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st, PartitionStats& stats,
+              const PartitionProgressFn& progress) {
+  const std::uint32_t k = cfg.num_parts;
+  if (k > 65535) throw std::invalid_argument("GREM supports at most 65535 parts");
+  const int passes = cfg.passes > 0 ? cfg.passes : 3;
+  const std::size_t chunk_edges = default_chunk_edges(cfg);
+  stats.chunk_edges = chunk_edges;
+  AffinitySummary summary(st.n_, std::max(1, cfg.summary_slots));
+  EdgeChunk chunk;
+  ChunkGraph cg;
+  std::vector<PartId> local_part;
+  const std::uint64_t total_edges = stream.info().num_edges_hint;
+  for (int pass = 0; pass < passes; ++pass) {
+    // Each pass rebuilds the summaries from the current assignment, so they never double
+    // count an edge and stale parts from earlier passes fade out.
+    if (pass > 0) summary.clear();
+    stream.rewind();
+    std::uint64_t done = 0;
+    while (stream.next_chunk(chunk, chunk_edges)) {
+      st.build_chunk(chunk, cg, k);
+      const std::uint32_t nl = static_cast<std::uint32_t>(cg.verts.size());
+      auto& g = cg.g;
+      // Anchors: local vertices nl..nl+k-1, fixed to their part, weight 0; edges from each
+      // chunk vertex to the anchors of the parts its summary remembers.
+      {
+        std::vector<std::vector<std::pair<std::uint32_t, float>>> anchor_adj(k);
+        std::vector<EdgeIndex> xadj(nl + k + 1, 0);
+        std::vector<std::uint32_t> adj;
+        std::vector<float> ew;
+        adj.reserve(g.adj.size() + nl * 2);
+        ew.reserve(g.adj.size() + nl * 2);
+        for (std::uint32_t v = 0; v < nl; ++v) {
+          for (EdgeIndex e = g.xadj[v]; e < g.xadj[v + 1]; ++e) {
+            adj.push_back(g.adj[e]);
+            ew.push_back(g.ew[e]);
+          }
+          summary.for_each(cg.verts[v], [&](PartId p, std::uint32_t w) {
+            adj.push_back(nl + p);
+            ew.push_back(static_cast<float>(w));
+            anchor_adj[p].push_back({v, static_cast<float>(w)});
+          });
+          xadj[v + 1] = adj.size();
+        }
+        for (std::uint32_t p = 0; p < k; ++p) {
+          for (auto& [v, w] : anchor_adj[p]) {
+            adj.push_back(v);
+            ew.push_back(w);
+          }
+          xadj[nl + p + 1] = adj.size();
+        }
+        g.xadj = std::move(xadj);
+        g.adj = std::move(adj);
+        g.ew = std::move(ew);
+        for (std::uint32_t p = 0; p < k; ++p) {
+          g.vw[nl + p] = 0;
+          g.fixed[nl + p] = p;
+        }
+      }
+      detail::MultilevelParams mp;
+      mp.k = k;
+      mp.sweeps = cfg.refine_sweeps;
+      mp.seed = splitmix64(cfg.seed ^ (stats.chunks * 0x9e3779b97f4a7c15ULL));
+      mp.capacity.assign(k, static_cast<std::int64_t>(st.cap_));
+      local_part.assign(nl + k, kNoPart);
+      for (std::uint32_t v = 0; v < nl; ++v) {
+        const PartId p = st.part_[cg.verts[v]];
+        local_part[v] = p;
+      }
+      // Capacity left for chunk vertices: the bound minus what lies outside the chunk.
+      std::vector<std::int64_t> inside(k, 0);
+      for (std::uint32_t v = 0; v < nl; ++v)
+        if (local_part[v] != kNoPart) ++inside[local_part[v]];
+      for (std::uint32_t p = 0; p < k; ++p)
+        mp.capacity[p] = static_cast<std::int64_t>(st.cap_) - (static_cast<std::int64_t>(st.size_[p]) - inside[p]);
+      const auto res = detail::multilevel_partition(g, mp, local_part);
+      stats.moves += res.moves;
+      for (std::uint32_t v = 0; v < nl; ++v) st.assign(cg.verts[v], local_part[v]);
+      // Remember each chunk edge's far-end part at both ends.
+      for (std::size_t i = 0; i < chunk.size(); ++i) {
+        const VertexId u = chunk.src[i], v = chunk.dst[i];
+        if (u == v) continue;
+        summary.add(u, st.part_[v], 1);
+        summary.add(v, st.part_[u], 1);
+      }
+      st.release_chunk(cg);
+      ++stats.chunks;
+      done += chunk.size();
+      if (progress) progress(done, total_edges, pass);
+    }
+    if (pass == 0) st.place_isolated();
+    stats.passes_done = pass + 1;
+  }
+}
+
+// ---- FENNEL / LDG (vertex-streaming within each chunk) -------------------------------------
+// Each chunk's arcs are grouped by vertex in first-appearance order; a vertex is placed (or,
+// in later passes, re-placed) from the parts of its neighbours in the chunk:
+//   FENNEL: argmax |N(v) ∩ P_i| - alpha * gamma * |P_i|^(gamma-1),  gamma = 1.5
+//   LDG:    argmax |N(v) ∩ P_i| * (1 - |P_i| / C)
+// with ties to the smaller part and a hard capacity C.
+void run_vertex_stream(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st, PartitionStats& stats,
+                       const PartitionProgressFn& progress, bool fennel) {
+  const std::uint32_t k = cfg.num_parts;
+  const int passes = cfg.passes > 0 ? cfg.passes : 1;
+  const std::size_t chunk_edges = default_chunk_edges(cfg);
+  stats.chunk_edges = chunk_edges;
+  const double n = static_cast<double>(st.n_);
+  double m = static_cast<double>(stream.info().num_edges_hint);
+  if (!stream.info().each_edge_once) m /= 2;
+  const double gamma = 1.5;
+  const double alpha = n > 0 ? std::sqrt(static_cast<double>(k)) * std::max(1.0, m) / std::pow(n, 1.5) : 0;
+  EdgeChunk chunk;
+  ChunkGraph cg;
+  std::vector<double> conn(k, 0);
+  std::vector<PartId> touched;
+  for (int pass = 0; pass < passes; ++pass) {
+    stream.rewind();
+    std::uint64_t done = 0;
+    while (stream.next_chunk(chunk, chunk_edges)) {
+      st.build_chunk(chunk, cg, 0);
+      const auto& g = cg.g;
+      for (std::uint32_t lv = 0; lv < cg.verts.size(); ++lv) {
+        const VertexId v = cg.verts[lv];
+        touched.clear();
+        for (EdgeIndex e = g.xadj[lv]; e < g.xadj[lv + 1]; ++e) {
+          const PartId p = st.part_[cg.verts[g.adj[e]]];
+          if (p == kNoPart) continue;
+          if (conn[p] == 0) touched.push_back(p);
+          conn[p] += g.ew[e];
+        }
+        const PartId old = st.part_[v];
+        PartId best = kNoPart;
+        double best_score = -std::numeric_limits<double>::infinity();
+        auto consider = [&](PartId p) {
+          const std::uint64_t size = st.size_[p] - (p == old ? 1 : 0);
+          if (size + 1 > st.cap_) return;
+          const double s = fennel ? conn[p] - alpha * gamma * std::sqrt(static_cast<double>(size))
+                                  : conn[p] * (1.0 - static_cast<double>(size) / static_cast<double>(st.cap_));
+          if (s > best_score || (s == best_score && size < st.size_[best] - (best == old ? 1 : 0))) {
+            best_score = s;
+            best = p;
+          }
+        };
+        for (PartId p : touched) consider(p);
+        // Parts without neighbours score -penalty (FENNEL) or 0 (LDG): the smallest wins.
+        PartId smallest = 0;
+        for (PartId p = 1; p < k; ++p)
+          if (st.size_[p] - (p == old ? 1 : 0) < st.size_[smallest] - (smallest == old ? 1 : 0)) smallest = p;
+        consider(smallest);
+        for (PartId p : touched) conn[p] = 0;
+        if (best == kNoPart) best = smallest;
+        if (best != old) {
+          if (old != kNoPart) ++stats.moves;
+          st.assign(v, best);
+        }
+      }
+      st.release_chunk(cg);
+      ++stats.chunks;
+      done += chunk.size();
+      if (progress) progress(done, stream.info().num_edges_hint, pass);
+    }
+    if (pass == 0) st.place_isolated();
+    stats.passes_done = pass + 1;
+  }
+}
+
+// ---- hash -------------------------------------------------------------------------------------
+void run_hash(const PartitionConfig& cfg, StreamingState& st, PartitionStats& stats) {
+  for (std::uint64_t v = 0; v < st.n_; ++v) {
+    PartId p = static_cast<PartId>(splitmix64(cfg.seed * 0x100000001b3ULL + v) % cfg.num_parts);
+    while (st.size_[p] >= st.cap_) p = (p + 1) % cfg.num_parts;  // full: next part
+    st.assign(static_cast<VertexId>(v), p);
+  }
+  stats.passes_done = 0;
+}
+
+// ---- METIS ------------------------------------------------------------------------------------
+std::vector<PartId> run_metis(EdgeStream& stream, const PartitionConfig& cfg, PartitionStats& stats) {
+  const std::uint64_t n = stream.info().num_nodes;
+  CsrBuildOptions build;
+  build.chunk_edges = default_chunk_edges(cfg);
+  const CsrGraph g = build_csr(stream, build);
+  const std::uint64_t limit = static_cast<std::uint64_t>(std::numeric_limits<idx_t>::max());
+  if (n > limit || g.num_arcs() > limit)
+    throw_file(stream.info().path, "graph exceeds METIS's " + std::to_string(sizeof(idx_t) * 8) +
+                                       "-bit index range (" + std::to_string(g.num_arcs()) +
+                                       " adjacency entries); use a streaming algorithm");
+  std::vector<idx_t> xadj(g.offsets().begin(), g.offsets().end());
+  std::vector<idx_t> adjncy(g.targets().begin(), g.targets().end());
+  idx_t nv = static_cast<idx_t>(n), ncon = 1, nparts = static_cast<idx_t>(cfg.num_parts), objval = 0;
+  std::vector<idx_t> part(n, 0);
+  idx_t options[METIS_NOPTIONS];
+  METIS_SetDefaultOptions(options);
+  options[METIS_OPTION_SEED] = static_cast<idx_t>(cfg.seed);
+  options[METIS_OPTION_UFACTOR] = static_cast<idx_t>(std::lround(cfg.imbalance * 1000));
+  options[METIS_OPTION_NUMBERING] = 0;
+  if (cfg.num_parts > 1 && n > 0) {
+    const int rc = METIS_PartGraphKway(&nv, &ncon, xadj.data(), adjncy.data(), nullptr, nullptr, nullptr, &nparts,
+                                       nullptr, nullptr, options, &objval, part.data());
+    if (rc != METIS_OK) throw std::runtime_error("METIS_PartGraphKway failed with code " + std::to_string(rc));
+  }
+  stats.passes_done = 2;  // CSR build reads the stream twice
+  return std::vector<PartId>(part.begin(), part.end());
+}
+
+}  // namespace
+
+std::vector<PartId> partition_graph(EdgeStream& stream, const PartitionConfig& cfg, PartitionStats* stats_out,
+                                    const PartitionProgressFn& progress) {
+  if (cfg.num_parts == 0) throw std::invalid_argument("number of parts must be at least 1");
+  if (cfg.imbalance < 0) throw std::invalid_argument("imbalance must be >= 0");
+  const auto t0 = Clock::now();
+  PartitionStats stats;
+  std::vector<PartId> result;
+  const std::uint64_t n = stream.info().num_nodes;
+  if (cfg.algo == PartitionAlgo::Metis) {
+    result = run_metis(stream, cfg, stats);
+  } else {
+    StreamingState st(n, cfg);
+    switch (cfg.algo) {
+      case PartitionAlgo::Grem: run_grem(stream, cfg, st, stats, progress); break;
+      case PartitionAlgo::Fennel: run_vertex_stream(stream, cfg, st, stats, progress, true); break;
+      case PartitionAlgo::Ldg: run_vertex_stream(stream, cfg, st, stats, progress, false); break;
+      case PartitionAlgo::Hash: run_hash(cfg, st, stats); break;
+      case PartitionAlgo::Metis: break;
+    }
+    st.place_isolated();
+    result = std::move(st.part_);
+  }
+  stats.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (stats_out) *stats_out = stats;
+  return result;
+}
+
+}  // namespace flotilla
