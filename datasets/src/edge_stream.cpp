@@ -56,7 +56,8 @@ GraphFormat detect_graph_format(const std::string& path) {
   if (!exists(path)) throw_file(path, "no such file or directory");
   if (is_dir(path)) {
     if (exists(path + "/raw/edge.csv.gz") || exists(path + "/raw/edge.csv")) return GraphFormat::Ogb;
-    if (exists(path + "/adj.csv") || exists(path + "/distances.csv")) return GraphFormat::Traffic;
+    for (const char* f : {"/adj.csv", "/adj.csv.gz", "/distances.csv", "/distances.csv.gz"})
+      if (exists(path + f)) return GraphFormat::Traffic;
     throw_file(path, "folder is neither an OGB raw dataset (raw/edge.csv[.gz]) nor a traffic "
                      "folder (adj.csv or distances.csv); pass --format");
   }
@@ -68,7 +69,11 @@ GraphFormat detect_graph_format(const std::string& path) {
   if (std::memcmp(magic, "FLOTEDGE", 8) == 0) return GraphFormat::Binary;
   if (std::memcmp(magic, "\x93NUMPY", 6) == 0) return GraphFormat::Npy;
   std::string p = path;
-  if (ends_with(p, ".gz")) p.resize(p.size() - 3);
+  if (ends_with(p, ".gz")) {
+    p.resize(p.size() - 3);
+    if (ends_with(p, ".bin32") || ends_with(p, ".bin64") || ends_with(p, ".bin") || ends_with(p, ".npy"))
+      throw_file(path, "compressed binary files are not read directly; decompress first (gunzip)");
+  }
   if (ends_with(p, ".graph") || ends_with(p, ".metis")) return GraphFormat::Metis;
   if (ends_with(p, ".bin32")) return GraphFormat::RawBin32;
   if (ends_with(p, ".bin64")) return GraphFormat::RawBin64;

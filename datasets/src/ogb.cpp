@@ -132,9 +132,12 @@ Features read_features(const std::string& path, std::uint64_t n, bool keep) {
     row.clear();
     double d = 0;
     while (f.parse_double(d, r, "a feature value (float)")) {
-      if (!std::isfinite(d))
-        r.fail("non-finite feature value in column " + std::to_string(row.size() + 1) + " (NaN or inf)");
-      row.push_back(static_cast<float>(d));
+      // Checked after narrowing: 1e39 is a finite double but overflows float32 to inf.
+      const float fv = static_cast<float>(d);
+      if (!std::isfinite(fv))
+        r.fail("non-finite feature value in column " + std::to_string(row.size() + 1) +
+               " (NaN, inf, or beyond float32 range)");
+      row.push_back(fv);
     }
     if (out.rows == 0) {
       if (row.empty()) r.fail("empty first feature row");
@@ -173,12 +176,24 @@ Features scan_features(const std::string& path) {
   return out;
 }
 
+// Edge lines as the edge stream counts them: blank and '#'/'%' comment lines and a header
+// line (first content line starting with a letter, e.g. "src,dst") are not edges.
 std::uint64_t count_lines(const std::string& path) {
   LineReader r(path);
   std::string_view line;
   std::uint64_t n = 0;
-  while (r.next(line))
-    if (!is_blank(line)) ++n;
+  bool first = true;
+  while (r.next(line)) {
+    const auto at = line.find_first_not_of(" \t");
+    if (at == std::string_view::npos || line[at] == '#' || line[at] == '%') continue;
+    const char c = line[at];
+    if (first && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '"' || c == '_')) {
+      first = false;
+      continue;
+    }
+    first = false;
+    ++n;
+  }
   return n;
 }
 

@@ -151,6 +151,18 @@ TEST(Ogb, TinyFolderAndLabelForms) {
   EXPECT_TRUE(f.split.train.empty());
 }
 
+TEST(Ogb, EdgeFileHeaderAndCommentsAreNotCountedAsEdges) {
+  const std::string d = tiny_ogb("hdr", {{"raw/edge.csv.gz", "src,dst\n# note\n0,1\n1,2\n2,3\n3,4\n"}});
+  EXPECT_EQ(read_ogb_node_dataset(d).num_edges, 4u);
+}
+
+TEST(Ogb, FeatureBeyondFloat32IsRejected) {
+  const std::string d = tiny_ogb("f32", {{"raw/node-feat.csv.gz", "0.5,1\n-1,1e39\n0,0\n1,1\n3.25,-7\n"}});
+  const std::string e = expect_error(d);
+  EXPECT_NE(e.find("node-feat.csv.gz:2:"), std::string::npos) << e;
+  EXPECT_NE(e.find("float32"), std::string::npos) << e;
+}
+
 TEST(Ogb, BadInputs) {
   {
     const std::string d = tiny_ogb("nosplit", {{"split/s/valid.csv.gz", "<delete>"}});
