@@ -4,6 +4,8 @@
 #include "multilevel.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <numeric>
 #include <queue>
 
@@ -51,6 +53,27 @@ bool coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rng& rng, 
     } else {
       match[v] = best;
       match[best] = v;
+    }
+  }
+  // Two-hop matching (as METIS does for power-law graphs): unmatched vertices that hang off
+  // the same heaviest neighbour are paired with each other, so stars and hubs still shrink.
+  {
+    std::vector<std::uint32_t> waiting(n, kNone);  // hub -> an unmatched vertex waiting on it
+    for (std::uint32_t v = 0; v < n; ++v) {
+      if (match[v] != v || g.fixed[v] != kNoPart) continue;
+      std::uint32_t hub = kNone;
+      float hub_w = 0;
+      for (EdgeIndex e = g.xadj[v]; e < g.xadj[v + 1]; ++e)
+        if (g.ew[e] > hub_w) { hub = g.adj[e]; hub_w = g.ew[e]; }
+      if (hub == kNone) continue;
+      const std::uint32_t u = waiting[hub];
+      if (u != kNone && label_of(g, part, u) == label_of(g, part, v) && g.vw[u] + g.vw[v] <= max_vw) {
+        match[u] = v;
+        match[v] = u;
+        waiting[hub] = kNone;
+      } else {
+        waiting[hub] = v;
+      }
     }
   }
   cmap.assign(n, kNone);
@@ -174,6 +197,241 @@ void initial_assignment(const WeightedGraph& g, std::uint32_t k, Loads& loads, s
   }
 }
 
+// ---- recursive bisection for the coarsest graph ------------------------------------------
+// Vertices already labelled (fixed or pre-assigned) go to the side holding their part; the
+// free ones are split by greedy graph growing and refined with 2-way FM, best of `tries`.
+class RecursiveBisection {
+ public:
+  RecursiveBisection(const WeightedGraph& g, std::uint32_t k, const Loads& loads, std::vector<PartId>& part, Rng& rng,
+                     int tries)
+      : g_(g), k_(k), loads_(loads), part_(part), rng_(rng), tries_(tries), side_(g.n(), 0), in_(g.n(), 0) {}
+
+  void run() {
+    std::vector<std::uint32_t> all(g_.n());
+    std::iota(all.begin(), all.end(), 0u);
+    split(all, 0, k_);
+  }
+
+ private:
+  std::int64_t room(PartId a, PartId b) const {  // capacity left in parts [a, b)
+    std::int64_t r = 0;
+    for (PartId p = a; p < b; ++p) r += loads_.cap[p] - loads_.load[p];
+    return r;
+  }
+
+  void split(const std::vector<std::uint32_t>& set, PartId p0, PartId p1) {
+    if (set.empty()) return;
+    if (p1 - p0 == 1) {
+      for (std::uint32_t v : set)
+        if (part_[v] == kNoPart) part_[v] = p0;
+      return;
+    }
+    const PartId pm = p0 + (p1 - p0) / 2;
+    // Free weight goes left in proportion to the room left on each side.
+    std::int64_t free_w = 0;
+    for (std::uint32_t v : set)
+      if (part_[v] == kNoPart) free_w += g_.vw[v];
+    const std::int64_t room_l = std::max<std::int64_t>(0, room(p0, pm)), room_r = std::max<std::int64_t>(0, room(pm, p1));
+    const double frac = room_l + room_r > 0 ? static_cast<double>(room_l) / static_cast<double>(room_l + room_r) : 0.5;
+    const std::int64_t target_l = static_cast<std::int64_t>(std::llround(frac * static_cast<double>(free_w)));
+    // Side capacities for the free weight, with a little slack for FM to work with.
+    const std::int64_t slack = std::max<std::int64_t>(1, free_w / 50);
+    cap_[0] = std::min(room_l, target_l + slack);
+    cap_[1] = std::min(room_r, free_w - target_l + slack);
+    if (cap_[0] + cap_[1] < free_w) { cap_[0] = std::max(cap_[0], room_l); cap_[1] = std::max(cap_[1], free_w - cap_[0]); }
+
+    for (std::uint32_t v : set) in_[v] = 1;
+    std::vector<std::uint8_t> best_side;
+    double best_cut = 0;
+    std::int64_t best_over = 0;
+    for (int t = 0; t < tries_; ++t) {
+      grow(set, p0, pm, p1, target_l);
+      fm(set);
+      const double c = cut(set);
+      std::int64_t w[2] = {0, 0};
+      for (std::uint32_t v : set)
+        if (part_[v] == kNoPart) w[side_[v]] += g_.vw[v];
+      const std::int64_t over = std::max<std::int64_t>(0, w[0] - cap_[0]) + std::max<std::int64_t>(0, w[1] - cap_[1]);
+      if (t == 0 || over < best_over || (over == best_over && c < best_cut)) {
+        best_cut = c;
+        best_over = over;
+        best_side.assign(set.size(), 0);
+        for (std::size_t i = 0; i < set.size(); ++i) best_side[i] = side_[set[i]];
+      }
+    }
+    std::vector<std::uint32_t> left, right;
+    for (std::size_t i = 0; i < set.size(); ++i) (best_side[i] ? right : left).push_back(set[i]);
+    for (std::uint32_t v : set) in_[v] = 0;
+    split(left, p0, pm);
+    split(right, pm, p1);
+  }
+
+  bool labelled(std::uint32_t v) const { return part_[v] != kNoPart; }
+
+  // Greedy graph growing: labelled vertices on their side, free ones start right; grow the
+  // left side from a random free seed by best gain until it holds target_l of free weight.
+  void grow(const std::vector<std::uint32_t>& set, PartId p0, PartId pm, PartId p1, std::int64_t target_l) {
+    (void)p0;
+    (void)p1;
+    std::vector<std::uint32_t> free;
+    for (std::uint32_t v : set) {
+      if (labelled(v)) side_[v] = part_[v] >= pm ? 1 : 0;
+      else { side_[v] = 1; free.push_back(v); }
+    }
+    if (free.empty()) return;
+    std::int64_t wl = 0;
+    using Item = std::pair<double, std::uint32_t>;
+    std::priority_queue<Item> heap;
+    std::vector<double>& gain = gain_;
+    gain.assign(g_.n(), 0);
+    auto gain_of = [&](std::uint32_t v) {  // cut reduction if v moves right -> left
+      double gn = 0;
+      for (EdgeIndex e = g_.xadj[v]; e < g_.xadj[v + 1]; ++e) {
+        const std::uint32_t u = g_.adj[e];
+        if (!in_[u]) continue;
+        gn += side_[u] == 0 ? g_.ew[e] : -g_.ew[e];
+      }
+      return gn;
+    };
+    for (std::uint32_t v : free) {
+      gain[v] = gain_of(v);
+      if (gain[v] > 0) heap.push({gain[v], v});
+    }
+    std::size_t cursor = 0;
+    std::vector<std::uint32_t> order = free;
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng_.below(i)]);
+    while (wl < target_l) {
+      std::uint32_t v = kNone;
+      while (!heap.empty()) {
+        const Item top = heap.top();
+        heap.pop();
+        if (side_[top.second] == 1 && top.first == gain[top.second]) { v = top.second; break; }
+      }
+      if (v == kNone) {  // new region: a random free vertex still right
+        while (cursor < order.size() && side_[order[cursor]] == 0) ++cursor;
+        if (cursor == order.size()) break;
+        v = order[cursor];
+      }
+      if (wl + g_.vw[v] > target_l && wl > 0 && wl + g_.vw[v] - target_l > target_l - wl) break;
+      side_[v] = 0;
+      wl += g_.vw[v];
+      for (EdgeIndex e = g_.xadj[v]; e < g_.xadj[v + 1]; ++e) {
+        const std::uint32_t u = g_.adj[e];
+        if (!in_[u] || labelled(u) || side_[u] == 0) continue;
+        gain[u] += 2 * g_.ew[e];
+        heap.push({gain[u], u});
+      }
+    }
+  }
+
+  double cut(const std::vector<std::uint32_t>& set) const {
+    double c = 0;
+    for (std::uint32_t v : set)
+      for (EdgeIndex e = g_.xadj[v]; e < g_.xadj[v + 1]; ++e) {
+        const std::uint32_t u = g_.adj[e];
+        if (in_[u] && u > v && side_[u] != side_[v]) c += g_.ew[e];
+      }
+    return c;
+  }
+
+  // 2-way FM with rollback to the best prefix; free vertices only; side capacities cap_[].
+  void fm(const std::vector<std::uint32_t>& set) {
+    std::int64_t w[2] = {0, 0};
+    for (std::uint32_t v : set)
+      if (!labelled(v)) w[side_[v]] += g_.vw[v];
+    std::vector<double>& gain = gain_;
+    gain.assign(g_.n(), 0);
+    std::vector<std::uint8_t> locked(g_.n(), 0);
+    for (int pass = 0; pass < 4; ++pass) {
+      using Item = std::pair<double, std::uint32_t>;
+      std::priority_queue<Item> heap[2];
+      for (std::uint32_t v : set) {
+        locked[v] = labelled(v);
+        if (locked[v]) continue;
+        double gn = 0;
+        for (EdgeIndex e = g_.xadj[v]; e < g_.xadj[v + 1]; ++e) {
+          const std::uint32_t u = g_.adj[e];
+          if (in_[u]) gn += side_[u] != side_[v] ? g_.ew[e] : -g_.ew[e];
+        }
+        gain[v] = gn;
+        heap[side_[v]].push({gn, v});
+      }
+      auto over = [&](const std::int64_t* ww) {
+        return std::max<std::int64_t>(0, ww[0] - cap_[0]) + std::max<std::int64_t>(0, ww[1] - cap_[1]);
+      };
+      std::vector<std::uint32_t> moved;
+      double delta = 0, best_delta = 0;
+      std::int64_t best_over = over(w);
+      std::size_t best_len = 0;
+      int since_best = 0;
+      const int patience = std::max<int>(25, static_cast<int>(set.size() / 20));
+      while (since_best < patience) {
+        // Candidate from each side: the best unlocked vertex whose move keeps the target side
+        // within capacity (or the move reduces an overload).
+        std::uint32_t cand[2] = {kNone, kNone};
+        for (int s = 0; s < 2; ++s) {
+          while (!heap[s].empty()) {
+            const Item top = heap[s].top();
+            const std::uint32_t v = top.second;
+            if (locked[v] || side_[v] != s || top.first != gain[v]) { heap[s].pop(); continue; }
+            cand[s] = v;
+            break;
+          }
+        }
+        int from = -1;
+        for (int s = 0; s < 2; ++s) {
+          const std::uint32_t v = cand[s];
+          if (v == kNone) continue;
+          const bool fits = w[1 - s] + g_.vw[v] <= cap_[1 - s] || w[s] > cap_[s];
+          if (!fits) continue;
+          if (from < 0 || gain[v] > gain[cand[from]]) from = s;
+        }
+        if (from < 0) break;
+        const std::uint32_t v = cand[from];
+        heap[from].pop();
+        locked[v] = 1;
+        side_[v] = static_cast<std::uint8_t>(1 - from);
+        w[from] -= g_.vw[v];
+        w[1 - from] += g_.vw[v];
+        delta += gain[v];
+        moved.push_back(v);
+        for (EdgeIndex e = g_.xadj[v]; e < g_.xadj[v + 1]; ++e) {
+          const std::uint32_t u = g_.adj[e];
+          if (!in_[u] || locked[u]) continue;
+          gain[u] += side_[u] == side_[v] ? -2 * g_.ew[e] : 2 * g_.ew[e];
+          heap[side_[u]].push({gain[u], u});
+        }
+        const std::int64_t o = over(w);
+        if (o < best_over || (o == best_over && delta > best_delta + 1e-9)) {
+          best_over = o;
+          best_delta = delta;
+          best_len = moved.size();
+          since_best = 0;
+        } else {
+          ++since_best;
+        }
+      }
+      for (std::size_t i = moved.size(); i-- > best_len;) {  // roll back past the best prefix
+        const std::uint32_t v = moved[i];
+        w[side_[v]] -= g_.vw[v];
+        side_[v] = static_cast<std::uint8_t>(1 - side_[v]);
+        w[side_[v]] += g_.vw[v];
+      }
+      if (best_len == 0) break;
+    }
+  }
+
+  const WeightedGraph& g_;
+  std::uint32_t k_;
+  const Loads& loads_;
+  std::vector<PartId>& part_;
+  Rng& rng_;
+  int tries_;
+  std::vector<std::uint8_t> side_, in_;
+  std::vector<double> gain_;
+  std::int64_t cap_[2] = {0, 0};
+};
+
 // Greedy boundary refinement: move a vertex to the part it is most connected to when that
 // lowers the cut (or keeps it and evens the loads), capacity permitting. Overloaded parts are
 // drained first, even at a cost.
@@ -232,6 +490,42 @@ std::uint64_t refine(const WeightedGraph& g, std::uint32_t k, Loads& loads, std:
   return total_moves;
 }
 
+// Last resort after refinement: drain every overloaded part by moving its free vertices,
+// most loosely attached first, to the best-connected part with room (even at a cost).
+void rebalance(const WeightedGraph& g, std::uint32_t k, Loads& loads, std::vector<PartId>& part) {
+  bool any = false;
+  for (PartId p = 0; p < k; ++p) any |= loads.load[p] > loads.cap[p];
+  if (!any) return;
+  std::vector<float> conn(k, 0);
+  std::vector<std::pair<float, std::uint32_t>> cands;  // (attachment to own part, v)
+  for (std::uint32_t v = 0; v < g.n(); ++v) {
+    if (g.fixed[v] != kNoPart || loads.load[part[v]] <= loads.cap[part[v]]) continue;
+    float own = 0;
+    for (EdgeIndex e = g.xadj[v]; e < g.xadj[v + 1]; ++e)
+      if (part[g.adj[e]] == part[v]) own += g.ew[e];
+    cands.push_back({own, v});
+  }
+  std::sort(cands.begin(), cands.end());
+  for (const auto& [own, v] : cands) {
+    const PartId cur = part[v];
+    const std::int64_t w = g.vw[v];
+    if (loads.load[cur] <= loads.cap[cur]) continue;
+    for (EdgeIndex e = g.xadj[v]; e < g.xadj[v + 1]; ++e) conn[part[g.adj[e]]] += g.ew[e];
+    PartId best = kNoPart;
+    for (PartId p = 0; p < k; ++p) {
+      if (p == cur || !loads.fits(p, w)) continue;
+      if (best == kNoPart || conn[p] > conn[best] ||
+          (conn[p] == conn[best] && loads.cap[p] - loads.load[p] > loads.cap[best] - loads.load[best]))
+        best = p;
+    }
+    for (EdgeIndex e = g.xadj[v]; e < g.xadj[v + 1]; ++e) conn[part[g.adj[e]]] = 0;
+    if (best == kNoPart) continue;
+    loads.load[cur] -= w;
+    loads.load[best] += w;
+    part[v] = best;
+  }
+}
+
 }  // namespace
 
 double cut_weight(const WeightedGraph& g, const std::vector<PartId>& part) {
@@ -267,14 +561,46 @@ MultilevelResult multilevel_partition(const WeightedGraph& g, const MultilevelPa
     cur = &graphs.back();
     cur_part = std::move(cpart);
   }
+  if (std::getenv("FLOTILLA_DEBUG_ML")) {
+    std::fprintf(stderr, "multilevel: n=%u levels=%zu coarsest=%u\n", g.n(), graphs.size(), cur->n());
+  }
 
   Loads loads;
   loads.cap = params.capacity;
   loads.load.assign(k, 0);
   for (std::uint32_t v = 0; v < cur->n(); ++v)
-    if (cur_part[v] != kNoPart && cur->fixed[v] == kNoPart) loads.load[cur_part[v]] += cur->vw[v];
-  initial_assignment(*cur, k, loads, cur_part, rng);
-  refine(*cur, k, loads, cur_part, params.sweeps, rng);
+    if (label_of(*cur, cur_part, v) != kNoPart) loads.load[label_of(*cur, cur_part, v)] += cur->vw[v];  // fixed coarse vertices carry merged free weight
+  // Several greedy-growing tries on the (small) coarsest graph; keep the lowest cut among
+  // those that fit the capacities (or the least overloaded).
+  {
+    const int tries = std::max(1, params.initial_tries);
+    std::vector<PartId> best_part;
+    Loads best_loads;
+    double best_cut = 0, best_over = 0;
+    for (int t = 0; t < tries; ++t) {
+      Loads l = loads;
+      std::vector<PartId> p = cur_part;
+      if (t % 2 == 0) {
+        RecursiveBisection(*cur, k, l, p, rng, 4).run();
+        for (PartId q = 0; q < k; ++q) l.load[q] = 0;
+        for (std::uint32_t v = 0; v < cur->n(); ++v) l.load[p[v]] += cur->vw[v];
+      } else {
+        initial_assignment(*cur, k, l, p, rng);
+      }
+      refine(*cur, k, l, p, params.sweeps, rng);
+      double over = 0;
+      for (PartId q = 0; q < k; ++q) over += static_cast<double>(std::max<std::int64_t>(0, l.load[q] - l.cap[q]));
+      const double cut = cut_weight(*cur, p);
+      if (t == 0 || over < best_over || (over == best_over && cut < best_cut)) {
+        best_part = std::move(p);
+        best_loads = std::move(l);
+        best_cut = cut;
+        best_over = over;
+      }
+    }
+    cur_part = std::move(best_part);
+    loads = std::move(best_loads);
+  }
 
   // Project back level by level, refining on each.
   for (std::size_t level = graphs.size(); level-- > 0;) {
@@ -284,6 +610,7 @@ MultilevelResult multilevel_partition(const WeightedGraph& g, const MultilevelPa
     cur_part = std::move(fine_part);
     refine(fine, k, loads, cur_part, params.sweeps, rng);
   }
+  rebalance(g, k, loads, cur_part);
   for (std::uint32_t v = 0; v < g.n(); ++v)
     if (initial[v] != kNoPart && initial[v] != cur_part[v] && g.fixed[v] == kNoPart) ++result.moves;
   part = std::move(cur_part);

@@ -28,6 +28,7 @@ struct MultilevelParams {
   int sweeps = 8;
   std::uint64_t seed = 1;
   std::uint32_t coarsest = 0;  // stop coarsening at this many vertices (0 = max(20k, 64))
+  int initial_tries = 8;       // greedy-growing attempts on the coarsest graph
 };
 
 struct MultilevelResult {

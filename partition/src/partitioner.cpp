@@ -261,6 +261,10 @@ void run_grem(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st
       const auto res = detail::multilevel_partition(g, mp, local_part);
       stats.moves += res.moves;
       for (std::uint32_t v = 0; v < nl; ++v) st.assign(cg.verts[v], local_part[v]);
+      for (std::uint32_t p = 0; p < k; ++p)
+        if (st.size_[p] > st.cap_)  // multilevel_partition's rebalance makes this unreachable
+          throw std::logic_error("GREM: part " + std::to_string(p) + " exceeds the balance bound after chunk " +
+                                 std::to_string(stats.chunks));
       // Remember each chunk edge's far-end part at both ends.
       for (std::size_t i = 0; i < chunk.size(); ++i) {
         const VertexId u = chunk.src[i], v = chunk.dst[i];

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Edge cut of flotilla partition (GREM and baselines) vs METIS's reference cuts
+(../shared/data/graphs/gpmetis_cuts.tsv) on the shared graphs, K = 8 and 32.
+
+Usage: bench/partition_quality.py [--flotilla BIN] [--algos grem,fennel10] [--ks 8,32]
+       [--graphs a,b] [--extra "--chunk-edges 20000"]
+Prints one row per graph and K, then geometric means of cut / METIS cut per group.
+"""
+import argparse, json, math, os, subprocess, sys, tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "..", "shared", "data", "graphs")
+SOCIAL = ["ca-HepTh", "ca-CondMat", "email-Enron", "facebook_combined", "musae_facebook", "PGPgiantcompo"]
+MESH = ["4elt", "add20", "bcsstk33", "crack", "cs4", "fe_body", "finan512", "memplus", "t60k", "uk", "wing",
+        "delaunay_n16", "luxembourg_osm", "power"]
+
+ALGOS = {  # name -> extra flags
+    "grem": ["--algo", "grem"],
+    "grem1": ["--algo", "grem", "--passes", "1"],
+    "fennel": ["--algo", "fennel"],
+    "fennel10": ["--algo", "fennel", "--passes", "10"],
+    "ldg": ["--algo", "ldg"],
+    "hash": ["--algo", "hash"],
+    "metis": ["--algo", "metis"],
+}
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--flotilla", default=os.path.join(ROOT, "build", "cli", "flotilla"))
+    ap.add_argument("--algos", default="grem,fennel10")
+    ap.add_argument("--ks", default="8,32")
+    ap.add_argument("--graphs", default="")
+    ap.add_argument("--extra", default="")
+    args = ap.parse_args()
+    ref = {}
+    with open(os.path.join(DATA, "gpmetis_cuts.tsv")) as f:
+        next(f)
+        for line in f:
+            g, n, m, k, cut, imb, t = line.split()
+            ref[(g, int(k))] = (int(cut), float(imb), float(t))
+    graphs = args.graphs.split(",") if args.graphs else SOCIAL + MESH
+    ks = [int(k) for k in args.ks.split(",")]
+    algos = args.algos.split(",")
+    ratios = {(a, grp): [] for a in algos for grp in ("social", "mesh")}
+    print(f"{'graph':18} {'K':>3} {'metis':>8} " + " ".join(f"{a:>16}" for a in algos))
+    worst_imb = 0.0
+    for g in graphs:
+        grp = "social" if g in SOCIAL else "mesh"
+        for k in ks:
+            mcut = ref[(g, k)][0]
+            cells = []
+            for a in algos:
+                with tempfile.TemporaryDirectory() as tmp:
+                    out = os.path.join(tmp, "p")
+                    cmd = [args.flotilla, "partition", "-i", os.path.join(DATA, g + ".graph"), "-k", str(k), "-o", out,
+                           "--json", "-q"] + ALGOS[a] + args.extra.split()
+                    r = subprocess.run(cmd, capture_output=True, text=True)
+                    if r.returncode != 0:
+                        print(r.stderr, file=sys.stderr)
+                        sys.exit(1)
+                    d = json.loads(r.stdout)
+                cut, imb = d["edge_cut"], d["imbalance"]
+                if a != "metis":
+                    worst_imb = max(worst_imb, imb)
+                ratios[(a, grp)].append(cut / mcut)
+                cells.append(f"{cut:>8} ({cut / mcut:4.2f}x)")
+            print(f"{g:18} {k:>3} {mcut:>8} " + " ".join(cells), flush=True)
+    print()
+    for grp in ("social", "mesh"):
+        line = f"geomean cut/METIS {grp:7}"
+        for a in algos:
+            v = ratios[(a, grp)]
+            if v:
+                line += f"  {a}={math.exp(sum(map(math.log, v)) / len(v)):.3f}"
+        print(line)
+    print(f"worst imbalance (streaming algorithms): {worst_imb:.4f}")
+
+if __name__ == "__main__":
+    main()
