@@ -169,8 +169,9 @@ int cmd_partition(int argc, char** argv) {
       bar.update(done);
     });
     bar.finish();
-    const PartitionQuality q = evaluate_partition(*stream, part, cfg.num_parts);
+    // Peak RSS of the partitioning itself (scoring an edge list may build a CSR afterwards).
     const std::uint64_t rss = peak_rss_bytes();
+    const PartitionQuality q = evaluate_partition(*stream, part, cfg.num_parts);
     const std::string part_name = base_name(input) + ".part." + std::to_string(cfg.num_parts);
     write_part_file(tmp + "/" + part_name, part);
 

@@ -19,7 +19,7 @@ label_args=(-LE slow)
 ctest --test-dir "$root/build" --output-on-failure -j "$jobs" "${label_args[@]}"
 
 echo "== Sanitizer build (ASan+UBSan) of the library tests"
-FLOTILLA_TARGETS="test_datasets test_core" bash scripts/build.sh "$root/build-sanitize" Sanitize >/dev/null
+FLOTILLA_TARGETS="test_datasets test_partition test_core" bash scripts/build.sh "$root/build-sanitize" Sanitize >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$root/build-sanitize" --output-on-failure -j "$jobs" -L unit

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "flotilla/datasets/csr.h"
 #include "flotilla/datasets/error.h"
 #include "flotilla/datasets/line_reader.h"
 
@@ -19,6 +20,23 @@ std::uint64_t part_capacity(std::uint64_t n, std::uint32_t k, double epsilon) {
   const auto cap = static_cast<std::uint64_t>(std::floor((1.0 + epsilon) * static_cast<double>(n) / k + 1e-9));
   return std::max(even, cap);
 }
+
+namespace {
+// Halo sizes from the (vertex, part) bits, and the imbalance.
+void finish_quality(PartitionQuality& q, std::uint64_t n, std::uint32_t k, bool halos,
+                    const std::vector<std::uint64_t>& halo_bits) {
+  if (halos) {
+    q.halo_sizes.assign(k, 0);
+    for (std::uint64_t v = 0; v < n; ++v)
+      for (std::uint32_t p = 0; p < k; ++p) {
+        const std::uint64_t bit = v * k + p;
+        q.halo_sizes[p] += (halo_bits[bit >> 6] >> (bit & 63)) & 1u;
+      }
+  }
+  const std::uint64_t largest = q.part_sizes.empty() ? 0 : *std::max_element(q.part_sizes.begin(), q.part_sizes.end());
+  q.imbalance = n ? static_cast<double>(largest) / (static_cast<double>(n) / k) : 0.0;
+}
+}  // namespace
 
 PartitionQuality evaluate_partition(EdgeStream& stream, const std::vector<PartId>& part, std::uint32_t k,
                                     bool with_halos, std::size_t chunk_edges) {
@@ -35,7 +53,29 @@ PartitionQuality evaluate_partition(EdgeStream& stream, const std::vector<PartId
                                                   std::to_string(part[v]) + ", not below k = " + std::to_string(k));
     ++q.part_sizes[part[v]];
   }
-  const bool once = stream.info().each_edge_once;
+  if (!stream.info().each_edge_once) {
+    // The stream may list an edge in both directions, in either, or several times: count
+    // distinct undirected edges exactly from a deduplicated CSR (O(m) memory).
+    const CsrGraph g = build_csr(stream);
+    std::vector<std::uint64_t> halo_bits;
+    const bool halos = with_halos && static_cast<double>(n) * k <= 2147483648.0;
+    if (halos) halo_bits.assign((n * k + 63) / 64, 0);
+    for (VertexId u = 0; u < g.num_nodes(); ++u)
+      for (VertexId v : g.neighbors(u)) {
+        if (part[u] != part[v] && halos) {
+          const std::uint64_t b = static_cast<std::uint64_t>(u) * k + part[v];
+          halo_bits[b >> 6] |= std::uint64_t{1} << (b & 63);
+        }
+        if (u < v) {
+          ++q.num_edges;
+          q.edge_cut += part[u] != part[v];
+        }
+      }
+    finish_quality(q, n, k, halos, halo_bits);
+    return q;
+  }
+  // Each undirected edge appears once in the stream: count it directly, O(n) memory
+  // (duplicate entries of a multigraph count as often as they appear).
   // halo bit (v, p): v is outside p and adjacent to a vertex of p.
   const bool halos = with_halos && static_cast<double>(n) * k <= 2147483648.0;
   std::vector<std::uint64_t> halo_bits(halos ? (n * k + 63) / 64 : 0, 0);
@@ -51,24 +91,16 @@ PartitionQuality evaluate_partition(EdgeStream& stream, const std::vector<PartId
         halo_bits[a >> 6] |= std::uint64_t{1} << (a & 63);
         halo_bits[b >> 6] |= std::uint64_t{1} << (b & 63);
       }
-      if (!once && u > v) continue;
       ++q.num_edges;
       q.edge_cut += pu != pv;
     }
   }
   stream.rewind();
-  if (halos) {
-    q.halo_sizes.assign(k, 0);
-    for (std::uint64_t v = 0; v < n; ++v)
-      for (std::uint32_t p = 0; p < k; ++p) {
-        const std::uint64_t bit = v * k + p;
-        q.halo_sizes[p] += (halo_bits[bit >> 6] >> (bit & 63)) & 1u;
-      }
-  }
-  const std::uint64_t largest = q.part_sizes.empty() ? 0 : *std::max_element(q.part_sizes.begin(), q.part_sizes.end());
-  q.imbalance = n ? static_cast<double>(largest) / (static_cast<double>(n) / k) : 0.0;
+  finish_quality(q, n, k, halos, halo_bits);
   return q;
 }
+
+
 
 std::vector<PartId> read_part_file(const std::string& path, std::uint64_t n, std::uint32_t* k) {
   LineReader r(path);

@@ -551,6 +551,8 @@ MultilevelResult multilevel_partition(const WeightedGraph& g, const MultilevelPa
   std::vector<std::vector<std::uint32_t>> maps;
   const WeightedGraph* cur = &g;
   std::vector<PartId> cur_part = part;
+  for (std::uint32_t v = 0; v < g.n(); ++v)
+    if (g.fixed[v] != kNoPart) cur_part[v] = g.fixed[v];
   while (cur->n() > coarsest) {
     WeightedGraph cg;
     std::vector<PartId> cpart;

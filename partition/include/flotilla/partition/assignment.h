@@ -29,9 +29,11 @@ struct PartitionQuality {
 // never below ceil(n / k), so a perfectly balanced assignment always exists.
 std::uint64_t part_capacity(std::uint64_t n, std::uint32_t k, double epsilon);
 
-// Scores `part` (size n, values < k) over one pass of `stream`. Each stream edge with u != v
-// is counted once; streams that list both directions (each_edge_once == false) count only
-// u < v entries, so a symmetric listing is not double counted. Halo sizes need one bit per
+// Scores `part` (size n, values < k). Streams that yield each undirected edge once (METIS,
+// binary with the flag) are scored in one pass with O(n) memory, each entry with u != v
+// counted (a multigraph's repeated edges count as often as they appear). Other streams (edge
+// lists in any direction, possibly repeated) are scored exactly over distinct undirected
+// edges from a deduplicated CSR, which costs O(m) memory. Halo sizes need one bit per
 // (vertex, part) pair when `with_halos` and are skipped above 2^31 bits.
 PartitionQuality evaluate_partition(EdgeStream& stream, const std::vector<PartId>& part, std::uint32_t k,
                                     bool with_halos = true, std::size_t chunk_edges = std::size_t{1} << 22);

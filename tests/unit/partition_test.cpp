@@ -1,0 +1,220 @@
+// Partitioners: quality accounting against brute force, the balance bound on every graph and
+// algorithm, determinism, multilevel sanity, .part files.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "flotilla/datasets.h"
+#include "flotilla/partition.h"
+#include "test_paths.h"
+#include "../../partition/src/multilevel.h"
+
+using namespace flotilla;
+using flotilla::test::scratch_dir;
+using flotilla::test::shared_data;
+using flotilla::test::write_file;
+
+namespace {
+
+// A random graph as an edge-list file (duplicates and both directions on purpose).
+std::string random_graph_file(const std::string& name, std::uint32_t n, std::uint32_t m, std::uint64_t seed) {
+  Rng rng(seed);
+  std::string text;
+  for (std::uint32_t i = 0; i < m; ++i) {
+    const auto u = rng.below(n), v = rng.below(n);
+    text += std::to_string(u) + " " + std::to_string(v) + "\n";
+  }
+  text += std::to_string(n - 1) + " " + std::to_string(n - 1) + "\n";  // fixes n via a self-loop
+  return write_file(name, text);
+}
+
+std::vector<PartId> run(const std::string& path, PartitionAlgo algo, std::uint32_t k, std::size_t chunk,
+                        int passes = 0, std::uint64_t seed = 1) {
+  EdgeStreamOptions so;
+  so.keep_ids = true;
+  auto s = open_edge_stream(path, so);
+  PartitionConfig cfg;
+  cfg.algo = algo;
+  cfg.num_parts = k;
+  cfg.chunk_edges = chunk;
+  cfg.passes = passes;
+  cfg.seed = seed;
+  return partition_graph(*s, cfg);
+}
+
+}  // namespace
+
+TEST(PartitionQuality, CutAndImbalanceMatchBruteForce) {
+  const std::string path = random_graph_file("g.txt", 300, 1500, 3);
+  EdgeStreamOptions so;
+  so.keep_ids = true;
+  auto s = open_edge_stream(path, so);
+  Rng rng(9);
+  std::vector<PartId> part(s->info().num_nodes);
+  for (auto& p : part) p = static_cast<PartId>(rng.below(5));
+  const PartitionQuality q = evaluate_partition(*s, part, 5);
+  // Brute force over the distinct undirected edges of the deduplicated graph.
+  const CsrGraph g = load_graph(path, so);
+  std::uint64_t edges = 0, cut = 0;
+  std::vector<std::set<std::uint32_t>> halo(5);
+  for (VertexId u = 0; u < g.num_nodes(); ++u)
+    for (VertexId v : g.neighbors(u)) {
+      if (part[u] != part[v]) halo[part[v]].insert(u);
+      if (u < v) { ++edges; cut += part[u] != part[v]; }
+    }
+  EXPECT_EQ(q.num_edges, edges);  // distinct undirected edges, whatever the listing
+  EXPECT_EQ(q.edge_cut, cut);
+  std::vector<std::uint64_t> sizes(5, 0);
+  for (auto p : part) ++sizes[p];
+  EXPECT_EQ(q.part_sizes, sizes);
+  EXPECT_DOUBLE_EQ(q.imbalance, *std::max_element(sizes.begin(), sizes.end()) / (300.0 / 5));
+  for (int p = 0; p < 5; ++p) EXPECT_EQ(q.halo_sizes[p], halo[p].size()) << p;
+
+  // On a METIS graph (each edge once) the cut equals the brute-force count exactly.
+  auto ms = open_edge_stream(shared_data("graphs/add20.graph"));
+  const CsrGraph mg = build_csr(*ms);
+  std::vector<PartId> mp(mg.num_nodes());
+  for (auto& p : mp) p = static_cast<PartId>(rng.below(4));
+  std::uint64_t mcut = 0;
+  for (VertexId u = 0; u < mg.num_nodes(); ++u)
+    for (VertexId v : mg.neighbors(u)) mcut += u < v && mp[u] != mp[v];
+  const PartitionQuality mq = evaluate_partition(*ms, mp, 4);
+  EXPECT_EQ(mq.edge_cut, mcut);
+  EXPECT_EQ(mq.num_edges, mg.num_undirected_edges());
+}
+
+TEST(PartitionQuality, Capacity) {
+  EXPECT_EQ(part_capacity(100, 8, 0.03), 13u);  // ceil(100/8) = 13 > floor(1.03 * 12.5) = 12
+  EXPECT_EQ(part_capacity(1000, 8, 0.03), 128u);
+  EXPECT_EQ(part_capacity(7, 1, 0.0), 7u);
+}
+
+TEST(Partitioners, BalanceBoundHoldsEverywhere) {
+  const std::vector<std::string> graphs = {"graphs/4elt.graph", "graphs/facebook_combined.graph",
+                                           "graphs/PGPgiantcompo.graph", "graphs/power.graph"};
+  for (const auto& rel : graphs) {
+    auto s = open_edge_stream(shared_data(rel));
+    const std::uint64_t n = s->info().num_nodes;
+    for (PartitionAlgo algo : {PartitionAlgo::Grem, PartitionAlgo::Fennel, PartitionAlgo::Ldg, PartitionAlgo::Hash}) {
+      for (std::uint32_t k : {2u, 7u, 32u}) {
+        for (std::size_t chunk : {std::size_t{2000}, std::size_t{1} << 22}) {
+          SCOPED_TRACE(rel + " " + algo_name(algo) + " k=" + std::to_string(k) + " chunk=" + std::to_string(chunk));
+          PartitionConfig cfg;
+          cfg.algo = algo;
+          cfg.num_parts = k;
+          cfg.chunk_edges = chunk;
+          const auto part = partition_graph(*s, cfg);
+          ASSERT_EQ(part.size(), n);
+          std::vector<std::uint64_t> sizes(k, 0);
+          for (auto p : part) {
+            ASSERT_LT(p, k);
+            ++sizes[p];
+          }
+          EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()), part_capacity(n, k, cfg.imbalance));
+        }
+      }
+    }
+  }
+}
+
+TEST(Partitioners, BalanceBoundOnRandomGraphsWithIsolatedVertices) {
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    const std::string path = random_graph_file("r" + std::to_string(seed) + ".txt", 500, 400, seed);
+    for (PartitionAlgo algo : {PartitionAlgo::Grem, PartitionAlgo::Fennel}) {
+      const auto part = run(path, algo, 6, 50, 2, seed);
+      std::vector<std::uint64_t> sizes(6, 0);
+      for (auto p : part) ++sizes[p];
+      EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()), part_capacity(500, 6, 0.03)) << seed;
+    }
+  }
+}
+
+TEST(Partitioners, SameSeedSameOutputDifferentSeedDifferent) {
+  const std::string g = shared_data("graphs/4elt.graph");
+  for (PartitionAlgo algo : {PartitionAlgo::Grem, PartitionAlgo::Fennel, PartitionAlgo::Hash}) {
+    auto s = open_edge_stream(g);
+    PartitionConfig cfg;
+    cfg.algo = algo;
+    cfg.num_parts = 8;
+    cfg.chunk_edges = 5000;
+    const auto a = partition_graph(*s, cfg);
+    const auto b = partition_graph(*s, cfg);
+    EXPECT_EQ(a, b) << algo_name(algo);
+    if (algo != PartitionAlgo::Fennel) {  // FENNEL is deterministic without randomness
+      cfg.seed = 2;
+      EXPECT_NE(a, partition_graph(*s, cfg)) << algo_name(algo);
+    }
+  }
+}
+
+TEST(Partitioners, GremBeatsHashAndFindsObviousCuts) {
+  // Two 30-cliques joined by one edge: K=2 must cut exactly that edge.
+  std::string text;
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < 30; ++i)
+      for (int j = i + 1; j < 30; ++j) text += std::to_string(c * 30 + i) + " " + std::to_string(c * 30 + j) + "\n";
+  text += "0 30\n";
+  const std::string path = write_file("cliques.txt", text);
+  for (std::size_t chunk : {std::size_t{100}, std::size_t{1} << 20}) {
+    const auto part = run(path, PartitionAlgo::Grem, 2, chunk, 3);
+    auto s = open_edge_stream(path);
+    const auto q = evaluate_partition(*s, part, 2);
+    if (chunk > 1000) {
+      EXPECT_EQ(q.edge_cut, 1u);
+    }
+    EXPECT_LE(q.edge_cut, 60u) << "chunk " << chunk;
+  }
+  auto s = open_edge_stream(shared_data("graphs/ca-HepTh.graph"));
+  PartitionConfig cfg;
+  cfg.num_parts = 8;
+  cfg.chunk_edges = 4000;
+  const auto grem = evaluate_partition(*s, partition_graph(*s, cfg), 8).edge_cut;
+  cfg.algo = PartitionAlgo::Hash;
+  const auto hash = evaluate_partition(*s, partition_graph(*s, cfg), 8).edge_cut;
+  EXPECT_LT(grem * 2, hash);
+}
+
+TEST(Multilevel, RespectsFixedVerticesAndCapacities) {
+  // Path 0-1-2-3-4-5 with anchors 6 (part 0, tied to 0) and 7 (part 1, tied to 5).
+  detail::WeightedGraph g;
+  const std::vector<std::pair<int, int>> edges = {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {0, 6}, {5, 7}};
+  std::vector<std::vector<std::pair<std::uint32_t, float>>> adj(8);
+  for (auto [a, b] : edges) {
+    adj[a].push_back({static_cast<std::uint32_t>(b), 1.0f});
+    adj[b].push_back({static_cast<std::uint32_t>(a), 1.0f});
+  }
+  for (auto& l : adj) {
+    for (auto [v, w] : l) { g.adj.push_back(v); g.ew.push_back(w); }
+    g.xadj.push_back(g.adj.size());
+  }
+  g.vw = {1, 1, 1, 1, 1, 1, 0, 0};
+  g.fixed = {kNoPart, kNoPart, kNoPart, kNoPart, kNoPart, kNoPart, 0, 1};
+  detail::MultilevelParams p;
+  p.k = 2;
+  p.capacity = {3, 3};
+  std::vector<PartId> part(8, kNoPart);
+  detail::multilevel_partition(g, p, part);
+  EXPECT_EQ(part, (std::vector<PartId>{0, 0, 0, 1, 1, 1, 0, 1}));
+  EXPECT_EQ(detail::cut_weight(g, part), 1.0);
+}
+
+TEST(PartFile, RoundTripAndErrors) {
+  const std::string p = scratch_dir() + "/g.part.3";
+  write_part_file(p, {0, 2, 1, 1});
+  std::uint32_t k = 0;
+  EXPECT_EQ(read_part_file(p, 4, &k), (std::vector<PartId>{0, 2, 1, 1}));
+  EXPECT_EQ(k, 3u);
+  auto err = [](const std::string& path, std::uint64_t n, std::uint32_t kk) {
+    try {
+      read_part_file(path, n, &kk);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("<none>");
+  };
+  EXPECT_NE(err(p, 5, 0).find("has 4 part ids"), std::string::npos);
+  EXPECT_NE(err(p, 3, 0).find("more lines"), std::string::npos);
+  EXPECT_NE(err(p, 4, 2).find(":2: part id 2 is not below k = 2"), std::string::npos);
+  EXPECT_NE(err(write_file("x.part", "0\nx\n"), 2, 0).find(":2: expected part id"), std::string::npos);
+}
