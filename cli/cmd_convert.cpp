@@ -1,5 +1,7 @@
 // flotilla convert IN OUT: streams a graph from any readable format into a Flotilla binary
 // edge list or a text edge list (memory O(chunk)), or into METIS (needs the CSR in memory).
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -19,6 +21,11 @@ void write_text_edges(EdgeStream& stream, const std::string& out, std::size_t ch
   const std::string tmp = out + ".tmp";
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(tmp.c_str(), "wb"), &std::fclose);
   if (!f) throw_file(tmp, std::string("cannot create: ") + std::strerror(errno));
+  struct Unlink {  // removes the temp file unless the rename happened
+    const std::string& p;
+    bool keep = false;
+    ~Unlink() { if (!keep) std::remove(p.c_str()); }
+  } unlink_tmp{tmp};
   std::fprintf(f.get(), "# flotilla edge list: %llu nodes, from %s\n",
                static_cast<unsigned long long>(stream.info().num_nodes), stream.info().path.c_str());
   std::vector<char> buf(chunk_edges * 48 + 64);
@@ -40,10 +47,12 @@ void write_text_edges(EdgeStream& stream, const std::string& out, std::size_t ch
         static_cast<std::size_t>(p - buf.data()))
       throw_file(tmp, std::string("write failed: ") + std::strerror(errno));
   }
-  if (std::fflush(f.get()) != 0) throw_file(tmp, std::string("write failed: ") + std::strerror(errno));
+  if (std::fflush(f.get()) != 0 || ::fsync(::fileno(f.get())) != 0)
+    throw_file(tmp, std::string("write failed: ") + std::strerror(errno));
   f.reset();
   bar.finish();
   if (std::rename(tmp.c_str(), out.c_str()) != 0) throw_file(out, "cannot rename temp file into place");
+  unlink_tmp.keep = true;
 }
 
 }  // namespace
@@ -65,6 +74,10 @@ int cmd_convert(int argc, char** argv) {
   int code = 0;
   auto args = parse_or_exit(options, argc, argv, &code);
   if (!args) return code;
+  if (!args->unmatched().empty()) {
+    std::fprintf(stderr, "flotilla convert: unexpected argument '%s' (see --help)\n", args->unmatched().front().c_str());
+    return kExitUsage;
+  }
   if (!args->count("input") || !args->count("output")) {
     std::fprintf(stderr, "flotilla convert: need INPUT and OUTPUT (see --help)\n");
     return kExitUsage;
@@ -72,7 +85,11 @@ int cmd_convert(int argc, char** argv) {
   const std::string in = (*args)["input"].as<std::string>(), out = (*args)["output"].as<std::string>();
   const std::string to = (*args)["to"].as<std::string>();
   const unsigned id_bytes = (*args)["id-bytes"].as<unsigned>();
-  const std::size_t chunk = std::max<std::size_t>(1, (*args)["chunk-edges"].as<std::size_t>());
+  const std::size_t chunk = (*args)["chunk-edges"].as<std::size_t>();
+  if (chunk == 0 || chunk > (std::size_t{1} << 26)) {
+    std::fprintf(stderr, "flotilla convert: --chunk-edges must be between 1 and 67108864\n");
+    return kExitUsage;
+  }
   if (to != "binary" && to != "edgelist" && to != "metis") {
     std::fprintf(stderr, "flotilla convert: --to must be binary, edgelist or metis\n");
     return kExitUsage;

@@ -85,6 +85,10 @@ int cmd_partition(int argc, char** argv) {
   int code = 0;
   auto args = parse_or_exit(options, argc, argv, &code);
   if (!args) return code;
+  if (!args->unmatched().empty()) {
+    std::fprintf(stderr, "flotilla partition: unexpected argument '%s' (see --help)\n", args->unmatched().front().c_str());
+    return kExitUsage;
+  }
   if (!args->count("input")) {
     std::fprintf(stderr, "flotilla partition: --input is required (see --help)\n");
     return kExitUsage;
@@ -140,7 +144,8 @@ int cmd_partition(int argc, char** argv) {
       std::fprintf(stderr, "flotilla partition: --parts must be between 1 and 65535\n");
       return kExitUsage;
     }
-    const std::string out = (*args)["out"].as<std::string>();
+    std::string out = (*args)["out"].as<std::string>();
+    while (out.size() > 1 && out.back() == '/') out.pop_back();  // "dir/" and "dir" name the same folder
     std::error_code ec;
     if (std::filesystem::exists(out, ec) && !std::filesystem::is_empty(out, ec)) {
       std::fprintf(stderr, "flotilla partition: output folder %s exists and is not empty\n", out.c_str());

@@ -153,16 +153,17 @@ namespace {
 class BinaryEdgeStream final : public EdgeStream {
  public:
   BinaryEdgeStream(const std::string& path, GraphFormat fmt) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) throw_file(path, std::string("cannot open: ") + std::strerror(errno));
+    fd_.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block open()
+    if (fd_.fd < 0) throw_file(path, std::string("cannot open: ") + std::strerror(errno));
     struct stat st {};
-    ::fstat(fd_, &st);
+    ::fstat(fd_.fd, &st);
+    if (!S_ISREG(st.st_mode)) throw_file(path, "is not a regular file (pipes and devices are not supported)");
     file_size_ = static_cast<std::uint64_t>(st.st_size);
     info_.format = fmt;
     info_.path = path;
     if (fmt == GraphFormat::Binary) {
       unsigned char hdr[BinaryEdgeHeader::kSize];
-      const ssize_t got = ::pread(fd_, hdr, sizeof hdr, 0);
+      const ssize_t got = ::pread(fd_.fd, hdr, sizeof hdr, 0);
       const BinaryEdgeHeader h = parse_binary_edge_header(hdr, got < 0 ? 0 : static_cast<std::size_t>(got), path, file_size_);
       id_bytes_ = h.id_bytes;
       payload_offset_ = BinaryEdgeHeader::kSize;
@@ -180,12 +181,10 @@ class BinaryEdgeStream final : public EdgeStream {
                           " bytes (truncated pair?)");
       num_edges_ = file_size_ / pair;
       info_.num_nodes = scan_max_id();
-      if (info_.num_nodes >= kMaxVertices) throw_file(path, "node ids exceed Flotilla's 32-bit vertex ids");
     }
     info_.num_edges_hint = num_edges_;
     rewind();
   }
-  ~BinaryEdgeStream() override { if (fd_ >= 0) ::close(fd_); }
 
   void rewind() override {
     next_edge_ = 0;
@@ -223,13 +222,11 @@ class BinaryEdgeStream final : public EdgeStream {
       chunk.src.resize(out);
       chunk.dst.resize(out);
     }
-    if (verify_crc_ && next_edge_ == num_edges_ && !crc_checked_) {
-      crc_checked_ = true;
-      if (crc_ != expected_crc_)
-        throw_file(path_, "payload checksum mismatch: the edge data is corrupt (crc32 " + std::to_string(crc_) +
-                              ", header says " + std::to_string(expected_crc_) + ")");
-    }
-    if (next_edge_ == num_edges_) crc_checked_ = false;  // re-check on the next pass
+    if (verify_crc_ && next_edge_ == num_edges_ && crc_ != expected_crc_)
+      throw_at_byte(path_, BinaryEdgeHeader::kSize,
+                    "payload checksum mismatch: the edge data (bytes 64.." + std::to_string(file_size_) +
+                        ") is corrupt (crc32 " + std::to_string(crc_) + ", header says " +
+                        std::to_string(expected_crc_) + ")");
     report(payload_offset_ + next_edge_ * 2 * id_bytes_, file_size_);
     return chunk.size() > 0;
   }
@@ -241,7 +238,7 @@ class BinaryEdgeStream final : public EdgeStream {
     std::uint64_t off = payload_offset_ + next_edge_ * 2 * id_bytes_;
     std::size_t done = 0;
     while (done < bytes) {
-      const ssize_t r = ::pread(fd_, buf_.data() + done, bytes - done, static_cast<off_t>(off + done));
+      const ssize_t r = ::pread(fd_.fd, buf_.data() + done, bytes - done, static_cast<off_t>(off + done));
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) throw_at_byte(path_, off + done, r == 0 ? "unexpected end of file" : std::strerror(errno));
       done += static_cast<std::size_t>(r);
@@ -263,18 +260,24 @@ class BinaryEdgeStream final : public EdgeStream {
       }
       any = true;
     }
+    if (any && max_id >= kMaxVertices)
+      throw_at_byte(path_, 0, "node id " + std::to_string(max_id) + " exceeds Flotilla's 32-bit vertex ids");
     return any ? max_id + 1 : 0;
   }
 
+  // Owns the descriptor, so a constructor that throws after open() does not leak it.
+  struct Fd {
+    int fd = -1;
+    ~Fd() { if (fd >= 0) ::close(fd); }
+  };
   std::string path_;
-  int fd_ = -1;
+  Fd fd_;
   std::uint64_t file_size_ = 0;
   std::uint32_t id_bytes_ = 4;
   std::uint64_t payload_offset_ = 0;
   std::uint64_t num_edges_ = 0;
   std::uint64_t next_edge_ = 0;
   bool verify_crc_ = false;
-  bool crc_checked_ = false;
   std::uint32_t crc_ = 0, expected_crc_ = 0;
   std::vector<unsigned char> buf_;
 };

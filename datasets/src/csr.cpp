@@ -102,7 +102,8 @@ CsrGraph build_csr(EdgeStream& stream, const CsrBuildOptions& opts) {
   const std::uint64_t n = stream.info().num_nodes;
   // A corrupt header must not drive a huge allocation: refuse beyond physical memory.
   const double phys = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
-  if (phys > 0 && static_cast<double>(n + 1) * 2 * sizeof(EdgeIndex) > phys)
+  // Per vertex: offsets, fill cursors and degree/statistics arrays, ~24 bytes.
+  if (phys > 0 && static_cast<double>(n + 1) * 24 > phys)
     throw_file(stream.info().path, std::to_string(n) + " vertices would need more memory than this machine has");
   const bool weighted = stream.info().has_edge_weights;
   std::vector<EdgeIndex> offsets(n + 1, 0);
@@ -126,12 +127,12 @@ CsrGraph build_csr(EdgeStream& stream, const CsrBuildOptions& opts) {
       const VertexId u = chunk.src[i], v = chunk.dst[i];
       if (u == v && opts.drop_self_loops) continue;
       const EdgeIndex a = cursor[u]++;
-      if (a >= offsets[u + 1]) throw std::runtime_error(stream.info().path + ": input changed between passes");
+      if (a >= offsets[u + 1]) throw_file(stream.info().path, "input changed between passes (more edges than in the first pass)");
       targets[a] = v;
       if (weighted) weights[a] = chunk.weight[i];
       if (opts.symmetrize && u != v) {
         const EdgeIndex b = cursor[v]++;
-        if (b >= offsets[v + 1]) throw std::runtime_error(stream.info().path + ": input changed between passes");
+        if (b >= offsets[v + 1]) throw_file(stream.info().path, "input changed between passes (more edges than in the first pass)");
         targets[b] = u;
         if (weighted) weights[b] = chunk.weight[i];
       }

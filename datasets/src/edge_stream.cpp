@@ -61,6 +61,11 @@ GraphFormat detect_graph_format(const std::string& path) {
     throw_file(path, "folder is neither an OGB raw dataset (raw/edge.csv[.gz]) nor a traffic "
                      "folder (adj.csv or distances.csv); pass --format");
   }
+  {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      throw_file(path, "is not a regular file (pipes and devices are not supported: readers make several passes)");
+  }
   char magic[8] = {0};
   {
     std::ifstream in(path, std::ios::binary);

@@ -1,5 +1,7 @@
 #include "flotilla/datasets/graph_io.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -42,9 +44,19 @@ MetisGraph read_metis(const std::string& path) {
 }
 
 void write_metis(const CsrGraph& g, const std::string& path) {
+  // METIS edge weights are positive integers: refuse weights that would round below 1.
+  for (float w : g.weights())
+    if (!(w >= 0.5f) || !std::isfinite(w) || w > 2147483647.0f)
+      throw std::invalid_argument("cannot write " + path + ": METIS needs positive integer edge weights, found " +
+                                  std::to_string(w));
   const std::string tmp = path + ".tmp";
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(tmp.c_str(), "w"), &std::fclose);
   if (!f) throw_file(tmp, std::string("cannot create: ") + std::strerror(errno));
+  struct Unlink {  // removes the temp file unless the rename happened
+    const std::string& p;
+    bool keep = false;
+    ~Unlink() { if (!keep) std::remove(p.c_str()); }
+  } unlink_tmp{tmp};
   std::fprintf(f.get(), "%u %llu%s\n", g.num_nodes(), static_cast<unsigned long long>(g.num_undirected_edges()),
                g.has_weights() ? " 1" : "");
   for (VertexId u = 0; u < g.num_nodes(); ++u) {
@@ -56,9 +68,11 @@ void write_metis(const CsrGraph& g, const std::string& path) {
     }
     std::fputc('\n', f.get());
   }
-  if (std::fflush(f.get()) != 0 || std::ferror(f.get())) throw_file(tmp, "write failed");
+  if (std::fflush(f.get()) != 0 || std::ferror(f.get()) || ::fsync(::fileno(f.get())) != 0)
+    throw_file(tmp, std::string("write failed: ") + std::strerror(errno));
   f.reset();
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw_file(path, "cannot rename temp file into place");
+  unlink_tmp.keep = true;
 }
 
 CsrGraph load_graph(const std::string& path, const EdgeStreamOptions& stream_opts, const CsrBuildOptions& build_opts) {

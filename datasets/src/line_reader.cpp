@@ -16,13 +16,19 @@
 namespace flotilla {
 
 LineReader::LineReader(std::string path, std::size_t buffer_bytes) : path_(std::move(path)) {
-  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd_ < 0) throw_file(path_, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd_, &st) == 0) {
     if (S_ISDIR(st.st_mode)) { ::close(fd_); throw_file(path_, "is a directory, expected a file"); }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd_);
+      throw_file(path_, "is not a regular file (pipes and devices are not supported: readers make several passes)");
+    }
     file_bytes_ = static_cast<std::uint64_t>(st.st_size);
   }
+  ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
   unsigned char magic[2] = {0, 0};
   const ssize_t got = ::pread(fd_, magic, 2, 0);
   if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
@@ -43,11 +49,8 @@ LineReader::~LineReader() {
 }
 
 void LineReader::rewind() {
-  if (gz_) {
-    gzrewind(static_cast<gzFile>(gz_));
-  } else {
-    ::lseek(fd_, 0, SEEK_SET);
-  }
+  const bool ok = gz_ ? gzrewind(static_cast<gzFile>(gz_)) == 0 : ::lseek(fd_, 0, SEEK_SET) == 0;
+  if (!ok) throw_file(path_, "cannot rewind for another pass");
   begin_ = end_ = 0;
   eof_ = false;
   line_ = 0;
@@ -77,11 +80,12 @@ std::size_t LineReader::fill() {
   }
   std::size_t got = 0;
   if (gz_) {
-    const int n = gzread(static_cast<gzFile>(gz_), buf_.get() + end_, static_cast<unsigned>(cap_ - end_));
+    const int n = gzread(static_cast<gzFile>(gz_), buf_.get() + end_, static_cast<unsigned>(std::min<std::size_t>(cap_ - end_, 1u << 30)));
     if (n < 0) {
       int errnum = 0;
-      const char* msg = gzerror(static_cast<gzFile>(gz_), &errnum);
-      throw_at_line(path_, line_ + 1, std::string("corrupt gzip data: ") + (msg ? msg : "unknown"));
+      std::string msg = gzerror(static_cast<gzFile>(gz_), &errnum);
+      if (const auto colon = msg.find(": "); msg.rfind("<fd:", 0) == 0 && colon != std::string::npos) msg.erase(0, colon + 2);
+      throw_at_byte(path_, bytes_consumed(), "corrupt gzip data after line " + std::to_string(line_) + ": " + msg);
     }
     got = static_cast<std::size_t>(n);
     if (got == 0) {
@@ -89,7 +93,7 @@ std::size_t LineReader::fill() {
       int errnum = 0;
       gzerror(static_cast<gzFile>(gz_), &errnum);
       if (errnum != Z_OK && errnum != Z_STREAM_END)
-        throw_at_line(path_, line_ + 1, "truncated or corrupt gzip data");
+        throw_at_byte(path_, bytes_consumed(), "truncated or corrupt gzip data after line " + std::to_string(line_));
     }
   } else {
     ssize_t n;

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "flotilla/datasets/error.h"
@@ -52,6 +53,10 @@ MetisHeader read_metis_header(LineReader& r) {
   }
   if (!f.at_end()) r.fail("unexpected extra fields in METIS header");
   if (h.n >= kMaxVertices) r.fail("vertex count " + std::to_string(h.n) + " exceeds Flotilla's 32-bit vertex ids");
+  // A simple graph has at most n(n-1)/2 edges (also keeps 2m from overflowing).
+  const double max_m = static_cast<double>(h.n) * (static_cast<double>(h.n) - 1) / 2;
+  if (static_cast<double>(h.m) > max_m)
+    r.fail("edge count m = " + std::to_string(h.m) + " is more than n(n-1)/2 for n = " + std::to_string(h.n));
   return h;
 }
 
@@ -148,7 +153,7 @@ class MetisEdgeStream final : public EdgeStream {
                     "file ends after " + std::to_string(vertex_) + " vertex lines; the header says n = " +
                         std::to_string(header_.n) + " (truncated file?)");
     if (arcs_ != 2 * header_.m)
-      throw_file(reader_.path(), "the header says m = " + std::to_string(header_.m) +
+      throw_at_line(reader_.path(), header_lines_, "the header says m = " + std::to_string(header_.m) +
                                      " edges but the adjacency lists hold " + std::to_string(arcs_) +
                                      " entries (" + std::to_string(arcs_ / 2) +
                                      " edges); each edge must be listed at both ends");
@@ -167,6 +172,18 @@ class MetisEdgeStream final : public EdgeStream {
 };
 
 // ---- edge lists -------------------------------------------------------------------------
+// `flotilla convert --to edgelist` writes "# flotilla edge list: N nodes, ..." first, so that
+// isolated vertices and the ids survive a round trip: such a file has fixed n and identity ids.
+std::uint64_t flotilla_header_nodes(std::string_view line) {
+  constexpr std::string_view tag = "# flotilla edge list: ";
+  if (line.substr(0, tag.size()) != tag) return 0;
+  std::uint64_t n = 0;
+  const char* p = line.data() + tag.size();
+  const char* e = line.data() + line.size();
+  while (p != e && *p >= '0' && *p <= '9' && n < (std::uint64_t{1} << 40)) n = n * 10 + static_cast<std::uint64_t>(*p++ - '0');
+  return (p != e && *p == ' ') ? n : 0;
+}
+
 bool is_comment(std::string_view line) {
   for (char c : line) {
     if (c == ' ' || c == '\t') continue;
@@ -186,6 +203,7 @@ class EdgeListStream final : public EdgeStream {
     std::uint64_t edges = 0;
     bool first = true, probed = false;
     while (reader_.next(line)) {
+      if (reader_.line_number() == 1 && !fixed_nodes_) fixed_nodes_ = flotilla_header_nodes(line);
       if (is_comment(line)) continue;
       if (first) {
         first = false;
@@ -206,23 +224,28 @@ class EdgeListStream final : public EdgeStream {
       }
       std::uint64_t u = 0, v = 0;
       parse_pair(line, u, v);
+      if (fixed_nodes_ && (u >= fixed_nodes_ || v >= fixed_nodes_))
+        reader_.fail("node id " + std::to_string(std::max(u, v)) + " out of range 0.." + std::to_string(fixed_nodes_ - 1));
+      if (u == ~std::uint64_t{0} || v == ~std::uint64_t{0})
+        reader_.fail("node id 18446744073709551615 is not supported (largest id is 2^64 - 2)");
       if (u == v) continue;
       ++edges;
-      if (fixed_nodes_) {
-        if (u >= fixed_nodes_ || v >= fixed_nodes_)
-          reader_.fail("node id " + std::to_string(std::max(u, v)) + " out of range 0.." + std::to_string(fixed_nodes_ - 1));
-      } else if (keep_ids) {
-        max_id_ = std::max({max_id_, u, v});
-        any_ = true;
-      } else {
-        ids_.add(u);
-        ids_.add(v);
+      if (!fixed_nodes_) {
+        if (keep_ids) {
+          max_id_ = std::max({max_id_, u, v});
+          any_ = true;
+        } else {
+          ids_.add(u);
+          ids_.add(v);
+        }
       }
     }
     if (fixed_nodes_) {
       info_.num_nodes = fixed_nodes_;
       identity_ = true;
     } else if (keep_ids) {
+      if (any_ && max_id_ >= kMaxVertices)
+        throw_file(path, "node id " + std::to_string(max_id_) + " exceeds Flotilla's 32-bit vertex ids (use id compaction: drop --keep-ids)");
       info_.num_nodes = any_ ? max_id_ + 1 : 0;
       identity_ = true;
     } else {
@@ -243,6 +266,7 @@ class EdgeListStream final : public EdgeStream {
 
   bool next_chunk(EdgeChunk& chunk, std::size_t max_edges) override {
     chunk.clear();
+    if (max_edges == 0) max_edges = 1;
     std::string_view line;
     while (!done_ && chunk.size() < max_edges) {
       if (!reader_.next(line)) { done_ = true; break; }
@@ -250,8 +274,10 @@ class EdgeListStream final : public EdgeStream {
       std::uint64_t u = 0, v = 0;
       float w = 1.0f;
       FieldCursor f = parse_pair(line, u, v);
-      if (info_.has_edge_weights && !f.parse_float(w, reader_, "edge weight"))
-        reader_.fail("missing edge weight (the first edge line has three fields)");
+      if (info_.has_edge_weights) {
+        if (!f.parse_float(w, reader_, "edge weight")) reader_.fail("missing edge weight (the first edge line has three fields)");
+        if (!(w > 0) || !std::isfinite(w)) reader_.fail("edge weights must be positive and finite (float32)");
+      }
       if (u == v) continue;
       if (identity_) {
         if (u >= info_.num_nodes || v >= info_.num_nodes)  // the file changed since the pre-pass

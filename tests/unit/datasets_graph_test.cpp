@@ -1,6 +1,10 @@
 // Graph readers (METIS, edge lists, binary), EdgeStream chunking and CSR building.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -299,4 +303,101 @@ TEST(EdgeStream, ChunksAreBoundedAndProgressReported) {
   EXPECT_EQ(edges, 91286u);
   EXPECT_GT(calls, 90u);
   EXPECT_EQ(last_done, total_bytes);
+}
+
+// ---- regressions found in review ------------------------------------------------------------
+namespace {
+int open_fd_count() {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) (void)e, ++n;
+  return n;
+}
+}  // namespace
+
+TEST(Regressions, PipesAreRefusedNotReadAsEmpty) {
+  const std::string fifo = scratch_dir() + "/pipe.txt";
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_NE(error_of([&] { open_edge_stream(fifo); }).find("not a regular file"), std::string::npos);
+  EdgeStreamOptions bin;
+  bin.format = GraphFormat::RawBin32;
+  EXPECT_NE(error_of([&] { open_edge_stream(fifo, bin); }).find("not a regular file"), std::string::npos);
+}
+
+TEST(Regressions, BadWeightsAndHeaderCounts) {
+  for (const char* w : {"nan", "inf", "-4", "0", "1e300"}) {
+    const auto p = write_file("w.txt", std::string("0 1 ") + w + "\n");
+    EXPECT_NE(error_of([&] { load_graph(p); }).find("w.txt:1: edge weights must be positive"), std::string::npos) << w;
+  }
+  EXPECT_NE(error_of([&] { load_graph(write_file("m.graph", "1 9223372036854775808\n\n")); }).find("n(n-1)/2"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { load_graph(write_file("max.txt", "0 18446744073709551615\n")); }).find("not supported"),
+            std::string::npos);
+  EdgeStreamOptions keep;
+  keep.keep_ids = true;
+  EXPECT_NE(error_of([&] { open_edge_stream(write_file("big.txt", "0 5000000000\n"), keep); }).find("32-bit"),
+            std::string::npos);
+  // METIS writer refuses weights that are not positive integers after rounding.
+  const CsrGraph g({0, 1, 2}, {1, 0}, {0.2f, 0.2f});
+  EXPECT_THROW(write_metis(g, scratch_dir() + "/x.graph"), std::invalid_argument);
+  EXPECT_FALSE(std::ifstream(scratch_dir() + "/x.graph.tmp").good());
+}
+
+TEST(Regressions, FlotillaEdgeListHeaderKeepsIsolatedVerticesAndIds) {
+  const auto p = write_file("h.txt", "# flotilla edge list: 6 nodes, from somewhere\n0 1\n4 5\n");
+  auto s = open_edge_stream(p);
+  EXPECT_EQ(s->info().num_nodes, 6u);
+  const CsrGraph g = build_csr(*s);
+  EXPECT_EQ(g.neighbors(4)[0], 5u);  // ids kept, not compacted to 0..3
+  EXPECT_NE(error_of([&] { load_graph(write_file("h2.txt", "# flotilla edge list: 3 nodes, x\n0 7\n")); })
+                .find("out of range"),
+            std::string::npos);
+}
+
+TEST(Regressions, ZeroChunkSizeStillStreams) {
+  auto s = open_edge_stream(write_file("z.txt", "0 1\n1 2\n"));
+  EdgeChunk c;
+  std::size_t total = 0;
+  while (s->next_chunk(c, 0)) total += c.size();
+  EXPECT_EQ(total, 2u);
+}
+
+TEST(Regressions, ChecksumErrorRepeatsAndFdsDoNotLeak) {
+  const std::string path = scratch_dir() + "/c.bin";
+  {
+    BinaryEdgeWriter w(path, 10, 4);
+    for (int i = 0; i < 9; ++i) w.append(i, i + 1);
+    w.finish();
+  }
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  bytes[64 + 8] ^= 0x02;
+  const auto bad = write_file("bad.bin", bytes);
+  auto s = open_edge_stream(bad);
+  EdgeChunk c;
+  EXPECT_THROW(while (s->next_chunk(c, 100)) {}, InputError);
+  EXPECT_THROW(s->next_chunk(c, 100), InputError);  // not a silent clean end
+  const auto trunc = write_file("trunc.bin", bytes.substr(0, 70));
+  const int before = open_fd_count();
+  for (int i = 0; i < 50; ++i) EXPECT_THROW(open_edge_stream(trunc), InputError);
+  EXPECT_EQ(open_fd_count(), before);
+}
+
+TEST(Regressions, CorruptGzipNamesFileAndByteOffset) {
+  std::string text;
+  for (int i = 0; i < 200000; ++i) text += std::to_string(i) + " " + std::to_string(i + 1) + "\n";
+  const auto p = write_gz("big.txt.gz", text);
+  std::string bytes;
+  {
+    std::ifstream in(p, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
+  const auto bad = write_file("bad.txt.gz", bytes);
+  const std::string err = error_of([&] { load_graph(bad); });
+  EXPECT_NE(err.find("bad.txt.gz: byte "), std::string::npos) << err;
+  EXPECT_EQ(err.find("<fd:"), std::string::npos) << err;
 }
