@@ -108,8 +108,25 @@ std::uint64_t write_small_gz(const std::string& path, const char* text, std::siz
   return f.bytes();
 }
 
-std::string strip_trailing_slashes(std::string p) {
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
+// The output folder as given, normalised so that the temp folder DIR.tmp-PID lands beside
+// the target rather than inside it: "out/", "out//" and "out/." all name the folder out. A
+// path that ends in "." or ".." (e.g. "." or "a/..") has no name of its own to add
+// ".tmp-PID" to, so it is resolved to the folder it names first.
+std::string normalise_out_dir(const std::string& arg) {
+  std::string p = arg;
+  for (;;) {
+    if (p.size() > 1 && p.back() == '/')
+      p.pop_back();
+    else if (p.size() >= 2 && p.compare(p.size() - 2, 2, "/.") == 0)
+      p.pop_back();  // "out/." -> "out/"
+    else
+      break;
+  }
+  const std::string last = fs::path(p).filename().string();
+  if (last == "." || last == "..") {
+    p = fs::weakly_canonical(p).string();
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+  }
   return p;
 }
 
@@ -120,7 +137,7 @@ SbmResult generate_sbm(const SbmOptions& opts, const std::string& out_dir_arg, c
   if (out_dir_arg.empty()) throw std::invalid_argument("sbm: output folder is empty");
   const auto t0 = std::chrono::steady_clock::now();
   const int threads = gen::resolve_threads(opts.threads);
-  const std::string out_dir = strip_trailing_slashes(out_dir_arg);
+  const std::string out_dir = normalise_out_dir(out_dir_arg);
 
   std::error_code ec;
   if (fs::exists(out_dir, ec)) {

@@ -402,9 +402,31 @@ class TextOut {
   std::uint64_t bytes_ = 0;
 };
 
+// The output folder as given, normalised so that the temp folder DIR.tmp-PID lands beside
+// the target rather than inside it: "out/", "out//" and "out/." all name the folder out. A
+// path that ends in "." or ".." (e.g. "." or "a/..") has no name of its own to add
+// ".tmp-PID" to, so it is resolved to the folder it names first.
+std::string normalise_out_dir(const std::string& arg) {
+  std::string p = arg;
+  for (;;) {
+    if (p.size() > 1 && p.back() == '/')
+      p.pop_back();
+    else if (p.size() >= 2 && p.compare(p.size() - 2, 2, "/.") == 0)
+      p.pop_back();  // "out/." -> "out/"
+    else
+      break;
+  }
+  const std::string last = fs::path(p).filename().string();
+  if (last == "." || last == "..") {
+    p = fs::weakly_canonical(p).string();
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+  }
+  return p;
+}
+
 }  // namespace
 
-TrafficGenResult generate_traffic(const TrafficGenOptions& opts, const std::string& out_dir,
+TrafficGenResult generate_traffic(const TrafficGenOptions& opts, const std::string& out_dir_arg,
                                   const GenProgressFn& progress) {
   const auto t_start = std::chrono::steady_clock::now();
   const std::uint64_t n = opts.num_sensors, steps = opts.num_steps;
@@ -414,7 +436,8 @@ TrafficGenResult generate_traffic(const TrafficGenOptions& opts, const std::stri
   if (opts.num_features < 1 || opts.num_features > 3)
     throw std::invalid_argument("num_features must be 1 (speed), 2 (+ time of day) or 3 (+ day of week)");
   const int threads = resolve_threads(opts.threads);
-  if (out_dir.empty()) throw std::invalid_argument("output folder is empty");
+  if (out_dir_arg.empty()) throw std::invalid_argument("output folder is empty");
+  const std::string out_dir = normalise_out_dir(out_dir_arg);
 
   std::error_code ec;
   const fs::path dir(out_dir);

@@ -36,16 +36,38 @@ constexpr DtypeEntry kDtypes[] = {
     {"|u1", NpyType::UInt8},   {"<u1", NpyType::UInt8},
 };
 
-int open_readonly(const std::string& path, std::uint64_t& size) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_file(path, std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw_file(path, "is a directory or cannot be read, expected a .npy file");
+// Owns a file descriptor: closes it on every path out of the owning scope, exceptions included.
+class OwnedFd {
+ public:
+  OwnedFd() = default;
+  explicit OwnedFd(int fd) : fd_(fd) {}
+  ~OwnedFd() { reset(); }
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
   }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+int open_readonly(const std::string& path, std::uint64_t& size) {
+  OwnedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throw_file(path, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || S_ISDIR(st.st_mode))
+    throw_file(path, "is a directory or cannot be read, expected a .npy file");
   size = static_cast<std::uint64_t>(st.st_size);
-  return fd;
+  return fd.release();
 }
 
 // Reads exactly n bytes at offset (or throws, naming the byte where the data ran out).
@@ -393,15 +415,8 @@ NpyHeader parse_npy_header(const unsigned char* b, std::size_t size, const std::
 
 NpyHeader read_npy_header(const std::string& path) {
   std::uint64_t size = 0;
-  const int fd = open_readonly(path, size);
-  try {
-    NpyHeader h = read_header_fd(fd, path, size);
-    ::close(fd);
-    return h;
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
+  const OwnedFd fd(open_readonly(path, size));
+  return read_header_fd(fd.get(), path, size);
 }
 
 std::string encode_npy_header(NpyType type, const std::vector<std::uint64_t>& shape) {
@@ -481,36 +496,25 @@ std::vector<std::int64_t> NpyArray::to_int64() const {
 
 NpyArray read_npy(const std::string& path) {
   std::uint64_t size = 0;
-  const int fd = open_readonly(path, size);
-  try {
-    NpyHeader h = read_header_fd(fd, path, size);  // data size checked against the file size
-    const std::uint64_t bytes = h.data_bytes();
-    std::vector<std::uint64_t> storage(static_cast<std::size_t>((bytes + 7) / 8));
-    std::uint64_t done = 0;
-    while (done < bytes) {  // pread in pieces: a single call transfers at most ~2 GiB
-      const std::size_t step = static_cast<std::size_t>(std::min<std::uint64_t>(bytes - done, std::uint64_t{1} << 30));
-      pread_exact(fd, reinterpret_cast<unsigned char*>(storage.data()) + done, step, h.data_offset + done, path);
-      done += step;
-    }
-    ::close(fd);
-    return NpyArray(std::move(h), std::move(storage));
-  } catch (...) {
-    ::close(fd);
-    throw;
+  const OwnedFd fd(open_readonly(path, size));
+  NpyHeader h = read_header_fd(fd.get(), path, size);  // data size checked against the file size
+  const std::uint64_t bytes = h.data_bytes();
+  std::vector<std::uint64_t> storage(static_cast<std::size_t>((bytes + 7) / 8));
+  std::uint64_t done = 0;
+  while (done < bytes) {  // pread in pieces: a single call transfers at most ~2 GiB
+    const std::size_t step = static_cast<std::size_t>(std::min<std::uint64_t>(bytes - done, std::uint64_t{1} << 30));
+    pread_exact(fd.get(), reinterpret_cast<unsigned char*>(storage.data()) + done, step, h.data_offset + done, path);
+    done += step;
   }
+  return NpyArray(std::move(h), std::move(storage));
 }
 
 // ---- NpyRowReader ---------------------------------------------------------------------------
 NpyRowReader::NpyRowReader(std::string path) : path_(std::move(path)) {
   std::uint64_t size = 0;
-  fd_ = open_readonly(path_, size);
-  try {
-    header_ = read_header_fd(fd_, path_, size);
-  } catch (...) {
-    ::close(fd_);
-    fd_ = -1;
-    throw;
-  }
+  OwnedFd fd(open_readonly(path_, size));  // closed if the header is rejected
+  header_ = read_header_fd(fd.get(), path_, size);
+  fd_ = fd.release();
 }
 
 NpyRowReader::~NpyRowReader() {
@@ -565,10 +569,17 @@ NpyWriter::NpyWriter(std::string path, NpyType type, std::vector<std::uint64_t> 
   for (std::size_t i = 1; i < shape.size(); ++i) row_elements_ *= shape[i];
   const std::string header = encode_npy_header(type, shape);
   data_offset_ = header.size();
-  fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw_file(tmp_path_, std::string("cannot create: ") + std::strerror(errno));
-  buf_.reserve(std::size_t{4} << 20);
-  buf_.assign(header.begin(), header.end());
+  OwnedFd fd(::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) throw_file(tmp_path_, std::string("cannot create: ") + std::strerror(errno));
+  try {
+    buf_.reserve(std::size_t{4} << 20);
+    buf_.assign(header.begin(), header.end());
+  } catch (...) {
+    fd.reset();  // the destructor does not run for a throwing constructor: close and remove here
+    ::unlink(tmp_path_.c_str());
+    throw;
+  }
+  fd_ = fd.release();
 }
 
 NpyWriter::~NpyWriter() {
@@ -712,11 +723,11 @@ class NpyEdgeStream final : public EdgeStream {
 
   void read_at(unsigned char* out, std::uint64_t bytes, std::uint64_t off) {
     // NpyRowReader reads whole rows; for [2, m] we need slices of a row, so read directly.
-    if (fd_ < 0) {
-      fd_ = ::open(reader_.path().c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd_ < 0) throw_file(reader_.path(), std::string("cannot open: ") + std::strerror(errno));
+    if (!fd_.valid()) {
+      fd_.reset(::open(reader_.path().c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd_.valid()) throw_file(reader_.path(), std::string("cannot open: ") + std::strerror(errno));
     }
-    pread_exact(fd_, out, static_cast<std::size_t>(bytes), off, reader_.path());
+    pread_exact(fd_.get(), out, static_cast<std::size_t>(bytes), off, reader_.path());
   }
 
   std::uint64_t id_at(const unsigned char* p, std::uint64_t byte_offset) const {
@@ -746,14 +757,8 @@ class NpyEdgeStream final : public EdgeStream {
     return v;
   }
 
- public:
-  ~NpyEdgeStream() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
- private:
   NpyRowReader reader_;
-  int fd_ = -1;
+  OwnedFd fd_;  // for [2, m] slices; a member object, so it is closed even when the constructor throws
   bool columns_ = true;
   std::uint64_t num_edges_ = 0;
   std::uint64_t next_edge_ = 0;

@@ -88,14 +88,13 @@ Labels read_labels(const std::string& dir, std::uint64_t n, bool keep) {
   std::int64_t max_label = -1;
   while (r.next(line)) {
     if (r.line_number() > n) {
-      if (is_blank(line)) {
-        // Tolerate trailing blank lines only at the very end.
-        bool only_blank = true;
-        while (r.next(line)) only_blank &= is_blank(line);
-        if (only_blank) break;
-      }
-      throw_at_line(path, n + 1, "more label lines than num_nodes = " + std::to_string(n) +
-                                     " (raw/num-node-list); the label file must have one line per node");
+      // Blank lines after the last node's label are tolerated only at the very end; the error
+      // names the first non-blank line beyond num_nodes (not the blank line before it).
+      bool extra = !is_blank(line);
+      while (!extra && r.next(line)) extra = !is_blank(line);
+      if (!extra) break;
+      throw_at_line(path, r.line_number(), "more label lines than num_nodes = " + std::to_string(n) +
+                                               " (raw/num-node-list); the label file must have one line per node");
     }
     const std::int64_t v = parse_label(line, r);
     if (v >= 0) {
@@ -159,17 +158,31 @@ Features read_features(const std::string& path, std::uint64_t n, bool keep) {
   return out;
 }
 
-// Width of the first line and number of non-blank lines, without parsing every value.
-Features scan_features(const std::string& path) {
+// Width of the first row and number of rows, without parsing every value: the values of the
+// first row are parsed, later rows only have their fields counted. Checks the shape the way
+// read_features does: every row has the first row's width, and blank lines may only follow
+// the last row (after num_nodes rows; a blank line among them is a row with no values).
+Features scan_features(const std::string& path, std::uint64_t n) {
   LineReader r(path);
   Features out;
   std::string_view line;
   while (r.next(line)) {
-    if (is_blank(line)) continue;
+    if (out.rows >= n) {
+      if (is_blank(line)) continue;  // trailing blank lines
+      r.fail("more feature rows than num_nodes = " + std::to_string(n) + " (raw/num-node-list)");
+    }
+    FieldCursor f(line);
+    std::uint64_t width = 0;
     if (out.rows == 0) {
-      FieldCursor f(line);
       double d = 0;
-      while (f.parse_double(d, r, "a feature value (float)")) ++out.width;
+      while (f.parse_double(d, r, "a feature value (float)")) ++width;
+      if (width == 0) r.fail("empty first feature row");
+      out.width = width;
+    } else {
+      while (!f.next_token().empty()) ++width;
+      if (width != out.width)
+        r.fail("feature row has " + std::to_string(width) + " values, expected " + std::to_string(out.width) +
+               " (the width of line 1)");
     }
     ++out.rows;
   }
@@ -272,7 +285,7 @@ OgbNodeDataset read_ogb_node_dataset(const std::string& dir, const OgbReadOption
 
   const std::string feat = detail::existing_variant(dir + "/raw/node-feat.csv");
   if (!feat.empty()) {
-    Features f = opts.load_features ? read_features(feat, n, true) : scan_features(feat);
+    Features f = opts.load_features ? read_features(feat, n, true) : scan_features(feat, n);
     if (!opts.load_features && f.rows != n)
       throw_file(feat, "has " + std::to_string(f.rows) + " feature rows, expected num_nodes = " + std::to_string(n));
     ds.num_features = f.width;
@@ -311,7 +324,7 @@ OgbInfo describe_ogb(const std::string& dir) {
   info.label_rows = labels.rows;
   const std::string feat = detail::existing_variant(dir + "/raw/node-feat.csv");
   if (!feat.empty()) {
-    const Features f = scan_features(feat);
+    const Features f = scan_features(feat, info.num_nodes);
     if (f.rows != info.num_nodes)
       throw_file(feat, "has " + std::to_string(f.rows) + " feature rows, expected num_nodes = " +
                            std::to_string(info.num_nodes) + " (raw/num-node-list); one line per node");

@@ -65,6 +65,13 @@ std::string shorten(std::string_view s) {
   return s.size() > 40 ? std::string(s.substr(0, 40)) + "..." : std::string(s);
 }
 
+// A value for an error message: shortest form that round-trips a float ("-3.5", not "-3.500000").
+std::string shorten_number(float v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return r.ec == std::errc() ? std::string(buf, r.ptr) : std::to_string(v);
+}
+
 // ---- folder layout --------------------------------------------------------------------------
 struct Layout {
   std::string dir, speed, npy, sensors, adj, dist;
@@ -545,12 +552,21 @@ TrafficData read_traffic(const std::string& dir) {
     const std::uint64_t chunk = std::max<std::uint64_t>(1, (std::uint64_t{16} << 20) / std::max<std::uint64_t>(1, re));
     for (std::uint64_t t = 0; t < td.num_steps;) {
       const std::uint64_t got = rr.read_rows_float(td.signal.data() + t * re, std::min(chunk, td.num_steps - t));
-      for (std::uint64_t i = t * re; i < (t + got) * re; ++i)
-        if (!std::isfinite(td.signal[i]))
+      for (std::uint64_t i = t * re; i < (t + got) * re; ++i) {
+        const float v = td.signal[i];
+        if (!std::isfinite(v))
           throw_at_byte(l.npy, h.data_offset + i * h.word_size,
                         "non-finite value at step " + std::to_string(i / re) + ", sensor " +
                             td.sensor_ids[(i % re) / td.num_features] + ", channel " +
                             std::to_string(i % td.num_features));
+        // Channel 0 is the speed: as in speed.csv, negative speeds are rejected (0 marks a
+        // missing reading).
+        if (v < 0 && i % td.num_features == 0)
+          throw_at_byte(l.npy, h.data_offset + i * h.word_size,
+                        "negative speed " + shorten_number(v) + " at step " + std::to_string(i / re) + ", sensor " +
+                            td.sensor_ids[(i % re) / td.num_features] +
+                            " (channel 0 is the speed; 0 marks a missing reading)");
+      }
       t += got;
     }
   } else if (!l.speed.empty()) {

@@ -405,3 +405,22 @@ TEST(GenerateSbm, SingleClassAndNoEdges) {
   EXPECT_EQ(gunzip(base + "/none/raw/edge.csv.gz"), "");
   EXPECT_EQ(read_edges(base + "/none").src.size(), 0u);
 }
+
+TEST(GenerateSbm, TrailingSlashesAndDotNameTheSameFolder) {
+  // "DIR/", "DIR//" and "DIR/." name DIR: the temp folder DIR.tmp-PID is built beside it.
+  const std::string base = scratch_dir() + "/sbmslash";
+  fs::remove_all(base);
+  SbmOptions o = small_sbm(5, 1);
+  o.num_nodes = 300;
+  o.num_classes = 3;
+  generate_sbm(o, base + "/a/");
+  generate_sbm(o, base + "/b//");
+  generate_sbm(o, base + "/c/.");
+  for (const char* name : {"b", "c"})
+    EXPECT_EQ(read_bytes(base + "/" + name + "/raw/edge.csv.gz"), read_bytes(base + "/a/raw/edge.csv.gz")) << name;
+  EXPECT_THROW(generate_sbm(o, base + "/a/."), InputError);  // not empty, however it is spelled
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator(base)) names.insert(e.path().filename().string());
+  EXPECT_EQ(names, (std::set<std::string>{"a", "b", "c"}));
+  for (const auto& e : fs::directory_iterator(base + "/a")) EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos);
+}

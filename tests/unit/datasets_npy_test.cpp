@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -33,6 +34,16 @@ std::string slurp(const std::string& path) {
 }
 
 std::string npy(const std::string& name) { return test_data("npy/" + name); }
+
+// Open file descriptors of this process (entries of /proc/self/fd).
+std::size_t open_fd_count() {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
 
 // Header for hand-made files: version 1.0, dict padded to 64 bytes.
 std::string v1_header(const std::string& dict) {
@@ -326,4 +337,30 @@ TEST(NpyEdgeStream, BadEdgeArrays) {
   EXPECT_NE(error_of([&] { open_edge_stream(dir + "/shape.npy"); }).find("shape [m, 2]"), std::string::npos);
   write_npy(dir + "/huge.npy", {1, 2}, std::vector<std::uint64_t>{0, std::uint64_t{1} << 40});
   EXPECT_NE(error_of([&] { open_edge_stream(dir + "/huge.npy"); }).find("32-bit"), std::string::npos);
+}
+
+TEST(NpyEdgeStream, FailedOpensDoNotLeakFileDescriptors) {
+  if (!std::filesystem::is_directory("/proc/self/fd")) GTEST_SKIP() << "no /proc/self/fd";
+  const std::string dir = scratch_dir();
+  // [2, m] edge_index with a negative target: the constructor's pre-pass has opened its own
+  // descriptor for the row slices when the bad id throws.
+  write_npy(dir + "/neg_ei.npy", {2, 3}, std::vector<std::int64_t>{0, 1, 2, 1, -4, 2});
+  // [m, 2] rows with a negative id, a truncated file and a bad header: the other throw paths.
+  write_npy(dir + "/neg_rows.npy", {3, 2}, std::vector<std::int64_t>{0, 1, 2, -4, 1, 2});
+  const std::string good = slurp(dir + "/neg_rows.npy");
+  write_file("trunc.npy", good.substr(0, good.size() - 3));
+  write_file("badhdr.npy", v1_header("{'descr': '<i8', 'fortran_order': False, 'shape': (3, 2, }") + std::string(48, '\0'));
+  const std::string expect = "neg_ei.npy: byte " + std::to_string(read_npy_header(dir + "/neg_ei.npy").data_offset + 32) +
+                             ": negative node id -4";
+  EXPECT_NE(error_of([&] { open_edge_stream(dir + "/neg_ei.npy"); }).find(expect), std::string::npos);
+  const std::size_t before = open_fd_count();
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_THROW(open_edge_stream(dir + "/neg_ei.npy"), InputError);
+    EXPECT_THROW(open_edge_stream(dir + "/neg_rows.npy"), InputError);
+    EXPECT_THROW(open_edge_stream(dir + "/trunc.npy"), InputError);
+    EXPECT_THROW(NpyRowReader(dir + "/badhdr.npy"), InputError);
+    EXPECT_THROW(read_npy(dir + "/trunc.npy"), InputError);
+    EXPECT_THROW(read_npy_header(dir + "/badhdr.npy"), InputError);
+  }
+  EXPECT_EQ(open_fd_count(), before);
 }

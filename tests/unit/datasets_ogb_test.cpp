@@ -241,3 +241,61 @@ TEST(Ogb, BadInputs) {
   }
   EXPECT_NE(expect_error(scratch_dir() + "/missing").find("not a folder"), std::string::npos);
 }
+
+TEST(Ogb, ExtraLabelLineAfterBlankIsNamedByItsOwnLine) {
+  // n = 3; line 4 is blank (tolerated only at the very end), line 5 holds an extra label.
+  const std::string d = tiny_ogb("labelblank", {{"raw/num-node-list.csv.gz", "3\n"},
+                                                {"raw/node-feat.csv.gz", "<delete>"},
+                                                {"raw/node-label.csv.gz", "0\n1\n0\n\n5\n"},
+                                                {"split/s/valid.csv.gz", "2\n"},
+                                                {"split/s/test.csv.gz", "\n"}});
+  const std::string e = expect_error(d);
+  EXPECT_NE(e.find("node-label.csv.gz:5: more label lines than num_nodes = 3"), std::string::npos) << e;
+  EXPECT_NE(error_of([&] { describe_ogb(d); }).find("node-label.csv.gz:5: more label lines"), std::string::npos);
+  // Several blank lines before the extra one; and trailing blank lines alone are fine.
+  write_gz("labelblank/raw/node-label.csv.gz", "0\n1\n0\n\n \n\n7\n\n");
+  const std::string e2 = expect_error(d);
+  EXPECT_NE(e2.find("node-label.csv.gz:7: more label lines than num_nodes = 3"), std::string::npos) << e2;
+  write_gz("labelblank/raw/node-label.csv.gz", "0\n1\n0\n\n\n");
+  EXPECT_EQ(read_ogb_node_dataset(d).labels, (std::vector<std::int64_t>{0, 1, 0}));
+}
+
+TEST(Ogb, FeatureScanChecksRowWidthsAndBlankLines) {
+  // describe_ogb (flotilla info) and read_ogb_node_dataset without features only scan the
+  // feature file; they still check its shape as the full reader does.
+  OgbReadOptions light;
+  light.load_features = false;
+  auto scan_error = [&](const std::string& name, const std::string& feat) {
+    const std::string d = tiny_ogb(name, {{"raw/node-feat.csv.gz", feat}});
+    const std::string e = error_of([&] { describe_ogb(d); });
+    EXPECT_EQ(error_of([&] { read_ogb_node_dataset(d, light); }), e);
+    EXPECT_EQ(expect_error(d), e);  // the full reader reports the same problem at the same line
+    return e;
+  };
+  {
+    const std::string e = scan_error("scanragged", "0,1\n1,1\n0,1,2\n1,1\n1,1\n");
+    EXPECT_NE(e.find("node-feat.csv.gz:3: feature row has 3 values, expected 2 (the width of line 1)"),
+              std::string::npos) << e;
+    const std::string e2 = scan_error("scannarrow", "0,1\n1,1\n0,1\n1\n1,1\n");
+    EXPECT_NE(e2.find("node-feat.csv.gz:4: feature row has 1 values, expected 2"), std::string::npos) << e2;
+  }
+  {
+    // A blank line among the rows (not only at the end).
+    const std::string e = scan_error("scanblank", "0,1\n1,1\n\n0,1\n1,1\n1,1\n");
+    EXPECT_NE(e.find("node-feat.csv.gz:3: feature row has 0 values, expected 2"), std::string::npos) << e;
+    const std::string e2 = scan_error("scanblankfirst", "\n0,1\n1,1\n0,1\n1,1\n1,1\n");
+    EXPECT_NE(e2.find("node-feat.csv.gz:1: empty first feature row"), std::string::npos) << e2;
+    // Blank lines after num_nodes rows and then another row.
+    const std::string e3 = scan_error("scanextra", "0,1\n1,1\n0,1\n1,1\n1,1\n\n1,1\n");
+    EXPECT_NE(e3.find("node-feat.csv.gz:7: more feature rows than num_nodes = 5"), std::string::npos) << e3;
+  }
+  {
+    // Trailing blank lines are fine; the width comes from the first row.
+    const std::string d = tiny_ogb("scantrail", {{"raw/node-feat.csv.gz", "0,1,2\n1,1,2\n0,1,2\n1,1,2\n1,1,2\n\n \n"}});
+    const OgbInfo info = describe_ogb(d);
+    EXPECT_EQ(info.num_features, 3u);
+    EXPECT_EQ(info.feature_rows, 5u);
+    EXPECT_EQ(read_ogb_node_dataset(d, light).num_features, 3u);
+    EXPECT_EQ(read_ogb_node_dataset(d).features.size(), 15u);
+  }
+}

@@ -227,6 +227,34 @@ TEST(Traffic, BadInputs) {
   EXPECT_NE(error_of([&] { read_traffic(d); }).find("no sensors.csv"), std::string::npos);
 }
 
+TEST(Traffic, NegativeSpeedInSignalNpyIsRejected) {
+  // As speed.csv does, signal.npy rejects a negative speed (channel 0); other channels may be
+  // negative, and 0 (a missing reading) is fine.
+  const std::string d = tiny_traffic("npyneg", {{"speed.csv", "<delete>"}});
+  std::vector<float> sig(6, 50.0f);
+  sig[1] = 0.0f;
+  sig[5] = -3.5f;  // step 1, sensor 30
+  write_npy(d + "/signal.npy", {2, 3}, sig);
+  const std::uint64_t off2 = read_npy_header(d + "/signal.npy").data_offset;
+  std::string e = error_of([&] { read_traffic(d); });
+  EXPECT_NE(e.find("signal.npy: byte " + std::to_string(off2 + 5 * 4) + ": negative speed -3.5 at step 1, sensor 30"),
+            std::string::npos) << e;
+  // [T, N, F] float64: element (step 1, sensor 10, channel 0) is index 6.
+  std::vector<double> sig3(12, 40.0);
+  sig3[1] = -0.25;  // channel 1 of step 0, sensor 10: not a speed
+  sig3[6] = -1.0;
+  write_npy(d + "/signal.npy", {2, 3, 2}, sig3);
+  const std::uint64_t off3 = read_npy_header(d + "/signal.npy").data_offset;
+  e = error_of([&] { read_traffic(d); });
+  EXPECT_NE(e.find("signal.npy: byte " + std::to_string(off3 + 6 * 8) + ": negative speed -1 at step 1, sensor 10"),
+            std::string::npos) << e;
+  sig3[6] = 0.0;
+  write_npy(d + "/signal.npy", {2, 3, 2}, sig3);
+  const TrafficData td = read_traffic(d);
+  EXPECT_EQ(td.at(0, 0, 1), -0.25f);
+  EXPECT_EQ(td.at(1, 0, 0), 0.0f);
+}
+
 TEST(TrafficGenerator, SmallRunReadsBackAndIsDeterministic) {
   const std::string dir = scratch_dir() + "/gen";
   std::filesystem::remove_all(dir);  // left by an earlier run
@@ -306,4 +334,32 @@ TEST(TrafficGenerator, SmallRunReadsBackAndIsDeterministic) {
   EXPECT_EQ(info.num_features, 3u);
   EXPECT_EQ(info.num_steps, 600u);
   EXPECT_THROW({ o.num_features = 4; generate_traffic(o, dir + "/x"); }, std::invalid_argument);
+}
+
+TEST(TrafficGenerator, TrailingSlashNamesTheSameFolder) {
+  // "DIR/" and "DIR//." name DIR: the temp folder is built beside it (DIR.tmp-PID), not inside.
+  const std::string dir = scratch_dir() + "/genslash";
+  std::filesystem::remove_all(dir);
+  TrafficGenOptions o;
+  o.num_sensors = 10;
+  o.num_steps = 20;
+  o.threads = 1;
+  const TrafficGenResult r = generate_traffic(o, dir + "/out/");
+  EXPECT_EQ(r.num_sensors, 10u);
+  EXPECT_TRUE(std::filesystem::is_regular_file(dir + "/out/signal.npy"));
+  EXPECT_EQ(read_traffic(dir + "/out").num_steps, 20u);
+  const std::string tmp_name = ".tmp-" + std::to_string(::getpid());
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out/" + tmp_name));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out" + tmp_name));
+  // An existing empty folder given with trailing slashes, and "/." at the end.
+  std::filesystem::create_directories(dir + "/empty");
+  generate_traffic(o, dir + "/empty//");
+  EXPECT_EQ(slurp(dir + "/empty/signal.npy"), slurp(dir + "/out/signal.npy"));
+  generate_traffic(o, dir + "/dot/.");
+  EXPECT_EQ(slurp(dir + "/dot/signal.npy"), slurp(dir + "/out/signal.npy"));
+  // Still refuses a non-empty folder, however it is spelled.
+  EXPECT_THROW(generate_traffic(o, dir + "/out/"), InputError);
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.insert(e.path().filename().string());
+  EXPECT_EQ(names, (std::set<std::string>{"dot", "empty", "out"}));
 }
