@@ -21,11 +21,7 @@ void write_text_edges(EdgeStream& stream, const std::string& out, std::size_t ch
   const std::string tmp = out + ".tmp";
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(tmp.c_str(), "wb"), &std::fclose);
   if (!f) throw_file(tmp, std::string("cannot create: ") + std::strerror(errno));
-  struct Unlink {  // removes the temp file unless the rename happened
-    const std::string& p;
-    bool keep = false;
-    ~Unlink() { if (!keep) std::remove(p.c_str()); }
-  } unlink_tmp{tmp};
+  TempPathGuard unlink_tmp(tmp);  // removes the temp file unless the rename happened
   std::fprintf(f.get(), "# flotilla edge list: %llu nodes, from %s\n",
                static_cast<unsigned long long>(stream.info().num_nodes), stream.info().path.c_str());
   std::vector<char> buf(chunk_edges * 48 + 64);
@@ -52,7 +48,7 @@ void write_text_edges(EdgeStream& stream, const std::string& out, std::size_t ch
   f.reset();
   bar.finish();
   if (std::rename(tmp.c_str(), out.c_str()) != 0) throw_file(out, "cannot rename temp file into place");
-  unlink_tmp.keep = true;
+  unlink_tmp.commit();
 }
 
 }  // namespace

@@ -144,8 +144,7 @@ int cmd_partition(int argc, char** argv) {
       std::fprintf(stderr, "flotilla partition: --parts must be between 1 and 65535\n");
       return kExitUsage;
     }
-    std::string out = (*args)["out"].as<std::string>();
-    while (out.size() > 1 && out.back() == '/') out.pop_back();  // "dir/" and "dir" name the same folder
+    const std::string out = normalise_out_dir((*args)["out"].as<std::string>());
     std::error_code ec;
     if (std::filesystem::exists(out, ec) && !std::filesystem::is_empty(out, ec)) {
       std::fprintf(stderr, "flotilla partition: output folder %s exists and is not empty\n", out.c_str());
@@ -158,11 +157,7 @@ int cmd_partition(int argc, char** argv) {
       std::fprintf(stderr, "flotilla partition: cannot create %s: %s\n", tmp.c_str(), ec.message().c_str());
       return kExitFailure;
     }
-    struct TmpGuard {
-      std::string path;
-      bool keep = false;
-      ~TmpGuard() { if (!keep) { std::error_code e; std::filesystem::remove_all(path, e); } }
-    } guard{tmp};
+    TempPathGuard guard(tmp);  // an interrupted or failed run leaves no temp folder behind
 
     const bool quiet = args->count("quiet") > 0 || json;
     ProgressBar bar(std::string("partitioning (") + algo_name(cfg.algo) + ")", stream->info().num_edges_hint, "edges", !quiet);
@@ -214,7 +209,7 @@ int cmd_partition(int argc, char** argv) {
                    ec.message().c_str());
       return kExitFailure;
     }
-    guard.keep = true;
+    guard.commit();
     if (json) {
       std::printf("%s\n", w.str().c_str());
     } else {

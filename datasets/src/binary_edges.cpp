@@ -11,6 +11,7 @@
 
 #include "flotilla/datasets/error.h"
 #include "flotilla/datasets/graph_io.h"
+#include "posix_file.h"
 #include "streams.h"
 
 namespace flotilla {
@@ -44,16 +45,6 @@ void encode_header(const BinaryEdgeHeader& h, unsigned char* out) {
   put<std::uint32_t>(out + 60, crc(0, out, 60));
 }
 
-void write_all(int fd, const void* data, std::size_t n, const std::string& path) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) throw_file(path, std::string("write failed: ") + std::strerror(errno));
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
 }  // namespace
 
 BinaryEdgeHeader parse_binary_edge_header(const unsigned char* b, std::size_t size, const std::string& path,
@@ -94,7 +85,7 @@ BinaryEdgeWriter::BinaryEdgeWriter(std::string path, std::uint64_t num_nodes, st
   if (fd_ < 0) throw_file(tmp_path_, std::string("cannot create: ") + std::strerror(errno));
   unsigned char hdr[BinaryEdgeHeader::kSize];
   encode_header(header_, hdr);
-  write_all(fd_, hdr, sizeof hdr, tmp_path_);
+  detail::write_all(fd_, hdr, sizeof hdr, tmp_path_);
   buf_.reserve(std::size_t{8} << 20);
 }
 
@@ -126,7 +117,7 @@ void BinaryEdgeWriter::append(const EdgeChunk& chunk) {
 
 void BinaryEdgeWriter::flush() {
   crc_ = crc(crc_, buf_.data(), buf_.size());
-  write_all(fd_, buf_.data(), buf_.size(), tmp_path_);
+  detail::write_all(fd_, buf_.data(), buf_.size(), tmp_path_);
   buf_.clear();
 }
 
@@ -153,17 +144,17 @@ namespace {
 class BinaryEdgeStream final : public EdgeStream {
  public:
   BinaryEdgeStream(const std::string& path, GraphFormat fmt) : path_(path) {
-    fd_.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block open()
-    if (fd_.fd < 0) throw_file(path, std::string("cannot open: ") + std::strerror(errno));
+    fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));  // a FIFO must not block open()
+    if (!fd_.valid()) throw_file(path, std::string("cannot open: ") + std::strerror(errno));
     struct stat st {};
-    ::fstat(fd_.fd, &st);
+    ::fstat(fd_.get(), &st);
     if (!S_ISREG(st.st_mode)) throw_file(path, "is not a regular file (pipes and devices are not supported)");
     file_size_ = static_cast<std::uint64_t>(st.st_size);
     info_.format = fmt;
     info_.path = path;
     if (fmt == GraphFormat::Binary) {
       unsigned char hdr[BinaryEdgeHeader::kSize];
-      const ssize_t got = ::pread(fd_.fd, hdr, sizeof hdr, 0);
+      const ssize_t got = ::pread(fd_.get(), hdr, sizeof hdr, 0);
       const BinaryEdgeHeader h = parse_binary_edge_header(hdr, got < 0 ? 0 : static_cast<std::size_t>(got), path, file_size_);
       id_bytes_ = h.id_bytes;
       payload_offset_ = BinaryEdgeHeader::kSize;
@@ -238,7 +229,7 @@ class BinaryEdgeStream final : public EdgeStream {
     std::uint64_t off = payload_offset_ + next_edge_ * 2 * id_bytes_;
     std::size_t done = 0;
     while (done < bytes) {
-      const ssize_t r = ::pread(fd_.fd, buf_.data() + done, bytes - done, static_cast<off_t>(off + done));
+      const ssize_t r = ::pread(fd_.get(), buf_.data() + done, bytes - done, static_cast<off_t>(off + done));
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) throw_at_byte(path_, off + done, r == 0 ? "unexpected end of file" : std::strerror(errno));
       done += static_cast<std::size_t>(r);
@@ -265,13 +256,8 @@ class BinaryEdgeStream final : public EdgeStream {
     return any ? max_id + 1 : 0;
   }
 
-  // Owns the descriptor, so a constructor that throws after open() does not leak it.
-  struct Fd {
-    int fd = -1;
-    ~Fd() { if (fd >= 0) ::close(fd); }
-  };
   std::string path_;
-  Fd fd_;
+  detail::OwnedFd fd_;  // owned, so a constructor that throws after open() does not leak it
   std::uint64_t file_size_ = 0;
   std::uint32_t id_bytes_ = 4;
   std::uint64_t payload_offset_ = 0;

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "flotilla/datasets/atomic_output.h"
 #include "flotilla/datasets/generators.h"
 #include "flotilla/datasets/random.h"
 #include "flotilla/datasets/types.h"
@@ -108,27 +109,6 @@ std::uint64_t write_small_gz(const std::string& path, const char* text, std::siz
   return f.bytes();
 }
 
-// The output folder as given, normalised so that the temp folder DIR.tmp-PID lands beside
-// the target rather than inside it: "out/", "out//" and "out/." all name the folder out. A
-// path that ends in "." or ".." (e.g. "." or "a/..") has no name of its own to add
-// ".tmp-PID" to, so it is resolved to the folder it names first.
-std::string normalise_out_dir(const std::string& arg) {
-  std::string p = arg;
-  for (;;) {
-    if (p.size() > 1 && p.back() == '/')
-      p.pop_back();
-    else if (p.size() >= 2 && p.compare(p.size() - 2, 2, "/.") == 0)
-      p.pop_back();  // "out/." -> "out/"
-    else
-      break;
-  }
-  const std::string last = fs::path(p).filename().string();
-  if (last == "." || last == "..") {
-    p = fs::weakly_canonical(p).string();
-    while (p.size() > 1 && p.back() == '/') p.pop_back();
-  }
-  return p;
-}
 
 }  // namespace
 

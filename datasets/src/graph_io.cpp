@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "flotilla/datasets/atomic_output.h"
 #include "flotilla/datasets/error.h"
 #include "streams.h"
 
@@ -52,11 +53,7 @@ void write_metis(const CsrGraph& g, const std::string& path) {
   const std::string tmp = path + ".tmp";
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(tmp.c_str(), "w"), &std::fclose);
   if (!f) throw_file(tmp, std::string("cannot create: ") + std::strerror(errno));
-  struct Unlink {  // removes the temp file unless the rename happened
-    const std::string& p;
-    bool keep = false;
-    ~Unlink() { if (!keep) std::remove(p.c_str()); }
-  } unlink_tmp{tmp};
+  TempPathGuard unlink_tmp(tmp);  // removes the temp file unless the rename happened
   std::fprintf(f.get(), "%u %llu%s\n", g.num_nodes(), static_cast<unsigned long long>(g.num_undirected_edges()),
                g.has_weights() ? " 1" : "");
   for (VertexId u = 0; u < g.num_nodes(); ++u) {
@@ -72,7 +69,7 @@ void write_metis(const CsrGraph& g, const std::string& path) {
     throw_file(tmp, std::string("write failed: ") + std::strerror(errno));
   f.reset();
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw_file(path, "cannot rename temp file into place");
-  unlink_tmp.keep = true;
+  unlink_tmp.commit();
 }
 
 CsrGraph load_graph(const std::string& path, const EdgeStreamOptions& stream_opts, const CsrBuildOptions& build_opts) {

@@ -14,11 +14,15 @@
 
 #include "flotilla/datasets/edge_stream.h"
 #include "flotilla/datasets/error.h"
+#include "posix_file.h"
 #include "streams.h"
 
 namespace flotilla {
 
 namespace {
+
+using detail::OwnedFd;
+using detail::write_all;
 
 constexpr unsigned char kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 constexpr std::size_t kMaxHeaderBytes = std::size_t{64} << 20;  // far beyond any real header
@@ -36,29 +40,6 @@ constexpr DtypeEntry kDtypes[] = {
     {"|u1", NpyType::UInt8},   {"<u1", NpyType::UInt8},
 };
 
-// Owns a file descriptor: closes it on every path out of the owning scope, exceptions included.
-class OwnedFd {
- public:
-  OwnedFd() = default;
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  ~OwnedFd() { reset(); }
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 int open_readonly(const std::string& path, std::uint64_t& size) {
   OwnedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -83,16 +64,6 @@ void pread_exact(int fd, void* out, std::size_t n, std::uint64_t offset, const s
   }
 }
 
-void write_all(int fd, const void* data, std::size_t n, const std::string& path) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) throw_file(path, std::string("write failed: ") + std::strerror(errno));
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
 
 // Reads the whole header of an open file and parses it.
 NpyHeader read_header_fd(int fd, const std::string& path, std::uint64_t file_size) {

@@ -14,6 +14,7 @@
 #include "test_paths.h"
 
 using namespace flotilla;
+using flotilla::test::error_of;
 using flotilla::test::scratch_dir;
 using flotilla::test::shared_data;
 using flotilla::test::write_file;
@@ -41,16 +42,6 @@ std::set<std::pair<VertexId, VertexId>> edge_set(const CsrGraph& g) {
   for (VertexId u = 0; u < g.num_nodes(); ++u)
     for (VertexId v : g.neighbors(u)) s.insert({u, v});
   return s;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "<no InputError thrown>";
 }
 
 }  // namespace

@@ -10,22 +10,13 @@
 #include "test_paths.h"
 
 using namespace flotilla;
+using flotilla::test::error_of;
 using flotilla::test::scratch_dir;
 using flotilla::test::shared_data;
 using flotilla::test::write_file;
 using flotilla::test::write_gz;
 
 namespace {
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "<no InputError thrown>";
-}
 
 // A tiny valid OGB folder under scratch_dir()/name; `override` replaces files by relative
 // path (an empty string value deletes the file). Files are gzipped like the real ones.

@@ -14,21 +14,12 @@
 #include "test_paths.h"
 
 using namespace flotilla;
+using flotilla::test::error_of;
 using flotilla::test::scratch_dir;
 using flotilla::test::shared_data;
 using flotilla::test::write_file;
 
 namespace {
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "<no InputError thrown>";
-}
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

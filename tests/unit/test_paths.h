@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "flotilla/datasets/error.h"
+
 namespace flotilla::test {
 
 std::string shared_data(const std::string& rel);  // ../shared/data/<rel>
@@ -14,5 +16,16 @@ std::string scratch_dir();
 std::string write_file(const std::string& name, const std::string& content);
 // Gzip-compresses `content` into scratch_dir()/name.
 std::string write_gz(const std::string& name, const std::string& content);
+
+// The message of the InputError that f() throws, or "<no InputError thrown>".
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "<no InputError thrown>";
+}
 
 }  // namespace flotilla::test

@@ -2,6 +2,7 @@
 // edge reader used by the partitioner, the CSR graph type and the data generators.
 #pragma once
 
+#include "flotilla/datasets/atomic_output.h"
 #include "flotilla/datasets/csr.h"
 #include "flotilla/datasets/edge_stream.h"
 #include "flotilla/datasets/error.h"
