@@ -14,6 +14,7 @@ PACKAGES=(
   zlib1g-dev                         # gzipped OGB CSVs
   clang libclang-rt-14-dev           # libFuzzer targets and sanitizer runtime
   python3 python3-numpy python3-matplotlib  # plots and .npy cross-checks
+  time                               # /usr/bin/time -v: peak RSS in the benchmarks
 )
 
 SUDO=""
