@@ -3,14 +3,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <zlib.h>
 
 #include "cli_util.h"
 #include "flotilla/datasets.h"
+#include "flotilla/datasets/ogb.h"
 #include "flotilla/partition.h"
 
 namespace flotilla::cli {
@@ -25,6 +28,19 @@ std::string base_name(const std::string& path) {
     if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) name.resize(name.size() - e.size());
   }
   return name.empty() ? "graph" : name;
+}
+
+// CRC-32 (zlib) of a whole file, for the checksums in partition.json.
+std::uint64_t file_crc32(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> buf(std::size_t{1} << 20);
+  uLong c = crc32(0L, Z_NULL, 0);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto got = in.gcount();
+    if (got > 0) c = crc32(c, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(got));
+  }
+  return c;
 }
 
 void quality_json(JsonWriter& w, const PartitionQuality& q) {
@@ -79,6 +95,7 @@ int cmd_partition(int argc, char** argv) {
        cxxopts::value<std::string>()->default_value("auto"))
       ("evaluate", "score this assignment (gpmetis .part.K format) instead of partitioning",
        cxxopts::value<std::string>())
+      ("no-shards", "write only partition.json and the .part file")
       ("json", "print the result as one JSON object")
       ("q,quiet", "no progress bar")
       ("h,help", "show this help");
@@ -174,6 +191,30 @@ int cmd_partition(int argc, char** argv) {
     const PartitionQuality q = evaluate_partition(*stream, part, cfg.num_parts);
     const std::string part_name = base_name(input) + ".part." + std::to_string(cfg.num_parts);
     write_part_file(tmp + "/" + part_name, part);
+    ShardWriteStats shard_stats;
+    const bool shards = args->count("no-shards") == 0;
+    if (shards) {
+      ShardNodeData nd;
+      if (stream->info().format == GraphFormat::Ogb) {
+        OgbReadOptions ro;
+        ro.load_features = false;
+        ro.check_edge_count = false;
+        const OgbNodeDataset ds = read_ogb_node_dataset(input, ro);
+        nd.labels = ds.labels;
+        if (!ds.split.name.empty()) {
+          nd.split.assign(n, 0);
+          for (VertexId v : ds.split.train) nd.split[v] = 1;
+          for (VertexId v : ds.split.valid) nd.split[v] = 2;
+          for (VertexId v : ds.split.test) nd.split[v] = 3;
+        }
+        for (const char* f : {"/raw/node-feat.csv.gz", "/raw/node-feat.csv"})
+          if (ds.num_features > 0 && nd.feature_file.empty() && std::filesystem::exists(input + f)) nd.feature_file = input + f;
+        nd.feature_dim = ds.num_features;
+      }
+      if (!quiet) std::fprintf(stderr, "writing %u shards...\n", cfg.num_parts);
+      shard_stats = write_shards(*stream, part, cfg.num_parts, nd, tmp,
+                                 cfg.memory_budget ? cfg.memory_budget : (std::uint64_t{256} << 20));
+    }
 
     JsonWriter w;
     w.begin_object()
@@ -196,6 +237,18 @@ int cmd_partition(int argc, char** argv) {
         .field("chunks", stats.chunks)
         .field("refinement_moves", stats.moves)
         .field("part_file", part_name);
+    w.key("files").begin_object();
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(tmp)) names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      w.key(name).begin_object()
+          .field("bytes", static_cast<std::uint64_t>(std::filesystem::file_size(tmp + "/" + name)))
+          .field("crc32", file_crc32(tmp + "/" + name))
+          .end_object();
+    }
+    w.end_object();
+    if (shards) w.field("shard_format_version", static_cast<std::uint64_t>(ShardHeader::kVersion));
     w.end_object();
     {
       std::ofstream js(tmp + "/partition.json");

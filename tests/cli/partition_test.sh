@@ -17,6 +17,11 @@ js=$(cat "$work/p/partition.json")
 for key in format_version num_parts num_nodes num_edges edge_cut imbalance seconds peak_rss_bytes part_sizes halo_sizes; do
   grep -q "\"$key\"" <<<"$js" || fail "partition.json lacks $key"
 done
+[ "$(ls "$work/p"/part-*.shard | wc -l)" = 8 ] || fail "expected 8 shards"
+[ -f "$work/p/old_to_new.bin" ] || fail "no old_to_new.bin"
+grep -q '"part-7.shard":{"bytes":[0-9]*,"crc32":[0-9]*}' <<<"$js" || fail "partition.json lacks shard checksums"
+"$fl" partition -i "$g" -k 4 -o "$work/ns" -q --no-shards >/dev/null
+ls "$work/ns"/*.shard >/dev/null 2>&1 && fail "--no-shards wrote shards"
 cut=$(num "$js" edge_cut)
 ev=$("$fl" partition --evaluate "$work/p/4elt.part.8" -i "$g" --json)
 [ "$(num "$ev" edge_cut)" = "$cut" ] || fail "--evaluate cut $(num "$ev" edge_cut) != run cut $cut"

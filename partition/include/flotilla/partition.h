@@ -4,3 +4,4 @@
 #include "flotilla/partition/assignment.h"
 #include "flotilla/partition/partition_book.h"
 #include "flotilla/partition/partitioner.h"
+#include "flotilla/partition/shard.h"

@@ -1,0 +1,77 @@
+// Shards: one binary file per part, holding the part's owned vertices relabelled into one
+// contiguous global id range (ownership is a range lookup, see PartitionBook), their CSR
+// adjacency with global neighbour ids, the halo, and their features, labels and split
+// membership when the input has them. Layout: docs/formats.md ("Shard").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "flotilla/datasets/edge_stream.h"
+#include "flotilla/partition/assignment.h"
+#include "flotilla/partition/partition_book.h"
+
+namespace flotilla {
+
+struct ShardHeader {
+  static constexpr char kMagic[8] = {'F', 'L', 'O', 'T', 'S', 'H', 'R', 'D'};
+  static constexpr std::uint32_t kVersion = 1;
+  static constexpr std::size_t kSize = 128;
+  static constexpr std::uint32_t kFeatures = 1, kLabels = 2, kSplit = 4, kWeights = 8;  // flags
+
+  std::uint32_t version = kVersion;
+  std::uint32_t part = 0, num_parts = 0;
+  std::uint32_t flags = 0;
+  std::uint64_t num_nodes = 0;      // whole graph
+  std::uint64_t begin = 0, end = 0; // owned global (new) ids [begin, end)
+  std::uint64_t num_arcs = 0;       // adjacency entries of owned vertices
+  std::uint64_t num_halo = 0;
+  std::uint64_t feature_dim = 0;
+  std::uint32_t payload_crc32 = 0;  // of every byte after the header
+  std::uint64_t owned() const { return end - begin; }
+};
+
+// A shard in memory. Owns its arrays. Split codes: 0 none, 1 train, 2 valid, 3 test.
+struct Shard {
+  ShardHeader header;
+  std::vector<std::uint64_t> old_ids;   // owned local i -> original id
+  std::vector<std::int64_t> labels;     // owned, -1 = unlabeled (empty without labels)
+  std::vector<std::uint8_t> split;      // owned (empty without a split)
+  std::vector<float> features;          // owned x feature_dim (empty without features)
+  std::vector<EdgeIndex> offsets;       // owned + 1
+  std::vector<VertexId> targets;        // global new ids, sorted per vertex, no duplicates
+  std::vector<float> weights;           // per target (empty without edge weights)
+  std::vector<VertexId> halo;           // sorted global ids of non-owned neighbours
+};
+
+// Node data to distribute with the shards (from an OGB folder); empty fields = none.
+struct ShardNodeData {
+  std::string feature_file;             // node-feat.csv[.gz], streamed row by row
+  std::uint64_t feature_dim = 0;
+  std::vector<std::int64_t> labels;     // n or empty
+  std::vector<std::uint8_t> split;      // n or empty
+};
+
+struct ShardWriteStats {
+  std::vector<std::uint64_t> arcs, halo;  // per part
+  std::uint64_t adjacency_passes = 0;
+};
+
+// Relabelling: part p owns [begin(p), end(p)) of the new ids, vertices in increasing
+// original-id order inside each part. Returns old -> new.
+std::vector<VertexId> relabel_by_part(const std::vector<PartId>& part, std::uint32_t k, PartitionBook* book);
+
+// Writes DIR/part-<p>.shard for every part and DIR/old_to_new.bin. Memory: O(n) for the id
+// maps plus `buffer_bytes` for adjacency buffers; the edge stream is read once per group of
+// parts whose adjacency fits the buffer (plus once for degrees). The caller makes DIR atomic.
+ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part, std::uint32_t k,
+                             const ShardNodeData& node_data, const std::string& dir,
+                             std::uint64_t buffer_bytes = std::uint64_t{256} << 20);
+
+// Reads and verifies (magic, version, header and payload checksums, sizes) one shard.
+Shard read_shard(const std::string& path);
+// Reads DIR/old_to_new.bin (checksummed): old id -> new id.
+std::vector<VertexId> read_old_to_new(const std::string& path);
+
+}  // namespace flotilla
