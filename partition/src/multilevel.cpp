@@ -4,8 +4,6 @@
 #include "multilevel.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <numeric>
 #include <queue>
 
@@ -28,7 +26,51 @@ PartId label_of(const WeightedGraph& g, const std::vector<PartId>& part, std::ui
   return g.fixed[v] != kNoPart ? g.fixed[v] : part[v];
 }
 
-// One coarsening step. Returns false when the graph barely shrinks.
+// Contracts the clusters of cmap (ids 0..cn-1) into a coarse graph: summed vertex weights,
+// merged parallel edges, the cluster's fixed part and label.
+void contract(const WeightedGraph& g, const std::vector<PartId>& part, const std::vector<std::uint32_t>& cmap,
+              std::uint32_t cn, WeightedGraph& cg, std::vector<PartId>& cpart) {
+  const std::uint32_t n = g.n();
+  // Members of each cluster, by counting sort.
+  std::vector<std::uint32_t> first(cn + 1, 0), members(n);
+  for (std::uint32_t v = 0; v < n; ++v) ++first[cmap[v] + 1];
+  for (std::uint32_t c = 0; c < cn; ++c) first[c + 1] += first[c];
+  {
+    std::vector<std::uint32_t> pos(first.begin(), first.end() - 1);
+    for (std::uint32_t v = 0; v < n; ++v) members[pos[cmap[v]]++] = v;
+  }
+  cg = WeightedGraph();
+  cg.xadj.assign(1, 0);
+  cg.vw.assign(cn, 0);
+  cg.fixed.assign(cn, kNoPart);
+  cpart.assign(cn, kNoPart);
+  std::vector<std::uint32_t> slot(cn, kNone);  // coarse neighbour -> position in current list
+  for (std::uint32_t c = 0; c < cn; ++c) {
+    const std::size_t start = cg.adj.size();
+    for (std::uint32_t i = first[c]; i < first[c + 1]; ++i) {
+      const std::uint32_t x = members[i];
+      cg.vw[c] += g.vw[x];
+      if (g.fixed[x] != kNoPart) cg.fixed[c] = g.fixed[x];
+      const PartId l = label_of(g, part, x);
+      if (l != kNoPart) cpart[c] = l;
+      for (EdgeIndex e = g.xadj[x]; e < g.xadj[x + 1]; ++e) {
+        const std::uint32_t cu = cmap[g.adj[e]];
+        if (cu == c) continue;
+        if (slot[cu] == kNone) {
+          slot[cu] = static_cast<std::uint32_t>(cg.adj.size());
+          cg.adj.push_back(cu);
+          cg.ew.push_back(g.ew[e]);
+        } else {
+          cg.ew[slot[cu]] += g.ew[e];
+        }
+      }
+    }
+    for (std::size_t i = start; i < cg.adj.size(); ++i) slot[cg.adj[i]] = kNone;
+    cg.xadj.push_back(cg.adj.size());
+  }
+}
+
+// One coarsening step by matching. Returns false when the graph barely shrinks.
 bool coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rng& rng, std::uint32_t max_vw,
              WeightedGraph& cg, std::vector<PartId>& cpart, std::vector<std::uint32_t>& cmap) {
   const std::uint32_t n = g.n();
@@ -85,40 +127,75 @@ bool coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rng& rng, 
       ++cn;
     }
   if (cn > n - n / 20) return false;  // < 5% shrink: not worth another level
-  cg = WeightedGraph();
-  cg.xadj.assign(1, 0);
-  cg.vw.assign(cn, 0);
-  cg.fixed.assign(cn, kNoPart);
-  cpart.assign(cn, kNoPart);
-  std::vector<std::uint32_t> slot(cn, kNone);  // coarse neighbour -> position in current list
-  std::vector<std::uint32_t> members;
-  std::uint32_t next = 0;
+  contract(g, part, cmap, cn, cg, cpart);
+  return true;
+}
+
+// Size-constrained label propagation clustering (Meyerhenke, Sanders & Schulz 2014): each
+// vertex joins the neighbouring cluster it is most connected to, if the cluster stays under
+// max_vw and its label (fixed or initial part) agrees. Shrinks power-law graphs, where
+// matchings stall, by large factors per level.
+bool cluster_coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rng& rng, std::uint32_t max_vw,
+                     WeightedGraph& cg, std::vector<PartId>& cpart, std::vector<std::uint32_t>& cmap) {
+  const std::uint32_t n = g.n();
+  std::vector<std::uint32_t> cluster(n);
+  std::vector<std::uint64_t> cw(n);
+  std::vector<PartId> clabel(n);
+  std::vector<std::uint32_t> labelled(n);  // labelled members per cluster
   for (std::uint32_t v = 0; v < n; ++v) {
-    if (cmap[v] != next) continue;  // visit each coarse vertex once, at its first member
-    members.assign(1, v);
-    if (match[v] != v) members.push_back(match[v]);
-    const std::size_t start = cg.adj.size();
-    for (std::uint32_t x : members) {
-      cg.vw[next] += g.vw[x];
-      if (g.fixed[x] != kNoPart) cg.fixed[next] = g.fixed[x];
-      const PartId l = label_of(g, part, x);
-      if (l != kNoPart) cpart[next] = l;
-      for (EdgeIndex e = g.xadj[x]; e < g.xadj[x + 1]; ++e) {
-        const std::uint32_t cu = cmap[g.adj[e]];
-        if (cu == next) continue;
-        if (slot[cu] == kNone) {
-          slot[cu] = static_cast<std::uint32_t>(cg.adj.size());
-          cg.adj.push_back(cu);
-          cg.ew.push_back(g.ew[e]);
-        } else {
-          cg.ew[slot[cu]] += g.ew[e];
-        }
-      }
-    }
-    for (std::size_t i = start; i < cg.adj.size(); ++i) slot[cg.adj[i]] = kNone;
-    cg.xadj.push_back(cg.adj.size());
-    ++next;
+    cluster[v] = v;
+    cw[v] = g.vw[v];
+    clabel[v] = label_of(g, part, v);
+    labelled[v] = clabel[v] != kNoPart;
   }
+  std::vector<float> conn(n, 0);
+  std::vector<std::uint32_t> touched;
+  const std::vector<std::uint32_t> order = random_order(n, rng);
+  for (int round = 0; round < 3; ++round) {
+    std::uint32_t moved = 0;
+    for (std::uint32_t v : order) {
+      if (g.fixed[v] != kNoPart) continue;  // anchors stay put; others may join them
+      const PartId lv = label_of(g, part, v);
+      touched.clear();
+      for (EdgeIndex e = g.xadj[v]; e < g.xadj[v + 1]; ++e) {
+        const std::uint32_t c = cluster[g.adj[e]];
+        if (conn[c] == 0) touched.push_back(c);
+        conn[c] += g.ew[e];
+      }
+      const std::uint32_t own = cluster[v];
+      std::uint32_t best = own;
+      float best_w = conn[own];
+      for (std::uint32_t c : touched) {
+        if (c == own || conn[c] <= best_w) continue;
+        if (cw[c] + g.vw[v] > max_vw) continue;
+        if (lv != kNoPart && clabel[c] != kNoPart && clabel[c] != lv) continue;
+        best = c;
+        best_w = conn[c];
+      }
+      for (std::uint32_t c : touched) conn[c] = 0;
+      conn[own] = 0;
+      if (best == own) continue;
+      cw[own] -= g.vw[v];
+      cw[best] += g.vw[v];
+      if (lv != kNoPart) {
+        if (--labelled[own] == 0) clabel[own] = kNoPart;
+        ++labelled[best];
+        clabel[best] = lv;
+      }
+      cluster[v] = best;
+      ++moved;
+    }
+    if (moved * 100 < n) break;
+  }
+  cmap.assign(n, kNone);
+  std::vector<std::uint32_t> id(n, kNone);
+  std::uint32_t cn = 0;
+  for (std::uint32_t v = 0; v < n; ++v) {
+    if (id[cluster[v]] == kNone) id[cluster[v]] = cn++;
+    cmap[v] = id[cluster[v]];
+  }
+  if (cn > n - n / 20) return false;
+  contract(g, part, cmap, cn, cg, cpart);
   return true;
 }
 
@@ -547,6 +624,20 @@ MultilevelResult multilevel_partition(const WeightedGraph& g, const MultilevelPa
   // Coarse vertices may not outgrow a fraction of a part, or balance becomes impossible.
   const auto max_vw = static_cast<std::uint32_t>(std::max<std::uint64_t>(1, total_vw / (4ull * k) + 1));
 
+  // Power-law graphs (max degree far above the mean) coarsen better by clustering.
+  Coarsening mode = params.coarsening;
+  if (mode == Coarsening::Auto) {
+    EdgeIndex max_deg = 0, arcs = 0;
+    std::uint32_t free_n = 0;
+    for (std::uint32_t v = 0; v < g.n(); ++v) {
+      if (g.fixed[v] != kNoPart) continue;
+      ++free_n;
+      max_deg = std::max(max_deg, g.xadj[v + 1] - g.xadj[v]);
+      arcs += g.xadj[v + 1] - g.xadj[v];
+    }
+    const double mean = free_n ? static_cast<double>(arcs) / free_n : 0;
+    if (mean > 0 && static_cast<double>(max_deg) > params.skew_for_clustering * mean) mode = Coarsening::Clustering;
+  }
   std::vector<WeightedGraph> graphs;
   std::vector<std::vector<std::uint32_t>> maps;
   const WeightedGraph* cur = &g;
@@ -557,14 +648,31 @@ MultilevelResult multilevel_partition(const WeightedGraph& g, const MultilevelPa
     WeightedGraph cg;
     std::vector<PartId> cpart;
     std::vector<std::uint32_t> cmap;
-    if (!coarsen(*cur, cur_part, rng, max_vw, cg, cpart, cmap)) break;
+    // Auto: matching while it shrinks the graph well (meshes), clustering where it stalls
+    // (power-law graphs, hubs).
+    bool ok = false;
+    if (mode == Coarsening::Clustering) {
+      ok = cluster_coarsen(*cur, cur_part, rng, max_vw, cg, cpart, cmap);
+    } else {
+      ok = coarsen(*cur, cur_part, rng, max_vw, cg, cpart, cmap);
+      const bool stalled = !ok || static_cast<double>(cg.n()) > 0.75 * static_cast<double>(cur->n());
+      if (mode == Coarsening::Auto && stalled) {
+        WeightedGraph lg;
+        std::vector<PartId> lpart;
+        std::vector<std::uint32_t> lmap;
+        if (cluster_coarsen(*cur, cur_part, rng, max_vw, lg, lpart, lmap) && (!ok || lg.n() < cg.n())) {
+          cg = std::move(lg);
+          cpart = std::move(lpart);
+          cmap = std::move(lmap);
+          ok = true;
+        }
+      }
+    }
+    if (!ok) break;
     maps.push_back(std::move(cmap));
     graphs.push_back(std::move(cg));
     cur = &graphs.back();
     cur_part = std::move(cpart);
-  }
-  if (std::getenv("FLOTILLA_DEBUG_ML")) {
-    std::fprintf(stderr, "multilevel: n=%u levels=%zu coarsest=%u\n", g.n(), graphs.size(), cur->n());
   }
 
   Loads loads;

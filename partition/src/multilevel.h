@@ -21,6 +21,10 @@ struct WeightedGraph {
   std::uint32_t n() const { return static_cast<std::uint32_t>(xadj.size() - 1); }
 };
 
+// Auto: heavy-edge matching, replaced by label-propagation clustering on levels where the
+// matching shrinks the graph by less than a quarter.
+enum class Coarsening { Auto, Matching, Clustering };
+
 struct MultilevelParams {
   std::uint32_t k = 2;
   // Vertex weight each part may still take in this graph (the rest of the part lies outside).
@@ -29,6 +33,8 @@ struct MultilevelParams {
   std::uint64_t seed = 1;
   std::uint32_t coarsest = 0;  // stop coarsening at this many vertices (0 = max(20k, 64))
   int initial_tries = 8;       // greedy-growing attempts on the coarsest graph
+  Coarsening coarsening = Coarsening::Auto;
+  double skew_for_clustering = 10;  // Auto: clustering when max degree > this x mean degree
 };
 
 struct MultilevelResult {
