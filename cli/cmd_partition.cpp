@@ -68,9 +68,10 @@ void print_summary(const std::string& what, const PartitionQuality& q, double se
   std::printf("  %-14s %u\n", "parts", q.num_parts);
   std::printf("  %-14s %llu (%.2f%% of edges)\n", "edge cut", static_cast<unsigned long long>(q.edge_cut),
               q.num_edges ? 100.0 * static_cast<double>(q.edge_cut) / static_cast<double>(q.num_edges) : 0.0);
-  std::printf("  %-14s %.4f (part sizes %llu..%llu%s%llu)\n", "imbalance", q.imbalance,
-              static_cast<unsigned long long>(lo), static_cast<unsigned long long>(hi), cap ? ", bound " : "",
-              static_cast<unsigned long long>(cap));
+  std::printf("  %-14s %.4f (part sizes %llu..%llu", "imbalance", q.imbalance, static_cast<unsigned long long>(lo),
+              static_cast<unsigned long long>(hi));
+  if (cap) std::printf(", bound %llu", static_cast<unsigned long long>(cap));
+  std::printf(")\n");
   if (seconds > 0) std::printf("  %-14s %.2f s\n", "time", seconds);
   if (rss > 0) std::printf("  %-14s %s\n", "peak RSS", human_bytes(static_cast<double>(rss)).c_str());
 }

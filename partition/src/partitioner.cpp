@@ -367,6 +367,9 @@ void run_hash(const PartitionConfig& cfg, StreamingState& st, PartitionStats& st
 // ---- METIS ------------------------------------------------------------------------------------
 std::vector<PartId> run_metis(EdgeStream& stream, const PartitionConfig& cfg, PartitionStats& stats) {
   const std::uint64_t n = stream.info().num_nodes;
+  if (cfg.num_parts > n && n > 0)  // METIS prints warnings and returns garbage here
+    throw std::invalid_argument("METIS cannot split " + std::to_string(n) + " vertices into " +
+                                std::to_string(cfg.num_parts) + " parts; use fewer parts or a streaming algorithm");
   CsrBuildOptions build;
   build.chunk_edges = default_chunk_edges(cfg);
   const CsrGraph g = build_csr(stream, build);
