@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "flotilla/datasets/bytes.h"
 #include "flotilla/datasets/error.h"
 #include "flotilla/datasets/graph_io.h"
 #include "posix_file.h"
@@ -16,13 +17,7 @@
 
 namespace flotilla {
 
-namespace {
-template <typename T>
-void put(unsigned char* p, T v) { std::memcpy(p, &v, sizeof v); }  // hosts are little-endian
-template <typename T>
-T get(const unsigned char* p) { T v; std::memcpy(&v, p, sizeof v); return v; }
-
-std::uint32_t crc(std::uint32_t c, const void* data, std::size_t n) {
+std::uint32_t crc32_update(std::uint32_t c, const void* data, std::size_t n) {
   const auto* p = static_cast<const Bytef*>(data);
   while (n > 0) {  // zlib's length is 32-bit
     const uInt step = static_cast<uInt>(std::min<std::size_t>(n, 1u << 30));
@@ -33,16 +28,17 @@ std::uint32_t crc(std::uint32_t c, const void* data, std::size_t n) {
   return c;
 }
 
+namespace {
 void encode_header(const BinaryEdgeHeader& h, unsigned char* out) {
   std::memset(out, 0, BinaryEdgeHeader::kSize);
   std::memcpy(out, BinaryEdgeHeader::kMagic, 8);
-  put<std::uint32_t>(out + 8, h.version);
-  put<std::uint32_t>(out + 12, h.id_bytes);
-  put<std::uint64_t>(out + 16, h.num_nodes);
-  put<std::uint64_t>(out + 24, h.num_edges);
-  put<std::uint32_t>(out + 32, h.flags);
-  put<std::uint32_t>(out + 36, h.payload_crc32);
-  put<std::uint32_t>(out + 60, crc(0, out, 60));
+  put_le<std::uint32_t>(out + 8, h.version);
+  put_le<std::uint32_t>(out + 12, h.id_bytes);
+  put_le<std::uint64_t>(out + 16, h.num_nodes);
+  put_le<std::uint64_t>(out + 24, h.num_edges);
+  put_le<std::uint32_t>(out + 32, h.flags);
+  put_le<std::uint32_t>(out + 36, h.payload_crc32);
+  put_le<std::uint32_t>(out + 60, crc32_update(0, out, 60));
 }
 
 }  // namespace
@@ -52,13 +48,13 @@ BinaryEdgeHeader parse_binary_edge_header(const unsigned char* b, std::size_t si
   if (size < BinaryEdgeHeader::kSize) throw_at_byte(path, size, "truncated header: expected 64 bytes");
   if (std::memcmp(b, BinaryEdgeHeader::kMagic, 8) != 0) throw_at_byte(path, 0, "not a Flotilla binary edge list (bad magic)");
   BinaryEdgeHeader h;
-  h.version = get<std::uint32_t>(b + 8);
-  h.id_bytes = get<std::uint32_t>(b + 12);
-  h.num_nodes = get<std::uint64_t>(b + 16);
-  h.num_edges = get<std::uint64_t>(b + 24);
-  h.flags = get<std::uint32_t>(b + 32);
-  h.payload_crc32 = get<std::uint32_t>(b + 36);
-  if (get<std::uint32_t>(b + 60) != crc(0, b, 60)) throw_at_byte(path, 60, "header checksum mismatch (corrupt header)");
+  h.version = get_le<std::uint32_t>(b + 8);
+  h.id_bytes = get_le<std::uint32_t>(b + 12);
+  h.num_nodes = get_le<std::uint64_t>(b + 16);
+  h.num_edges = get_le<std::uint64_t>(b + 24);
+  h.flags = get_le<std::uint32_t>(b + 32);
+  h.payload_crc32 = get_le<std::uint32_t>(b + 36);
+  if (get_le<std::uint32_t>(b + 60) != crc32_update(0, b, 60)) throw_at_byte(path, 60, "header checksum mismatch (corrupt header)");
   if (h.version != BinaryEdgeHeader::kVersion)
     throw_at_byte(path, 8, "unsupported format version " + std::to_string(h.version) + " (this build reads version 1)");
   if (h.id_bytes != 4 && h.id_bytes != 8) throw_at_byte(path, 12, "id width must be 4 or 8 bytes, found " + std::to_string(h.id_bytes));
@@ -101,11 +97,11 @@ void BinaryEdgeWriter::append(std::uint64_t src, std::uint64_t dst) {
   const std::size_t at = buf_.size();
   buf_.resize(at + 2 * header_.id_bytes);
   if (header_.id_bytes == 4) {
-    put<std::uint32_t>(&buf_[at], static_cast<std::uint32_t>(src));
-    put<std::uint32_t>(&buf_[at + 4], static_cast<std::uint32_t>(dst));
+    put_le<std::uint32_t>(&buf_[at], static_cast<std::uint32_t>(src));
+    put_le<std::uint32_t>(&buf_[at + 4], static_cast<std::uint32_t>(dst));
   } else {
-    put<std::uint64_t>(&buf_[at], src);
-    put<std::uint64_t>(&buf_[at + 8], dst);
+    put_le<std::uint64_t>(&buf_[at], src);
+    put_le<std::uint64_t>(&buf_[at + 8], dst);
   }
   ++num_edges_;
   if (buf_.size() >= (std::size_t{8} << 20)) flush();
@@ -116,7 +112,7 @@ void BinaryEdgeWriter::append(const EdgeChunk& chunk) {
 }
 
 void BinaryEdgeWriter::flush() {
-  crc_ = crc(crc_, buf_.data(), buf_.size());
+  crc_ = crc32_update(crc_, buf_.data(), buf_.size());
   detail::write_all(fd_, buf_.data(), buf_.size(), tmp_path_);
   buf_.clear();
 }
@@ -197,11 +193,11 @@ class BinaryEdgeStream final : public EdgeStream {
       for (std::uint64_t i = 0; i < want; ++i) {
         std::uint64_t u, v;
         if (id_bytes_ == 4) {
-          u = get<std::uint32_t>(&buf_[8 * i]);
-          v = get<std::uint32_t>(&buf_[8 * i + 4]);
+          u = get_le<std::uint32_t>(&buf_[8 * i]);
+          v = get_le<std::uint32_t>(&buf_[8 * i + 4]);
         } else {
-          u = get<std::uint64_t>(&buf_[16 * i]);
-          v = get<std::uint64_t>(&buf_[16 * i + 8]);
+          u = get_le<std::uint64_t>(&buf_[16 * i]);
+          v = get_le<std::uint64_t>(&buf_[16 * i + 8]);
         }
         if (u >= n || v >= n)
           throw_at_byte(path_, payload_offset_ + (first + i) * 2 * id_bytes_,
@@ -234,7 +230,7 @@ class BinaryEdgeStream final : public EdgeStream {
       if (r <= 0) throw_at_byte(path_, off + done, r == 0 ? "unexpected end of file" : std::strerror(errno));
       done += static_cast<std::size_t>(r);
     }
-    if (verify_crc_) crc_ = crc(crc_, buf_.data(), bytes);
+    if (verify_crc_) crc_ = crc32_update(crc_, buf_.data(), bytes);
     next_edge_ += count;
   }
 
@@ -246,7 +242,7 @@ class BinaryEdgeStream final : public EdgeStream {
       const std::uint64_t c = std::min(step, num_edges_ - next_edge_);
       read_pairs(c);
       for (std::uint64_t i = 0; i < 2 * c; ++i) {
-        const std::uint64_t x = id_bytes_ == 4 ? get<std::uint32_t>(&buf_[4 * i]) : get<std::uint64_t>(&buf_[8 * i]);
+        const std::uint64_t x = id_bytes_ == 4 ? get_le<std::uint32_t>(&buf_[4 * i]) : get_le<std::uint64_t>(&buf_[8 * i]);
         max_id = std::max(max_id, x);
       }
       any = true;

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "flotilla/datasets/bytes.h"
 #include "flotilla/datasets/error.h"
 #include "flotilla/datasets/line_reader.h"
 
@@ -19,37 +19,21 @@ namespace flotilla {
 
 namespace {
 
-template <typename T>
-void put(unsigned char* p, T v) { std::memcpy(p, &v, sizeof v); }
-template <typename T>
-T get(const unsigned char* p) { T v; std::memcpy(&v, p, sizeof v); return v; }
-
-std::uint32_t crc(std::uint32_t c, const void* data, std::size_t n) {
-  const auto* p = static_cast<const Bytef*>(data);
-  while (n > 0) {
-    const uInt step = static_cast<uInt>(std::min<std::size_t>(n, 1u << 30));
-    c = static_cast<std::uint32_t>(crc32(c, p, step));
-    p += step;
-    n -= step;
-  }
-  return c;
-}
-
 void encode_header(const ShardHeader& h, unsigned char* b) {
   std::memset(b, 0, ShardHeader::kSize);
   std::memcpy(b, ShardHeader::kMagic, 8);
-  put<std::uint32_t>(b + 8, h.version);
-  put<std::uint32_t>(b + 12, h.part);
-  put<std::uint32_t>(b + 16, h.num_parts);
-  put<std::uint32_t>(b + 20, h.flags);
-  put<std::uint64_t>(b + 24, h.num_nodes);
-  put<std::uint64_t>(b + 32, h.begin);
-  put<std::uint64_t>(b + 40, h.end);
-  put<std::uint64_t>(b + 48, h.num_arcs);
-  put<std::uint64_t>(b + 56, h.num_halo);
-  put<std::uint64_t>(b + 64, h.feature_dim);
-  put<std::uint32_t>(b + 72, h.payload_crc32);
-  put<std::uint32_t>(b + 124, crc(0, b, 124));
+  put_le<std::uint32_t>(b + 8, h.version);
+  put_le<std::uint32_t>(b + 12, h.part);
+  put_le<std::uint32_t>(b + 16, h.num_parts);
+  put_le<std::uint32_t>(b + 20, h.flags);
+  put_le<std::uint64_t>(b + 24, h.num_nodes);
+  put_le<std::uint64_t>(b + 32, h.begin);
+  put_le<std::uint64_t>(b + 40, h.end);
+  put_le<std::uint64_t>(b + 48, h.num_arcs);
+  put_le<std::uint64_t>(b + 56, h.num_halo);
+  put_le<std::uint64_t>(b + 64, h.feature_dim);
+  put_le<std::uint32_t>(b + 72, h.payload_crc32);
+  put_le<std::uint32_t>(b + 124, crc32_update(0, b, 124));
 }
 
 // Appends to one output file through a buffer, tracking the CRC of everything appended.
@@ -68,7 +52,7 @@ class AppendFile {
   AppendFile& operator=(const AppendFile&) = delete;
 
   void append(const void* data, std::size_t n) {
-    crc_ = crc(crc_, data, n);
+    crc_ = crc32_update(crc_, data, n);
     const auto* p = static_cast<const unsigned char*>(data);
     if (buf_.size() + n > kBuffer) flush();
     if (n >= kBuffer) { write_raw(p, n); return; }
@@ -346,21 +330,21 @@ std::vector<unsigned char> read_verified(const std::string& path, ShardHeader& h
   ::close(fd);
   const unsigned char* b = bytes.data();
   if (std::memcmp(b, ShardHeader::kMagic, 8) != 0) throw_at_byte(path, 0, "not a Flotilla shard (bad magic)");
-  if (get<std::uint32_t>(b + 124) != crc(0, b, 124)) throw_at_byte(path, 124, "header checksum mismatch: the shard is corrupt");
-  h.version = get<std::uint32_t>(b + 8);
+  if (get_le<std::uint32_t>(b + 124) != crc32_update(0, b, 124)) throw_at_byte(path, 124, "header checksum mismatch: the shard is corrupt");
+  h.version = get_le<std::uint32_t>(b + 8);
   if (h.version != ShardHeader::kVersion)
     throw_at_byte(path, 8, "unsupported shard version " + std::to_string(h.version));
-  h.part = get<std::uint32_t>(b + 12);
-  h.num_parts = get<std::uint32_t>(b + 16);
-  h.flags = get<std::uint32_t>(b + 20);
-  h.num_nodes = get<std::uint64_t>(b + 24);
-  h.begin = get<std::uint64_t>(b + 32);
-  h.end = get<std::uint64_t>(b + 40);
-  h.num_arcs = get<std::uint64_t>(b + 48);
-  h.num_halo = get<std::uint64_t>(b + 56);
-  h.feature_dim = get<std::uint64_t>(b + 64);
-  h.payload_crc32 = get<std::uint32_t>(b + 72);
-  if (crc(0, b + ShardHeader::kSize, size - ShardHeader::kSize) != h.payload_crc32)
+  h.part = get_le<std::uint32_t>(b + 12);
+  h.num_parts = get_le<std::uint32_t>(b + 16);
+  h.flags = get_le<std::uint32_t>(b + 20);
+  h.num_nodes = get_le<std::uint64_t>(b + 24);
+  h.begin = get_le<std::uint64_t>(b + 32);
+  h.end = get_le<std::uint64_t>(b + 40);
+  h.num_arcs = get_le<std::uint64_t>(b + 48);
+  h.num_halo = get_le<std::uint64_t>(b + 56);
+  h.feature_dim = get_le<std::uint64_t>(b + 64);
+  h.payload_crc32 = get_le<std::uint32_t>(b + 72);
+  if (crc32_update(0, b + ShardHeader::kSize, size - ShardHeader::kSize) != h.payload_crc32)
     throw_at_byte(path, ShardHeader::kSize, "payload checksum mismatch: the shard is corrupt");
   return bytes;
 }
