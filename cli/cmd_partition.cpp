@@ -139,7 +139,12 @@ int cmd_partition(int argc, char** argv) {
     if (args->count("evaluate")) {
       const std::string pf = (*args)["evaluate"].as<std::string>();
       std::uint32_t k = args->count("parts") ? (*args)["parts"].as<std::uint32_t>() : 0;
+      if (k > 65535) {
+        std::fprintf(stderr, "flotilla partition: --parts must be between 1 and 65535\n");
+        return kExitUsage;
+      }
       const auto part = read_part_file(pf, n, &k);
+      if (k > 65535) throw_file(pf, "part ids go up to " + std::to_string(k - 1) + "; at most 65535 parts are supported");
       const PartitionQuality q = evaluate_partition(*stream, part, k);
       if (json) {
         JsonWriter w;

@@ -384,8 +384,8 @@ std::vector<PartId> run_metis(EdgeStream& stream, const PartitionConfig& cfg, Pa
   std::vector<idx_t> part(n, 0);
   idx_t options[METIS_NOPTIONS];
   METIS_SetDefaultOptions(options);
-  options[METIS_OPTION_SEED] = static_cast<idx_t>(cfg.seed);
-  options[METIS_OPTION_UFACTOR] = static_cast<idx_t>(std::lround(cfg.imbalance * 1000));
+  options[METIS_OPTION_SEED] = static_cast<idx_t>(splitmix64(cfg.seed) & 0x7fffffff);  // idx_t is 32-bit
+  options[METIS_OPTION_UFACTOR] = std::max<idx_t>(1, static_cast<idx_t>(std::lround(cfg.imbalance * 1000)));  // METIS rejects 0
   options[METIS_OPTION_NUMBERING] = 0;
   if (cfg.num_parts > 1 && n > 0) {
     const int rc = METIS_PartGraphKway(&nv, &ncon, xadj.data(), adjncy.data(), nullptr, nullptr, nullptr, &nparts,

@@ -133,11 +133,11 @@ ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part
   const std::vector<VertexId> new_id = relabel_by_part(part, k, &book);
   const std::size_t chunk = std::size_t{1} << 20;
 
-  // old_to_new.bin: 32-byte header (magic, version, n, crc of the ids) + n x u32.
+  // old_to_new.bin: the 128-byte shard header layout (num_nodes = n, num_parts = K, end = n) + n x u32.
   {
     AppendFile f(dir + "/old_to_new.bin");
     f.append(new_id.data(), new_id.size() * sizeof(VertexId));
-    ShardHeader h;  // reuse the 128-byte header layout: part = num_parts = 0, num_nodes = n
+    ShardHeader h;  // the shard header layout, part = 0
     h.num_nodes = n;
     h.num_parts = k;
     h.end = n;
@@ -395,10 +395,13 @@ Shard read_shard(const std::string& path) {
 std::vector<VertexId> read_old_to_new(const std::string& path) {
   ShardHeader h;
   const std::vector<unsigned char> bytes = read_verified(path, h);
-  if (bytes.size() - ShardHeader::kSize != h.num_nodes * sizeof(VertexId))
+  if (h.num_nodes >= kMaxVertices || (bytes.size() - ShardHeader::kSize) / sizeof(VertexId) != h.num_nodes ||
+      (bytes.size() - ShardHeader::kSize) % sizeof(VertexId) != 0)
     throw_file(path, "size does not match the header's vertex count");
   std::vector<VertexId> ids(h.num_nodes);
   std::memcpy(ids.data(), bytes.data() + ShardHeader::kSize, ids.size() * sizeof(VertexId));
+  for (VertexId v : ids)
+    if (v >= h.num_nodes) throw_file(path, "new id " + std::to_string(v) + " is beyond the vertex count");
   return ids;
 }
 

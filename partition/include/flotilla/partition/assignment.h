@@ -25,7 +25,7 @@ struct PartitionQuality {
   std::vector<std::uint64_t> halo_sizes;
 };
 
-// Largest part size allowed for imbalance epsilon: floor((1 + eps) * ceil(n / k)) —
+// Largest part size allowed for imbalance epsilon: floor((1 + eps) * n / k) —
 // never below ceil(n / k), so a perfectly balanced assignment always exists.
 std::uint64_t part_capacity(std::uint64_t n, std::uint32_t k, double epsilon);
 
