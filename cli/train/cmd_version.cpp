@@ -4,7 +4,7 @@
 #include <boost/version.hpp>
 #include <cstdio>
 
-#include "commands.h"
+#include "../commands.h"
 #include "flotilla/comm.h"
 #include "flotilla/models.h"
 
