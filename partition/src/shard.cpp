@@ -305,6 +305,29 @@ ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part
 
 namespace {
 
+// Checks magic, header checksum and version of the first 128 bytes; fills h.
+void decode_header(const std::string& path, const unsigned char* b, ShardHeader& h) {
+  if (std::memcmp(b, ShardHeader::kMagic, 8) != 0) throw_at_byte(path, 0, "not a Flotilla shard (bad magic)");
+  if (get_le<std::uint32_t>(b + 124) != crc32_update(0, b, 124)) throw_at_byte(path, 124, "header checksum mismatch: the shard is corrupt");
+  h.version = get_le<std::uint32_t>(b + 8);
+  if (h.version != ShardHeader::kVersion)
+    throw_at_byte(path, 8, "unsupported shard version " + std::to_string(h.version));
+  h.part = get_le<std::uint32_t>(b + 12);
+  h.num_parts = get_le<std::uint32_t>(b + 16);
+  h.flags = get_le<std::uint32_t>(b + 20);
+  h.num_nodes = get_le<std::uint64_t>(b + 24);
+  h.begin = get_le<std::uint64_t>(b + 32);
+  h.end = get_le<std::uint64_t>(b + 40);
+  h.num_arcs = get_le<std::uint64_t>(b + 48);
+  h.num_halo = get_le<std::uint64_t>(b + 56);
+  h.feature_dim = get_le<std::uint64_t>(b + 64);
+  h.payload_crc32 = get_le<std::uint32_t>(b + 72);
+  if (h.num_parts == 0 || h.part >= h.num_parts)
+    throw_at_byte(path, 12, "part " + std::to_string(h.part) + " of " + std::to_string(h.num_parts) + " parts");
+  if (h.flags & ~std::uint32_t{ShardHeader::kFeatures | ShardHeader::kLabels | ShardHeader::kSplit | ShardHeader::kWeights})
+    throw_at_byte(path, 20, "unknown flags " + std::to_string(h.flags));
+}
+
 // Whole file into memory after checking the header; InputError on any inconsistency.
 std::vector<unsigned char> read_verified(const std::string& path, ShardHeader& h) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -328,28 +351,34 @@ std::vector<unsigned char> read_verified(const std::string& path, ShardHeader& h
     throw;
   }
   ::close(fd);
+  decode_header(path, bytes.data(), h);
   const unsigned char* b = bytes.data();
-  if (std::memcmp(b, ShardHeader::kMagic, 8) != 0) throw_at_byte(path, 0, "not a Flotilla shard (bad magic)");
-  if (get_le<std::uint32_t>(b + 124) != crc32_update(0, b, 124)) throw_at_byte(path, 124, "header checksum mismatch: the shard is corrupt");
-  h.version = get_le<std::uint32_t>(b + 8);
-  if (h.version != ShardHeader::kVersion)
-    throw_at_byte(path, 8, "unsupported shard version " + std::to_string(h.version));
-  h.part = get_le<std::uint32_t>(b + 12);
-  h.num_parts = get_le<std::uint32_t>(b + 16);
-  h.flags = get_le<std::uint32_t>(b + 20);
-  h.num_nodes = get_le<std::uint64_t>(b + 24);
-  h.begin = get_le<std::uint64_t>(b + 32);
-  h.end = get_le<std::uint64_t>(b + 40);
-  h.num_arcs = get_le<std::uint64_t>(b + 48);
-  h.num_halo = get_le<std::uint64_t>(b + 56);
-  h.feature_dim = get_le<std::uint64_t>(b + 64);
-  h.payload_crc32 = get_le<std::uint32_t>(b + 72);
   if (crc32_update(0, b + ShardHeader::kSize, size - ShardHeader::kSize) != h.payload_crc32)
     throw_at_byte(path, ShardHeader::kSize, "payload checksum mismatch: the shard is corrupt");
   return bytes;
 }
 
 }  // namespace
+
+ShardHeader read_shard_header(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_file(path, std::string("cannot open: ") + std::strerror(errno));
+  unsigned char b[ShardHeader::kSize];
+  std::size_t done = 0;
+  while (done < sizeof b) {
+    const ssize_t r = ::pread(fd, b + done, sizeof b - done, static_cast<off_t>(done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    done += static_cast<std::size_t>(r);
+  }
+  ::close(fd);
+  if (done < sizeof b) throw_at_byte(path, done, "truncated: no complete 128-byte header");
+  ShardHeader h;
+  decode_header(path, b, h);
+  if (h.begin > h.end || h.end > h.num_nodes || h.num_nodes >= kMaxVertices)
+    throw_at_byte(path, 32, "inconsistent id range in the header");
+  return h;
+}
 
 Shard read_shard(const std::string& path) {
   Shard s;
@@ -389,6 +418,11 @@ Shard read_shard(const std::string& path) {
     if (s.offsets[i + 1] < s.offsets[i]) throw_file(path, "adjacency offsets decrease");
   for (VertexId t : s.targets)
     if (t >= h.num_nodes) throw_file(path, "neighbour id beyond the graph");
+  for (std::uint8_t c : s.split)
+    if (c > 3) throw_file(path, "split code " + std::to_string(c) + " (expected 0..3)");
+  for (std::size_t i = 0; i < s.halo.size(); ++i)
+    if (s.halo[i] >= h.num_nodes || (s.halo[i] >= h.begin && s.halo[i] < h.end) || (i && s.halo[i] <= s.halo[i - 1]))
+      throw_file(path, "halo list is not sorted, unique ids outside the owned range");
   return s;
 }
 

@@ -1,5 +1,6 @@
-// Public header of the sampler library: neighbour sampling primitives. The distributed
-// sampler ranks (issue #4) build on these.
+// Public header of the sampler library: neighbour sampling into message-flow blocks, the
+// in-memory shard store that sampler and feature-loader ranks serve from, and the epoch
+// schedule of seed batches. No LibTorch, no MPI (comm/ moves these between ranks).
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,10 @@
 
 #include "flotilla/datasets/random.h"
 #include "flotilla/datasets/types.h"
+#include "flotilla/sampler/epoch_schedule.h"
+#include "flotilla/sampler/minibatch.h"
+#include "flotilla/sampler/neighbor_sampler.h"
+#include "flotilla/sampler/shard_store.h"
 
 namespace flotilla {
 

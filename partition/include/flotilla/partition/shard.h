@@ -69,6 +69,8 @@ ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part
                              const ShardNodeData& node_data, const std::string& dir,
                              std::uint64_t buffer_bytes = std::uint64_t{256} << 20);
 
+// Reads and verifies only the 128-byte header (magic, version, header checksum, ranges).
+ShardHeader read_shard_header(const std::string& path);
 // Reads and verifies (magic, version, header and payload checksums, sizes) one shard.
 Shard read_shard(const std::string& path);
 // Reads DIR/old_to_new.bin (checksummed): old id -> new id.
