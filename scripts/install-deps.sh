@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev                       # LibTorch 1.13 (CPU)
+  libopenblas0-openmp                # optimised BLAS for LibTorch (Debian defaults to reference BLAS: 25x slower GEMM); OpenMP build shares LibTorch's thread pool
   libopenmpi-dev openmpi-bin         # MPI
   libmetis-dev metis                 # METIS library (baseline) and gpmetis
   libboost-graph-dev                 # Boost.Graph (connected components etc.)

@@ -1,0 +1,446 @@
+// Distributed batches: sampler ranks build them (expanding remote frontier nodes through
+// the sampler that owns them), loader ranks send the feature rows straight to the trainer.
+// Protocol, flow control and shutdown: docs/architecture.md.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "flotilla/comm/batch_source.h"
+#include "schedule.h"
+#include "wire.h"
+
+namespace flotilla {
+
+namespace {
+
+using wire::Reader;
+using wire::Writer;
+
+// Every batch id of one trainer's schedule, in the order the trainer asks for them.
+std::vector<BatchId> schedule_ids(std::uint32_t first_epoch, std::uint32_t epochs, std::uint64_t nt, std::uint64_t nv,
+                                  std::uint64_t ns) {
+  std::vector<BatchId> ids;
+  for (std::uint32_t e = first_epoch; e < epochs; ++e) {
+    for (std::uint64_t b = 0; b < nt; ++b) ids.push_back({e, BatchPhase::Train, b});
+    for (std::uint64_t b = 0; b < nv; ++b) ids.push_back({e, BatchPhase::Valid, b});
+    for (std::uint64_t b = 0; b < ns; ++b) ids.push_back({e, BatchPhase::Test, b});
+  }
+  return ids;
+}
+
+void idle() { std::this_thread::sleep_for(std::chrono::microseconds(50)); }
+
+// ---- trainer side ---------------------------------------------------------------------------
+class RemoteBatchSource : public BatchSource {
+ public:
+  RemoteBatchSource(const RolePlan& roles, int my_rank, const BatchPlan& plan)
+      : roles_(roles), me_(my_rank), ep_(Communicator::world()), plan_(plan) {
+    home_ = roles.ranks[static_cast<std::size_t>(my_rank)].home_sampler;
+    Message m = ep_.receive(home_, wire::kHello);
+    Reader r(m.bytes, wire::from_rank(home_, "hello"));
+    info_.num_nodes = r.get<std::uint64_t>();
+    info_.feature_dim = r.get<std::uint64_t>();
+    info_.num_classes = r.get<std::int64_t>();
+    info_.num_train = r.get<std::uint64_t>();
+    info_.num_valid = r.get<std::uint64_t>();
+    info_.num_test = r.get<std::uint64_t>();
+    info_.num_parts = r.get<std::uint32_t>();
+    for (auto& n : batches_) n = r.get<std::uint64_t>();
+    r.done();
+    ep_.send(home_, wire::kCredit, Writer().put<std::uint32_t>(plan.prefetch).out);
+  }
+  const DatasetInfo& info() const override { return info_; }
+  std::uint64_t num_batches(BatchPhase p) const override { return batches_[static_cast<int>(p)]; }
+
+  ReadyBatch next(const BatchId& id) override {
+    // The home sampler sends batches in schedule order; rows may come before their batch.
+    Message m = ep_.receive(home_, wire::kBatch);
+    Reader r(m.bytes, wire::from_rank(home_, "batch"));
+    ReadyBatch rb;
+    rb.global_seeds = r.get<std::uint64_t>();
+    const std::uint32_t expected_rows = r.get<std::uint32_t>();
+    rb.batch = decode_minibatch(r.data(), r.left(), wire::from_rank(home_, "batch"));
+    if (!(rb.batch.id == id))
+      throw std::runtime_error("rank " + std::to_string(me_) + " expected batch (epoch " + std::to_string(id.epoch) + ", " +
+                               phase_name(id.phase) + " " + std::to_string(id.index) + ") but sampler rank " +
+                               std::to_string(home_) + " sent epoch " + std::to_string(rb.batch.id.epoch) + " " +
+                               phase_name(rb.batch.id.phase) + " " + std::to_string(rb.batch.id.index) +
+                               " (were trainers and servers started with the same --resume/--epochs?)");
+    const std::uint64_t dim = info_.feature_dim, n = rb.batch.nodes.size();
+    rb.features.assign(n * dim, 0.0f);
+    rb.labels.assign(rb.batch.num_seeds, -1);
+    std::vector<std::uint8_t> filled(n, 0);
+    std::uint32_t got = 0;
+    while (got < expected_rows) {
+      Message rm = ep_.receive(-1, wire::kRows);
+      Reader rr(rm.bytes, wire::from_rank(rm.source, "rows"));
+      const BatchId rid = rr.id();
+      if (!(rid == id)) rr.fail("rows for another batch (loaders answer gathers in order per trainer)");
+      std::vector<std::uint32_t> pos;
+      std::vector<std::int64_t> labels;
+      rr.array(pos);
+      rr.array(labels);
+      const std::uint64_t rows = rr.get<std::uint64_t>(), d = rr.get<std::uint64_t>();
+      if (d != dim || rows != pos.size() || rr.left() != rows * dim * sizeof(float)) rr.fail("row block size");
+      const float* src = reinterpret_cast<const float*>(rr.data());  // memcpy below: no alignment assumption
+      std::size_t li = 0;
+      for (std::size_t i = 0; i < pos.size(); ++i) {
+        if (pos[i] >= n || filled[pos[i]]) rr.fail("row position out of range or repeated");
+        filled[pos[i]] = 1;
+        std::memcpy(rb.features.data() + pos[i] * dim, reinterpret_cast<const std::uint8_t*>(src) + i * dim * sizeof(float),
+                    dim * sizeof(float));
+        if (pos[i] < rb.batch.num_seeds) {
+          if (li >= labels.size()) rr.fail("missing seed labels");
+          rb.labels[pos[i]] = labels[li++];
+        }
+      }
+      const bool local = roles_.ranks[static_cast<std::size_t>(rm.source)].host == roles_.ranks[static_cast<std::size_t>(me_)].host;
+      (local ? counters_.feature_rows_local : counters_.feature_rows_remote) += rows;
+      ++got;
+    }
+    if (std::count(filled.begin(), filled.end(), 0))
+      throw std::runtime_error("rank " + std::to_string(me_) + ": loaders sent no row for some input nodes");
+    ep_.send(home_, wire::kCredit, Writer().put<std::uint32_t>(1).out);
+    return rb;
+  }
+
+  TrafficCounters counters() const override {
+    TrafficCounters c = counters_;
+    c.bytes_sent = ep_.bytes_sent();
+    c.bytes_received = ep_.bytes_received();
+    return c;
+  }
+
+  void finish() override {
+    for (int s : roles_.sampler_ranks) ep_.send(s, wire::kDone, {});
+    for (int l : roles_.loader_ranks) ep_.send(l, wire::kDone, {});
+    ep_.flush();
+  }
+
+ private:
+  const RolePlan& roles_;
+  int me_, home_ = -1;
+  MessageEndpoint ep_;
+  BatchPlan plan_;
+  DatasetInfo info_;
+  std::uint64_t batches_[3] = {0, 0, 0};
+  TrafficCounters counters_;
+};
+
+// ---- sampler rank ---------------------------------------------------------------------------
+class SamplerServer {
+ public:
+  SamplerServer(const std::string& dir, const RolePlan& roles, int me, const BatchPlan& plan)
+      : roles_(roles), me_(me), plan_(plan), ep_(Communicator::world()),
+        store_(dir, roles.ranks[static_cast<std::size_t>(me)].parts, ShardLoadOptions{true, false, true}),
+        local_(store_), sampler_(plan.fanouts, plan.seed) {}
+
+  TrafficCounters run(std::uint32_t first_epoch, std::uint32_t epochs, const Communicator& samplers) {
+    // Seed sets: every sampler contributes the split nodes of the parts it is the first
+    // server of; the union, ascending, is the co-located order.
+    std::vector<VertexId> mine[3];
+    for (std::uint32_t p : roles_.ranks[static_cast<std::size_t>(me_)].parts)
+      if (roles_.part_samplers[p].front() == me_)
+        for (std::uint8_t code = 1; code <= 3; ++code) {
+          for (VertexId v = static_cast<VertexId>(store_.book().begin(p)); v < store_.book().end(p); ++v)
+            if (store_.split(v) == code) mine[code - 1].push_back(v);
+        }
+    std::vector<VertexId> all[3];
+    for (int i = 0; i < 3; ++i) {
+      all[i] = samplers.allgatherv(mine[i]);
+      std::sort(all[i].begin(), all[i].end());
+    }
+    const std::int64_t classes = samplers.allreduce_max(store_.num_classes());
+    if (!store_.info().has_split || !store_.info().has_labels)
+      throw std::runtime_error(store_.info().dir + ": the shards carry no labels/split (partition an OGB folder with split/)");
+    PhaseSchedules sched = make_schedules(std::move(all[0]), std::move(all[1]), std::move(all[2]), plan_);
+    if (sched.train.num_nodes() == 0) throw std::runtime_error(store_.info().dir + ": no training nodes in the split");
+    // Hello to my trainers; their schedules.
+    const std::uint64_t nb[3] = {sched.train.num_batches(), sched.valid.num_batches(), sched.test.num_batches()};
+    for (int t : roles_.trainer_ranks) {
+      if (roles_.ranks[static_cast<std::size_t>(t)].home_sampler != me_) continue;
+      Writer w;
+      w.put<std::uint64_t>(store_.info().num_nodes).put<std::uint64_t>(store_.info().feature_dim).put<std::int64_t>(classes);
+      w.put<std::uint64_t>(sched.train.num_nodes()).put<std::uint64_t>(sched.valid.num_nodes()).put<std::uint64_t>(sched.test.num_nodes());
+      w.put<std::uint32_t>(store_.info().num_parts);
+      for (auto n : nb) w.put<std::uint64_t>(n);
+      ep_.send(t, wire::kHello, std::move(w.out));
+      Client c;
+      c.rank = t;
+      c.index = static_cast<std::uint32_t>(roles_.ranks[static_cast<std::size_t>(t)].index);
+      c.ids = schedule_ids(first_epoch, epochs, nb[0], nb[1], nb[2]);
+      clients_.push_back(std::move(c));
+    }
+    std::size_t turn = 0;
+    while (done_ < roles_.trainer_ranks.size()) {
+      bool worked = pump();
+      // Build one batch for the next client (round robin) that has credit.
+      for (std::size_t k = 0; k < clients_.size(); ++k) {
+        Client& c = clients_[(turn + k) % clients_.size()];
+        if (c.credits == 0 || c.next >= c.ids.size()) continue;
+        build_and_send(c, sched);
+        turn = (turn + k + 1) % clients_.size();
+        worked = true;
+        break;
+      }
+      if (!worked) idle();
+    }
+    ep_.flush();
+    counters_.bytes_sent = ep_.bytes_sent();
+    counters_.bytes_received = ep_.bytes_received();
+    return counters_;
+  }
+
+ private:
+  struct Client {
+    int rank = -1;
+    std::uint32_t index = 0, credits = 0;
+    std::vector<BatchId> ids;
+    std::size_t next = 0;
+  };
+
+  // Handles every waiting message; true if any.
+  bool pump() {
+    bool any = false;
+    Message m;
+    while (ep_.try_receive(m)) {
+      any = true;
+      handle(m);
+    }
+    ep_.progress();
+    return any;
+  }
+
+  void handle(Message& m) {
+    switch (m.tag) {
+      case wire::kCredit: {
+        Reader r(m.bytes, wire::from_rank(m.source, "credit"));
+        const std::uint32_t n = r.get<std::uint32_t>();
+        r.done();
+        for (Client& c : clients_)
+          if (c.rank == m.source) c.credits += n;
+        break;
+      }
+      case wire::kNbrRequest: serve_neighbors(m); break;
+      case wire::kNbrReply: {
+        Reader r(m.bytes, wire::from_rank(m.source, "neighbour reply"));
+        const std::uint64_t req = r.get<std::uint64_t>();
+        replies_[req] = std::move(m.bytes);
+        break;
+      }
+      case wire::kDone: ++done_; break;
+      default:
+        throw std::runtime_error("sampler rank " + std::to_string(me_) + ": unexpected message tag " + std::to_string(m.tag) +
+                                 " from rank " + std::to_string(m.source));
+    }
+  }
+
+  void serve_neighbors(const Message& m) {
+    Reader r(m.bytes, wire::from_rank(m.source, "neighbour request"));
+    const std::uint64_t req = r.get<std::uint64_t>();
+    const std::int64_t fanout = r.get<std::int64_t>();
+    const BatchId id = r.id();
+    const std::int32_t layer = r.get<std::int32_t>();
+    std::vector<VertexId> nodes;
+    r.array(nodes);
+    r.done();
+    for (VertexId v : nodes)
+      if (!store_.owns(v)) r.fail("node " + std::to_string(v) + " is not served by this sampler");
+    std::vector<std::uint32_t> counts;
+    std::vector<VertexId> nbrs;
+    local_.sample(nodes.data(), nodes.size(), fanout, plan_.seed, id, layer, counts, nbrs);
+    counters_.sampled_edges_remote += nbrs.size();
+    Writer w;
+    w.put<std::uint64_t>(req).array(counts).array(nbrs);
+    ep_.send(m.source, wire::kNbrReply, std::move(w.out));
+  }
+
+  // NeighborSource that samples owned nodes here and asks peer samplers for the rest,
+  // serving their requests while it waits (so two samplers waiting on each other progress).
+  class Source : public NeighborSource {
+   public:
+    explicit Source(SamplerServer& s) : s_(s) {}
+    void sample(const VertexId* nodes, std::size_t count, std::int64_t fanout, std::uint64_t seed, const BatchId& id,
+                int layer, std::vector<std::uint32_t>& counts, std::vector<VertexId>& neighbors) override {
+      // Group by serving rank.
+      std::map<int, std::vector<std::size_t>> by_rank;
+      std::vector<std::size_t> local;
+      for (std::size_t i = 0; i < count; ++i) {
+        if (s_.store_.owns(nodes[i])) {
+          local.push_back(i);
+        } else {
+          const std::uint32_t p = s_.store_.book().owner(nodes[i]);
+          by_rank[s_.roles_.sampler_for(p, s_.me_)].push_back(i);
+        }
+      }
+      std::map<std::uint64_t, int> pending;  // request id -> rank
+      std::map<int, std::uint64_t> req_of;
+      for (auto& [rank, idx] : by_rank) {
+        std::vector<VertexId> ask;
+        for (std::size_t i : idx) ask.push_back(nodes[i]);
+        const std::uint64_t req = ++s_.next_request_;
+        Writer w;
+        w.put<std::uint64_t>(req).put<std::int64_t>(fanout).id(id).put<std::int32_t>(layer).array(ask);
+        s_.ep_.send(rank, wire::kNbrRequest, std::move(w.out));
+        pending[req] = rank;
+        req_of[rank] = req;
+      }
+      // Per node: (count, neighbours) slots filled from local sampling and replies.
+      std::vector<std::uint32_t> cnt(count, 0);
+      std::vector<std::vector<VertexId>> nb(count);
+      {
+        std::vector<std::uint32_t> c1;
+        std::vector<VertexId> n1;
+        std::vector<VertexId> ask;
+        for (std::size_t i : local) ask.push_back(nodes[i]);
+        s_.local_.sample(ask.data(), ask.size(), fanout, seed, id, layer, c1, n1);
+        std::size_t at = 0;
+        for (std::size_t j = 0; j < local.size(); ++j) {
+          cnt[local[j]] = c1[j];
+          nb[local[j]].assign(n1.begin() + static_cast<std::ptrdiff_t>(at), n1.begin() + static_cast<std::ptrdiff_t>(at + c1[j]));
+          at += c1[j];
+        }
+        s_.counters_.sampled_edges_local += n1.size();
+      }
+      for (auto& [rank, idx] : by_rank) {
+        const std::uint64_t req = req_of[rank];
+        while (!s_.replies_.count(req)) {
+          if (!s_.pump()) idle();
+        }
+        std::vector<std::uint8_t> bytes = std::move(s_.replies_[req]);
+        s_.replies_.erase(req);
+        Reader r(bytes, wire::from_rank(rank, "neighbour reply"));
+        r.get<std::uint64_t>();
+        std::vector<std::uint32_t> c1;
+        std::vector<VertexId> n1;
+        r.array(c1);
+        r.array(n1);
+        r.done();
+        if (c1.size() != idx.size()) r.fail("count list length");
+        std::size_t at = 0;
+        for (std::size_t j = 0; j < idx.size(); ++j) {
+          if (at + c1[j] > n1.size()) r.fail("neighbour list length");
+          cnt[idx[j]] = c1[j];
+          nb[idx[j]].assign(n1.begin() + static_cast<std::ptrdiff_t>(at), n1.begin() + static_cast<std::ptrdiff_t>(at + c1[j]));
+          at += c1[j];
+        }
+      }
+      for (std::size_t i = 0; i < count; ++i) {
+        counts.push_back(cnt[i]);
+        neighbors.insert(neighbors.end(), nb[i].begin(), nb[i].end());
+      }
+    }
+
+   private:
+    SamplerServer& s_;
+  };
+
+  void build_and_send(Client& c, const PhaseSchedules& sched) {
+    const BatchId id = c.ids[c.next++];
+    --c.credits;
+    const EpochSchedule& s = sched.of(id.phase);
+    const auto seeds = s.batch(id.epoch, id.index, c.index, plan_.num_trainers);
+    Source src(*this);
+    MiniBatch mb = sampler_.sample(seeds, id, src);
+    // Gathers: positions grouped by the loader serving each node's part.
+    std::map<int, std::vector<std::uint32_t>> by_loader;
+    for (std::uint32_t i = 0; i < mb.nodes.size(); ++i)
+      by_loader[roles_.loader_for(store_.book().owner(mb.nodes[i]), c.rank)].push_back(i);
+    for (auto& [loader, pos] : by_loader) {
+      std::vector<VertexId> ids;
+      for (std::uint32_t i : pos) ids.push_back(mb.nodes[i]);
+      Writer w;
+      w.put<std::int32_t>(c.rank).id(id).put<std::uint32_t>(mb.num_seeds).array(pos).array(ids);
+      ep_.send(loader, wire::kGather, std::move(w.out));
+    }
+    Writer w;
+    w.put<std::uint64_t>(s.global_batch_size(id.index)).put<std::uint32_t>(static_cast<std::uint32_t>(by_loader.size()));
+    encode(mb, w.out);
+    ep_.send(c.rank, wire::kBatch, std::move(w.out));
+  }
+
+  const RolePlan& roles_;
+  int me_;
+  BatchPlan plan_;
+  MessageEndpoint ep_;
+  ShardStore store_;
+  LocalNeighborSource local_;
+  NeighborSampler sampler_;
+  std::vector<Client> clients_;
+  std::map<std::uint64_t, std::vector<std::uint8_t>> replies_;
+  std::uint64_t next_request_ = 0;
+  std::size_t done_ = 0;
+  TrafficCounters counters_;
+};
+
+}  // namespace
+
+std::unique_ptr<BatchSource> make_remote_batch_source(const RolePlan& roles, int my_rank, const BatchPlan& plan,
+                                                      std::uint32_t, std::uint32_t) {
+  return std::make_unique<RemoteBatchSource>(roles, my_rank, plan);
+}
+
+TrafficCounters run_sampler_server(const std::string& dir, const RolePlan& roles, int my_rank, const BatchPlan& plan,
+                                   std::uint32_t first_epoch, std::uint32_t epochs, const Communicator& samplers) {
+  SamplerServer s(dir, roles, my_rank, plan);
+  return s.run(first_epoch, epochs, samplers);
+}
+
+// ---- loader rank ----------------------------------------------------------------------------
+TrafficCounters run_loader_server(const std::string& dir, const RolePlan& roles, int my_rank) {
+  const RankPlan& me = roles.ranks[static_cast<std::size_t>(my_rank)];
+  ShardStore store(dir, me.parts, ShardLoadOptions{false, true, true});
+  MessageEndpoint ep(Communicator::world());
+  TrafficCounters counters;
+  std::size_t done = 0;
+  const std::uint64_t dim = store.info().feature_dim;
+  while (done < roles.trainer_ranks.size()) {
+    Message m;
+    if (!ep.try_receive(m)) {
+      ep.progress();
+      idle();
+      continue;
+    }
+    if (m.tag == wire::kDone) {
+      ++done;
+      continue;
+    }
+    if (m.tag != wire::kGather)
+      throw std::runtime_error("loader rank " + std::to_string(my_rank) + ": unexpected message tag " +
+                               std::to_string(m.tag) + " from rank " + std::to_string(m.source));
+    Reader r(m.bytes, wire::from_rank(m.source, "gather"));
+    const std::int32_t trainer = r.get<std::int32_t>();
+    const BatchId id = r.id();
+    const std::uint32_t num_seeds = r.get<std::uint32_t>();
+    std::vector<std::uint32_t> pos;
+    std::vector<VertexId> ids;
+    r.array(pos);
+    r.array(ids);
+    r.done();
+    if (pos.size() != ids.size() || trainer < 0 || static_cast<std::size_t>(trainer) >= roles.ranks.size())
+      r.fail("positions/ids/trainer");
+    std::vector<std::int64_t> labels;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (!store.owns(ids[i])) r.fail("node " + std::to_string(ids[i]) + " is not served by this loader");
+      if (pos[i] < num_seeds) labels.push_back(store.label(ids[i]));
+    }
+    Writer w;
+    w.id(id).array(pos).array(labels).put<std::uint64_t>(ids.size()).put<std::uint64_t>(dim);
+    const std::size_t at = w.out.size();
+    w.out.resize(at + ids.size() * dim * sizeof(float));
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      std::memcpy(w.out.data() + at + i * dim * sizeof(float), store.feature_row(ids[i]), dim * sizeof(float));
+    const bool local = roles.ranks[static_cast<std::size_t>(trainer)].host == me.host;
+    (local ? counters.feature_rows_local : counters.feature_rows_remote) += ids.size();
+    ep.send(trainer, wire::kRows, std::move(w.out));
+    ep.progress();
+  }
+  ep.flush();
+  counters.bytes_sent = ep.bytes_sent();
+  counters.bytes_received = ep.bytes_received();
+  return counters;
+}
+
+}  // namespace flotilla
