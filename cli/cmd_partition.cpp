@@ -241,8 +241,9 @@ int cmd_partition(int argc, char** argv) {
         .field("seconds", stats.seconds)
         .field("peak_rss_bytes", rss)
         .field("chunks", stats.chunks)
-        .field("refinement_moves", stats.moves)
-        .field("part_file", part_name);
+        .field("refinement_moves", stats.moves);
+    if (cfg.algo == PartitionAlgo::Grem) w.field("grem_engine", stats.engine).field("degree_skew", stats.degree_skew);
+    w.field("part_file", part_name);
     w.key("files").begin_object();
     std::vector<std::string> names;
     for (const auto& entry : std::filesystem::directory_iterator(tmp)) names.push_back(entry.path().filename().string());

@@ -13,6 +13,7 @@
 #include "flotilla/datasets/csr.h"
 #include "flotilla/datasets/error.h"
 #include "flotilla/datasets/random.h"
+#include "grem_lp.h"
 #include "multilevel.h"
 
 namespace flotilla {
@@ -89,11 +90,12 @@ class StreamingState {
  public:
   StreamingState(std::uint64_t n, const PartitionConfig& cfg)
       : n_(n), k_(cfg.num_parts), cap_(part_capacity(n, cfg.num_parts, cfg.imbalance)),
-        part_(n, kNoPart), size_(cfg.num_parts, 0), local_(n, kNoLocal) {}
+        part_(n, kNoPart), size_(cfg.num_parts, 0) {}
 
   // Collects the chunk's vertices (first-appearance order) and a merged local CSR. Returns
   // the number of local vertices.
   void build_chunk(const EdgeChunk& c, ChunkGraph& cg, std::uint32_t extra_vertices) {
+    if (local_.size() != n_) local_.assign(n_, kNoLocal);  // allocated on first use
     cg.verts.clear();
     for (std::size_t i = 0; i < c.size(); ++i) {
       for (VertexId x : {c.src[i], c.dst[i]})
@@ -184,7 +186,7 @@ std::size_t default_chunk_edges(const PartitionConfig& cfg) {
 }
 
 // ---- GREM ---------------------------------------------------------------------------------
-void run_grem(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st, PartitionStats& stats,
+void run_grem_multilevel(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st, PartitionStats& stats,
               const PartitionProgressFn& progress) {
   const std::uint32_t k = cfg.num_parts;
   if (k > 65535) throw std::invalid_argument("GREM supports at most 65535 parts");
@@ -280,6 +282,72 @@ void run_grem(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st
     if (pass == 0) st.place_isolated();
     stats.passes_done = pass + 1;
   }
+}
+
+// Chooses GREM's engine (PartitionConfig::grem_engine; docs/partitioning.md).
+void run_grem(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st, PartitionStats& stats,
+              const PartitionProgressFn& progress) {
+  const std::uint32_t k = cfg.num_parts;
+  if (k > 65535) throw std::invalid_argument("GREM supports at most 65535 parts");
+  using Engine = PartitionConfig::GremEngine;
+  Engine engine = cfg.grem_engine;
+  const std::size_t chunk_edges = default_chunk_edges(cfg);
+  const std::uint64_t hint = stream.info().num_edges_hint;
+  const bool one_chunk = hint > 0 && hint <= chunk_edges;
+  if (engine == Engine::Multilevel || k < 2 || st.n_ == 0) {
+    run_grem_multilevel(stream, cfg, st, stats, progress);
+    stats.engine = "multilevel";
+    return;
+  }
+  // Degree pass (cheap: one increment per edge end) and skew test.
+  const std::size_t read_chunk = std::min<std::size_t>(chunk_edges, std::size_t{1} << 20);
+  std::uint64_t degree_chunks = 0;  // counted after the multilevel engine, whose seeds depend on the chunk count
+  std::vector<std::uint32_t> deg = detail::stream_degrees(stream, st.n_, read_chunk, &degree_chunks);
+  stats.degree_skew = detail::degree_block_score(deg, k, st.cap_);
+  const bool skewed = stats.degree_skew >= 0.3;
+  if (engine == Engine::Auto && !skewed) {
+    deg = {};
+    run_grem_multilevel(stream, cfg, st, stats, progress);
+    stats.engine = "multilevel";
+    ++stats.passes_done;  // the degree pass
+    stats.chunks += degree_chunks;
+    return;
+  }
+  std::vector<PartId> ml_part;
+  std::uint64_t ml_cut = 0;
+  PartitionStats ml_stats;
+  if (engine == Engine::Auto && one_chunk) {
+    StreamingState ml(st.n_, cfg);
+    run_grem_multilevel(stream, cfg, ml, ml_stats, progress);
+    ml.place_isolated();
+    ml_cut = detail::stream_cut(stream, ml.part_, read_chunk);
+    ml_part = std::move(ml.part_);
+  }
+  detail::DegreeLpParams lp;
+  lp.k = k;
+  lp.cap = st.cap_;
+  lp.rounds = cfg.passes > 0 ? cfg.passes : 3;
+  lp.slots = std::max(1, cfg.summary_slots);
+  lp.seed = cfg.seed;
+  lp.chunk_edges = read_chunk;
+  const bool ran_ml = !ml_part.empty();
+  const detail::DegreeLpResult r = detail::degree_lp_partition(stream, st.n_, std::move(deg), lp, st.part_, progress);
+  stats.chunk_edges = read_chunk;
+  if (ran_ml && ml_cut <= r.cut) {
+    st.part_ = std::move(ml_part);
+    stats.moves = ml_stats.moves;
+    stats.chunk_edges = ml_stats.chunk_edges;
+    stats.engine = "multilevel";
+  } else {
+    stats.moves = r.moves;
+    stats.engine = "degree-lp";
+  }
+  stats.chunks += degree_chunks + r.chunks + ml_stats.chunks;
+  stats.passes_done = 1 + r.passes + ml_stats.passes_done + (ran_ml ? 1 : 0);
+  std::fill(st.size_.begin(), st.size_.end(), 0);
+  for (PartId p : st.part_) ++st.size_[p];
+  for (std::uint32_t p = 0; p < k; ++p)
+    if (st.size_[p] > st.cap_) throw std::logic_error("GREM: part " + std::to_string(p) + " exceeds the balance bound");
 }
 
 // ---- FENNEL / LDG (vertex-streaming within each chunk) -------------------------------------

@@ -218,3 +218,111 @@ TEST(PartFile, RoundTripAndErrors) {
   EXPECT_NE(err(p, 4, 2).find(":2: part id 2 is not below k = 2"), std::string::npos);
   EXPECT_NE(err(write_file("x.part", "0\nx\n"), 2, 0).find(":2: expected part id"), std::string::npos);
 }
+
+// ---- GREM's degree-ordered label-propagation engine (large skewed graphs) ---------------
+
+namespace {
+
+std::string rmat_file(int scale) {
+  const std::string path = scratch_dir() + "/rmat-s" + std::to_string(scale) + ".bin";
+  RmatOptions o;
+  o.scale = scale;
+  o.edge_factor = 16;
+  o.seed = 3;
+  o.threads = 1;
+  generate_rmat(o, path);
+  return path;
+}
+
+std::vector<PartId> grem(EdgeStream& s, std::uint32_t k, std::size_t chunk, PartitionConfig::GremEngine engine,
+                         std::uint64_t seed = 1, PartitionStats* stats = nullptr, int passes = 0) {
+  PartitionConfig cfg;
+  cfg.num_parts = k;
+  cfg.chunk_edges = chunk;
+  cfg.grem_engine = engine;
+  cfg.seed = seed;
+  cfg.passes = passes;
+  return partition_graph(s, cfg, stats);
+}
+
+void expect_balanced(const std::vector<PartId>& part, std::uint64_t n, std::uint32_t k, double eps = 0.03) {
+  ASSERT_EQ(part.size(), n);
+  std::vector<std::uint64_t> sizes(k, 0);
+  for (auto p : part) {
+    ASSERT_LT(p, k);
+    ++sizes[p];
+  }
+  EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()), part_capacity(n, k, eps));
+}
+
+}  // namespace
+
+TEST(GremDegreeLp, BalanceBoundAndBeatsBaselinesOnRmat) {
+  const std::string path = rmat_file(12);
+  auto s = open_edge_stream(path);
+  const std::uint64_t n = s->info().num_nodes;
+  for (std::uint32_t k : {2u, 7u, 16u, 300u}) {
+    SCOPED_TRACE("k=" + std::to_string(k));
+    PartitionStats st;
+    // 65536 edges in chunks of 5000: Auto picks the LP engine (skewed, many chunks) unless
+    // the parts are too small (k = 300: 14 vertices) for the hubs to matter.
+    const auto part = grem(*s, k, 5000, PartitionConfig::GremEngine::Auto, 1, &st);
+    expect_balanced(part, n, k);
+    EXPECT_STREQ(st.engine, k <= 16 ? "degree-lp" : "multilevel");
+    EXPECT_EQ(st.degree_skew >= 0.3, k <= 16);
+    const auto cut = evaluate_partition(*s, part, k).edge_cut;
+    PartitionConfig cfg;
+    cfg.num_parts = k;
+    cfg.chunk_edges = 5000;
+    cfg.algo = PartitionAlgo::Hash;
+    EXPECT_LT(cut, evaluate_partition(*s, partition_graph(*s, cfg), k).edge_cut);
+    cfg.algo = PartitionAlgo::Fennel;
+    cfg.passes = 10;
+    EXPECT_LT(cut, evaluate_partition(*s, partition_graph(*s, cfg), k).edge_cut);
+    for (int passes : {1, 2, 5}) expect_balanced(grem(*s, k, 5000, PartitionConfig::GremEngine::DegreeLp, 1, nullptr, passes), n, k);
+  }
+}
+
+TEST(GremDegreeLp, SameSeedSameOutputDifferentSeedDifferent) {
+  const std::string path = rmat_file(12);
+  auto s = open_edge_stream(path);
+  const auto a = grem(*s, 8, 7000, PartitionConfig::GremEngine::DegreeLp, 1);
+  EXPECT_EQ(a, grem(*s, 8, 7000, PartitionConfig::GremEngine::DegreeLp, 1));
+  EXPECT_NE(a, grem(*s, 8, 7000, PartitionConfig::GremEngine::DegreeLp, 2));
+}
+
+TEST(GremDegreeLp, BalanceBoundOnSmallAndDegenerateGraphs) {
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {  // many isolated vertices
+    const std::string path = random_graph_file("lp" + std::to_string(seed) + ".txt", 500, 400, seed);
+    EdgeStreamOptions so;
+    so.keep_ids = true;
+    auto s = open_edge_stream(path, so);
+    const std::uint64_t n = s->info().num_nodes;
+    for (std::uint32_t k : {1u, 2u, 6u, 499u, 600u})
+      expect_balanced(grem(*s, k, 50, PartitionConfig::GremEngine::DegreeLp, seed), n, k);
+  }
+  for (const char* rel : {"graphs/power.graph", "graphs/facebook_combined.graph"}) {
+    auto s = open_edge_stream(shared_data(rel));
+    for (std::uint32_t k : {2u, 32u})
+      expect_balanced(grem(*s, k, 3000, PartitionConfig::GremEngine::DegreeLp), s->info().num_nodes, k);
+  }
+}
+
+TEST(GremDegreeLp, AutoKeepsTheBetterEngineOnOneChunk) {
+  // Fits one chunk and is skewed: Auto runs both engines and keeps the lower cut.
+  const std::string path = rmat_file(12);
+  auto s = open_edge_stream(path);
+  PartitionStats st;
+  const auto cut = [&](const std::vector<PartId>& p) { return evaluate_partition(*s, p, 16).edge_cut; };
+  const auto a = cut(grem(*s, 16, 1 << 22, PartitionConfig::GremEngine::Auto, 1, &st));
+  const auto ml = cut(grem(*s, 16, 1 << 22, PartitionConfig::GremEngine::Multilevel));
+  const auto lp = cut(grem(*s, 16, 1 << 22, PartitionConfig::GremEngine::DegreeLp));
+  EXPECT_EQ(a, std::min(ml, lp));
+  EXPECT_LT(lp, ml);  // R-MAT: hubs together beat multilevel
+  EXPECT_STREQ(st.engine, "degree-lp");
+  // A mesh is not skewed: Auto is the multilevel engine alone.
+  auto mesh = open_edge_stream(shared_data("graphs/4elt.graph"));
+  grem(*mesh, 8, 2000, PartitionConfig::GremEngine::Auto, 1, &st);
+  EXPECT_STREQ(st.engine, "multilevel");
+  EXPECT_LT(st.degree_skew, 0.3);
+}

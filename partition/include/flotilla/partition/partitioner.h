@@ -26,6 +26,12 @@ struct PartitionConfig {
   std::uint64_t seed = 1;
   int refine_sweeps = 8;            // GREM: refinement sweeps per level of a chunk
   int summary_slots = 4;            // GREM: (part, weight) pairs remembered per vertex
+  // GREM's engine. Auto: multi-chunk skewed (power-law) graphs use the degree-ordered
+  // label-propagation engine, other multi-chunk graphs the chunked multilevel engine;
+  // graphs that fit one chunk run the multilevel engine and, when skewed, also the LP
+  // engine, keeping the lower cut.
+  enum class GremEngine { Auto, Multilevel, DegreeLp };
+  GremEngine grem_engine = GremEngine::Auto;
 };
 
 struct PartitionStats {
@@ -34,6 +40,8 @@ struct PartitionStats {
   std::size_t chunk_edges = 0;
   std::uint64_t moves = 0;          // refinement moves of already-placed vertices
   double seconds = 0;
+  const char* engine = "";          // GREM: "multilevel" or "degree-lp" (the one kept)
+  double degree_skew = 0;           // GREM: degree skew in [0, 1] (docs/partitioning.md); >= 0.3 is skewed
 };
 
 // (edges done in this pass, edges in the pass or 0, pass index)
