@@ -1,22 +1,111 @@
-// Subcommands whose implementation lands with later issues. They say so plainly and exit
-// with kExitUnavailable rather than pretending to work (--help exits 0 with the same note).
-#include <cstdio>
-#include <cstring>
+// `flotilla train`: configuration (defaults < --config file < --resume RUNDIR's config <
+// flags), then the MPI job. Runs as a single process or under mpirun/srun.
+#include <cxxopts.hpp>
 
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string>
+
+#include "../cli_util.h"
 #include "../commands.h"
+#include "flotilla/comm.h"
+#include "flotilla/datasets/error.h"
+#include "flotilla/trainer/nodeclass.h"
+#include "flotilla/trainer/train_config.h"
 
 namespace flotilla::cli {
 
 int cmd_train(int argc, char** argv) {
-  const char* note =
-      "flotilla train: not available in this build yet (node classification: issue #4; forecasting: issue #6)\n";
-  for (int i = 1; i < argc; ++i)
-    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::printf("%s", note);
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "flotilla ") + std::string(argv[i]);
+  cxxopts::Options options("flotilla train",
+                           "Train a GNN on shards written by `flotilla partition`.\n"
+                           "  mpirun -np P flotilla train --shards DIR --samplers S --loaders L --out RUNDIR\n"
+                           "The remaining P - S - L ranks are trainers; --samplers 0 --loaders 0 samples and loads\n"
+                           "inside each trainer. Options may also come from --config FILE (lines 'key: value').");
+  const TrainConfig d;
+  options.add_options()
+      ("config", "config file (YAML subset: key: value per line); flags override it", cxxopts::value<std::string>())
+      ("task", "nodeclass (forecast: issue #6)", cxxopts::value<std::string>())
+      ("shards", "folder written by `flotilla partition`", cxxopts::value<std::string>())
+      ("samplers", "sampler ranks (default 0)", cxxopts::value<std::string>())
+      ("loaders", "feature-loader ranks (default 0)", cxxopts::value<std::string>())
+      ("model", "sage | gcn | gat (default sage)", cxxopts::value<std::string>())
+      ("fanouts", "neighbours per layer, input layer first, -1 = all (default 15,10)", cxxopts::value<std::string>())
+      ("batch-size", "global training batch, all trainers together (default 1024)", cxxopts::value<std::string>())
+      ("eval-batch-size", "global evaluation batch (default 4096)", cxxopts::value<std::string>())
+      ("epochs", "epochs (default 50)", cxxopts::value<std::string>())
+      ("lr", "Adam learning rate (default 0.005)", cxxopts::value<std::string>())
+      ("weight-decay", "Adam weight decay (default 5e-4)", cxxopts::value<std::string>())
+      ("hidden", "hidden width (default 256)", cxxopts::value<std::string>())
+      ("heads", "GAT attention heads (default 4)", cxxopts::value<std::string>())
+      ("dropout", "dropout between layers (default 0.5)", cxxopts::value<std::string>())
+      ("input-dropout", "dropout on the input features (default 0)", cxxopts::value<std::string>())
+      ("prefetch", "batches in flight per trainer with sampler ranks (default 4)", cxxopts::value<std::string>())
+      ("out", "run folder: metrics.jsonl, summary.json, checkpoints", cxxopts::value<std::string>())
+      ("resume", "continue the run in this folder from its last checkpoint", cxxopts::value<std::string>())
+      ("seed", "random seed (default 1)", cxxopts::value<std::string>())
+      ("device", "auto | cpu | cuda[:i] (default auto: GPU by node-local rank when present)", cxxopts::value<std::string>())
+      ("threads", "LibTorch intra/inter-op threads per trainer, 0 = LibTorch's default", cxxopts::value<std::string>())
+      ("dry-run", "print the rank -> role -> host -> partitions/device plan and exit")
+      ("print-config", "print the resolved configuration and exit")
+      ("q,quiet", "no per-epoch lines")
+      ("h,help", "show this help");
+  int code = kExitOk;
+  auto parsed = parse_or_exit(options, argc, argv, &code);
+  if (!parsed) return code;
+  auto& r = *parsed;
+  if (!r.unmatched().empty()) {
+    std::fprintf(stderr, "flotilla train: unexpected argument '%s'\n", r.unmatched().front().c_str());
+    return kExitUsage;
+  }
+  TrainConfig cfg;
+  try {
+    if (r.count("config")) read_config_file(r["config"].as<std::string>(), cfg);
+    if (r.count("resume")) {
+      const std::string dir = r["resume"].as<std::string>();
+      const std::string saved = dir + "/config.yaml";
+      if (!std::filesystem::exists(saved)) {
+        std::fprintf(stderr, "flotilla train: %s: no config.yaml: not a run folder\n", dir.c_str());
+        return kExitFailure;
+      }
+      read_config_file(saved, cfg);
+      cfg.out = dir;
+      cfg.resume = dir;
+    }
+    for (const std::string& key : train_config_keys()) {
+      if (key == "resume" || !r.count(key)) continue;
+      if (key == "dry-run" || key == "print-config" || key == "quiet") {
+        set_config_value(cfg, key, "true");
+      } else {
+        set_config_value(cfg, key, r[key].as<std::string>());
+      }
+    }
+    if (!cfg.resume.empty() && cfg.out != cfg.resume) {
+      std::fprintf(stderr, "flotilla train: --resume continues in its own folder; drop --out\n");
+      return kExitUsage;
+    }
+    if (cfg.print_config) {
+      std::printf("%s", config_to_yaml(cfg).c_str());
       return kExitOk;
     }
-  std::fprintf(stderr, "%s", note);
-  return kExitUnavailable;
+    validate_config(cfg);
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "flotilla train: %s\n", e.what());
+    return kExitFailure;
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "flotilla train: %s\n(see flotilla train --help)\n", e.what());
+    return kExitUsage;
+  }
+  MpiSession mpi(&argc, &argv);
+  try {
+    return run_training(cfg, mpi, command_line);
+  } catch (const std::exception& e) {
+    // Before the roles start (bad shards folder, ...): every rank fails the same way; one says so.
+    if (mpi.rank() == 0) std::fprintf(stderr, "flotilla train: error: %s\n", e.what());
+    return kExitFailure;
+  }
 }
 
 }  // namespace flotilla::cli

@@ -1,0 +1,83 @@
+// GNN models over sampled message-flow blocks: GraphSAGE (mean), GCN and GAT.
+//
+// Message passing is done with index_select / index_add_ on the block's COO arrays, never a
+// dense (or sparse-matrix) adjacency: a sampled block is small and irregular, and this keeps
+// the models device-agnostic and deterministic on CPU (index_add_ sums in edge order).
+// Only LibTorch API present in both 1.13 and 2.x is used.
+//
+// Layer semantics (h = input rows of the block's sources, h_dst = its first num_dst rows):
+//  sage  h_dst' = W_self h_dst + W_neigh mean_{src->dst} h_src + b. A destination without
+//        in-edges gets 0 for the mean (it still sees itself through W_self), so isolated or
+//        unsampled nodes are not an error.
+//  gcn   h_dst' = sum_{src->dst, incl. self edge} h_src W / sqrt(deg_out(src) deg_in(dst)) + b,
+//        degrees counted on the block's edges plus one self edge dst i <- src i per
+//        destination (DGL GraphConv norm='both' after add_self_loop). The self edge is always
+//        added: a block that already lists i->i counts it twice, as add_self_loop would.
+//        Degrees are the block's, not the full graph's, so a sampled block is normalised by
+//        what was sampled (like DGL on blocks).
+//  gat   per head k: e = LeakyReLU_0.2(a_l.W h_src + a_r.W h_dst) on every in-edge plus the
+//        self edge; alpha = softmax of e over the in-edges of each destination (per-dst max
+//        subtracted for stability); h_dst' = sum alpha W h_src + b. Hidden layers concatenate
+//        the heads (width hidden_dim), the output layer averages out_heads heads. As for
+//        gcn, the self edge is always added, so a destination without in-edges attends to
+//        itself only.
+// Between layers: ReLU (ELU for GAT, as in the GAT paper) then dropout; nothing after the
+// last layer, whose output is raw logits.
+//
+// Parameter names (for tests and checkpoints), layer i = 0..num_layers-1:
+//  sage  layers.i.self.{weight,bias}, layers.i.neigh.weight
+//  gcn   layers.i.weight, layers.i.bias            (weight is in x out)
+//  gat   layers.i.fc.weight, layers.i.attn_l, layers.i.attn_r, layers.i.bias
+//        (attn_* are [heads, head_dim]; fc.weight is [heads * head_dim, in])
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "flotilla/models/gnn_config.h"
+
+namespace flotilla {
+
+// One message-flow layer (DGL "block"): edges from num_src source nodes to num_dst
+// destination nodes; destination i is also source i (destinations are a prefix of the
+// sources, so a layer can use a node's own representation). COO, int64 tensors of equal
+// length, on the device of the features. Indices are not range-checked beyond what
+// index_select does.
+struct BlockTensors {
+  torch::Tensor src, dst;
+  std::int64_t num_src = 0, num_dst = 0;
+};
+
+class GnnModel : public torch::nn::Module {
+ public:
+  // blocks[0] consumes x (num_src of blocks[0] rows, in_dim columns), blocks.back() produces
+  // logits ([num_dst, out_dim]) for its destinations. Consecutive blocks must chain:
+  // blocks[i+1].num_src == blocks[i].num_dst. Throws std::invalid_argument on a mismatch.
+  virtual torch::Tensor forward(const std::vector<BlockTensors>& blocks, torch::Tensor x) = 0;
+
+  const GnnConfig& config() const { return cfg_; }
+
+ protected:
+  explicit GnnModel(GnnConfig cfg) : cfg_(std::move(cfg)) {}
+  // Shape and chaining checks shared by the models.
+  void check_inputs(const std::vector<BlockTensors>& blocks, const torch::Tensor& x) const;
+
+ private:
+  GnnConfig cfg_;
+};
+
+// Throws std::invalid_argument on a bad config (see validate_gnn_config).
+std::shared_ptr<GnnModel> make_gnn(const GnnConfig& cfg);
+
+// Softmax of per-edge scores ([E] or [E, heads]) over the edges sharing a destination
+// (dst: [E] int64 in [0, num_dst)). Each destination's maximum is subtracted first, so large
+// scores do not overflow. Output has the shape of scores; for every destination with at
+// least one edge the coefficients sum to 1 (per head). Exposed for tests and for other
+// attention models.
+torch::Tensor edge_softmax(const torch::Tensor& scores, const torch::Tensor& dst, std::int64_t num_dst);
+
+}  // namespace flotilla

@@ -1,0 +1,244 @@
+// GraphSAGE (mean), GCN and GAT layers on message-flow blocks (see flotilla/models/gnn.h).
+#include "flotilla/models/gnn.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace flotilla {
+
+namespace {
+
+[[noreturn]] void bad_input(const std::string& what) { throw std::invalid_argument("GnnModel::forward: " + what); }
+
+std::string shape_of(const torch::Tensor& t) {
+  std::string s = "[";
+  for (std::int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + "]";
+}
+
+// Sources and destinations with one self edge (dst i <- src i) appended per destination.
+struct EdgesWithSelf {
+  torch::Tensor src, dst;
+};
+EdgesWithSelf with_self_edges(const BlockTensors& b) {
+  auto self = torch::arange(b.num_dst, b.src.options());
+  return {torch::cat({b.src, self}), torch::cat({b.dst, self})};
+}
+
+// Sum of rows[e] into row dst[e] of a [num_dst, ...] result (out of place, autograd-aware).
+torch::Tensor scatter_sum(const torch::Tensor& rows, const torch::Tensor& dst, std::int64_t num_dst) {
+  auto shape = rows.sizes().vec();
+  shape[0] = num_dst;
+  return torch::zeros(shape, rows.options()).index_add(0, dst, rows);
+}
+
+// ---------------------------------------------------------------- GraphSAGE (mean)
+
+class SageLayer : public torch::nn::Module {
+ public:
+  SageLayer(std::int64_t in, std::int64_t out) : in_(in), out_(out) {
+    self_ = register_module("self", torch::nn::Linear(torch::nn::LinearOptions(in, out)));
+    neigh_ = register_module("neigh", torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)));
+  }
+
+  torch::Tensor forward(const BlockTensors& b, const torch::Tensor& h) {
+    const auto ones = torch::ones({b.src.size(0)}, h.options());
+    const auto deg = scatter_sum(ones, b.dst, b.num_dst).clamp_min(1).unsqueeze(1);
+    // mean(W h) == W mean(h) (no bias on W_neigh): gather the narrower of the two widths.
+    torch::Tensor neigh;
+    if (in_ > out_) {
+      neigh = scatter_sum(neigh_->forward(h).index_select(0, b.src), b.dst, b.num_dst) / deg;
+    } else {
+      neigh = neigh_->forward(scatter_sum(h.index_select(0, b.src), b.dst, b.num_dst) / deg);
+    }
+    return self_->forward(h.narrow(0, 0, b.num_dst)) + neigh;
+  }
+
+ private:
+  std::int64_t in_, out_;
+  torch::nn::Linear self_{nullptr}, neigh_{nullptr};
+};
+
+// ---------------------------------------------------------------- GCN
+
+class GcnLayer : public torch::nn::Module {
+ public:
+  GcnLayer(std::int64_t in, std::int64_t out) : in_(in), out_(out) {
+    weight_ = register_parameter("weight", torch::empty({in, out}));
+    bias_ = register_parameter("bias", torch::zeros({out}));
+    torch::nn::init::xavier_uniform_(weight_);
+  }
+
+  torch::Tensor forward(const BlockTensors& b, const torch::Tensor& h) {
+    const auto e = with_self_edges(b);
+    const auto ones = torch::ones({e.src.size(0)}, h.options());
+    const auto deg_out = scatter_sum(ones, e.src, b.num_src).clamp_min(1);  // 0 only off-edge
+    const auto deg_in = scatter_sum(ones, e.dst, b.num_dst);                 // >= 1 (self edge)
+    // The edge norm 1/sqrt(deg_out deg_in) factors into a per-source and a per-destination
+    // scale, so no per-edge multiply is needed. Transform first when it narrows the rows.
+    auto hs = in_ > out_ ? h.matmul(weight_) : h;
+    hs = hs * deg_out.rsqrt().unsqueeze(1);
+    auto agg = scatter_sum(hs.index_select(0, e.src), e.dst, b.num_dst) * deg_in.rsqrt().unsqueeze(1);
+    if (in_ <= out_) agg = agg.matmul(weight_);
+    return agg + bias_;
+  }
+
+ private:
+  std::int64_t in_, out_;
+  torch::Tensor weight_, bias_;
+};
+
+// ---------------------------------------------------------------- GAT
+
+class GatLayer : public torch::nn::Module {
+ public:
+  GatLayer(std::int64_t in, std::int64_t head_dim, std::int64_t heads, bool concat, double attn_dropout)
+      : head_dim_(head_dim), heads_(heads), concat_(concat), attn_dropout_(attn_dropout) {
+    fc_ = register_module("fc", torch::nn::Linear(torch::nn::LinearOptions(in, heads * head_dim).bias(false)));
+    attn_l_ = register_parameter("attn_l", torch::empty({heads, head_dim}));
+    attn_r_ = register_parameter("attn_r", torch::empty({heads, head_dim}));
+    bias_ = register_parameter("bias", torch::zeros({concat ? heads * head_dim : head_dim}));
+    // As DGL's GATConv: Xavier normal with the ReLU gain.
+    const double gain = std::sqrt(2.0);
+    torch::NoGradGuard no_grad;
+    torch::nn::init::xavier_normal_(fc_->weight, gain);
+    torch::nn::init::xavier_normal_(attn_l_, gain);
+    torch::nn::init::xavier_normal_(attn_r_, gain);
+  }
+
+  torch::Tensor forward(const BlockTensors& b, const torch::Tensor& h) {
+    const auto e = with_self_edges(b);
+    const auto feat = fc_->forward(h).view({b.num_src, heads_, head_dim_});           // [S, H, F]
+    const auto el = (feat * attn_l_).sum(-1);                                        // [S, H]
+    const auto er = (feat.narrow(0, 0, b.num_dst) * attn_r_).sum(-1);                // [D, H]
+    const auto score = torch::leaky_relu(el.index_select(0, e.src) + er.index_select(0, e.dst), 0.2);
+    auto alpha = edge_softmax(score, e.dst, b.num_dst);                             // [E, H]
+    if (attn_dropout_ > 0) alpha = torch::dropout(alpha, attn_dropout_, is_training());
+    const auto msg = feat.index_select(0, e.src) * alpha.unsqueeze(-1);              // [E, H, F]
+    const auto out = scatter_sum(msg, e.dst, b.num_dst);                             // [D, H, F]
+    if (concat_) return out.reshape({b.num_dst, heads_ * head_dim_}) + bias_;
+    return out.mean(1) + bias_;
+  }
+
+ private:
+  std::int64_t head_dim_, heads_;
+  bool concat_;
+  double attn_dropout_;
+  torch::nn::Linear fc_{nullptr};
+  torch::Tensor attn_l_, attn_r_, bias_;
+};
+
+// ---------------------------------------------------------------- stacks
+
+enum class Activation { Relu, Elu };
+
+template <typename Layer>
+class StackedGnn : public GnnModel {
+ public:
+  StackedGnn(const GnnConfig& cfg, Activation act) : GnnModel(cfg), act_(act) {
+    list_ = register_module("layers", torch::nn::ModuleList());
+  }
+  void add(std::shared_ptr<Layer> layer) {
+    list_->push_back(layer);
+    layers_.push_back(std::move(layer));
+  }
+
+  torch::Tensor forward(const std::vector<BlockTensors>& blocks, torch::Tensor x) override {
+    check_inputs(blocks, x);
+    const auto& cfg = config();
+    auto h = x;
+    if (cfg.input_dropout > 0) h = torch::dropout(h, cfg.input_dropout, is_training());
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      if (i > 0) {
+        h = act_ == Activation::Relu ? torch::relu(h) : torch::elu(h);
+        if (cfg.dropout > 0) h = torch::dropout(h, cfg.dropout, is_training());
+      }
+      h = layers_[i]->forward(blocks[i], h);
+    }
+    return h;
+  }
+
+ private:
+  Activation act_;
+  torch::nn::ModuleList list_{nullptr};
+  std::vector<std::shared_ptr<Layer>> layers_;
+};
+
+}  // namespace
+
+void GnnModel::check_inputs(const std::vector<BlockTensors>& blocks, const torch::Tensor& x) const {
+  if (static_cast<int>(blocks.size()) != cfg_.num_layers)
+    bad_input(std::to_string(blocks.size()) + " blocks for a " + std::to_string(cfg_.num_layers) +
+              "-layer model");
+  if (!x.defined() || x.dim() != 2) bad_input("x must be a 2-D tensor");
+  if (x.size(1) != cfg_.in_dim)
+    bad_input("x has " + std::to_string(x.size(1)) + " columns, in_dim is " + std::to_string(cfg_.in_dim));
+  if (!x.is_floating_point()) bad_input("x must be floating point");
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    const auto& b = blocks[i];
+    const std::string name = "block " + std::to_string(i) + ": ";
+    if (!b.src.defined() || !b.dst.defined() || b.src.dim() != 1 || b.dst.dim() != 1)
+      bad_input(name + "src and dst must be 1-D tensors");
+    if (b.src.scalar_type() != torch::kLong || b.dst.scalar_type() != torch::kLong)
+      bad_input(name + "src and dst must be int64");
+    if (b.src.size(0) != b.dst.size(0))
+      bad_input(name + "src " + shape_of(b.src) + " and dst " + shape_of(b.dst) + " differ in length");
+    if (b.num_dst < 0 || b.num_dst > b.num_src)
+      bad_input(name + "need 0 <= num_dst <= num_src, got num_dst " + std::to_string(b.num_dst) +
+                ", num_src " + std::to_string(b.num_src));
+    const std::int64_t rows = i == 0 ? x.size(0) : blocks[i - 1].num_dst;
+    if (b.num_src != rows)
+      bad_input(name + "num_src " + std::to_string(b.num_src) + " but the input has " + std::to_string(rows) +
+                (i == 0 ? " rows" : " rows (num_dst of the previous block)"));
+  }
+}
+
+torch::Tensor edge_softmax(const torch::Tensor& scores, const torch::Tensor& dst, std::int64_t num_dst) {
+  if (!scores.defined() || scores.dim() < 1 || !dst.defined() || dst.dim() != 1 || dst.size(0) != scores.size(0))
+    throw std::invalid_argument("edge_softmax: scores [E, ...] and dst [E] must agree");
+  auto shape = scores.sizes().vec();
+  shape[0] = num_dst;
+  torch::Tensor max;
+  {
+    // The shift does not change the softmax, so it needs no gradient. scatter_reduce_ with
+    // "amax" exists in LibTorch 1.13 (which logs once that it is "in beta") and 2.x; it is
+    // faster than index_reduce_ on CPU. Destinations without edges keep 0.
+    torch::NoGradGuard no_grad;
+    auto index_shape = std::vector<std::int64_t>(scores.dim(), 1);
+    index_shape[0] = dst.size(0);
+    const auto index = dst.view(index_shape).expand(scores.sizes());
+    max = torch::zeros(shape, scores.options()).scatter_reduce_(0, index, scores.detach(), "amax", false);
+  }
+  const auto ex = (scores - max.index_select(0, dst)).exp();
+  return ex / scatter_sum(ex, dst, num_dst).index_select(0, dst);
+}
+
+std::shared_ptr<GnnModel> make_gnn(const GnnConfig& cfg) {
+  const auto dims = gnn_layer_dims(cfg);  // validates
+  const int n = cfg.num_layers;
+  if (cfg.model == "sage") {
+    auto m = std::make_shared<StackedGnn<SageLayer>>(cfg, Activation::Relu);
+    for (int i = 0; i < n; ++i) m->add(std::make_shared<SageLayer>(dims[i], dims[i + 1]));
+    return m;
+  }
+  if (cfg.model == "gcn") {
+    auto m = std::make_shared<StackedGnn<GcnLayer>>(cfg, Activation::Relu);
+    for (int i = 0; i < n; ++i) m->add(std::make_shared<GcnLayer>(dims[i], dims[i + 1]));
+    return m;
+  }
+  auto m = std::make_shared<StackedGnn<GatLayer>>(cfg, Activation::Elu);
+  for (int i = 0; i < n; ++i) {
+    const bool last = i + 1 == n;
+    if (last) {
+      m->add(std::make_shared<GatLayer>(dims[i], dims[i + 1], cfg.out_heads, false, cfg.attn_dropout));
+    } else {
+      m->add(std::make_shared<GatLayer>(dims[i], dims[i + 1] / cfg.heads, cfg.heads, true, cfg.attn_dropout));
+    }
+  }
+  return m;
+}
+
+}  // namespace flotilla

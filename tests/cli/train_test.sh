@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# flotilla train end to end on the embedded Cora: partition -> co-located and distributed
+# (mpirun -np 4: 2 trainers + 1 sampler + 1 loader) training -> checkpoint -> --resume;
+# equivalence of 1 and 2 trainers; dry-run role plans; bad input and exit codes.
+# Args: FLOTILLA_BINARY SHARED_DATA_DIR WORK_DIR CHECKPOINT_DIFF_BINARY
+set -euo pipefail
+fl="$1"; data="$2"; work="$3"; diff_tool="$4"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+num() { sed -n "s/.*\"$2\":\([-0-9.e]*\).*/\1/p" "$1"; }
+export OMPI_MCA_btl_vader_single_copy_mechanism=none  # containers forbid CMA
+mpi() { timeout 300 mpirun --oversubscribe --allow-run-as-root -np "$@"; }
+expect_exit() {  # code, grep pattern, command...
+  local want="$1" pat="$2"; shift 2
+  set +e; "$@" >"$work/out.txt" 2>&1; local got=$?; set -e
+  [ "$got" = "$want" ] || { cat "$work/out.txt" >&2; fail "exit $got (want $want): $*"; }
+  grep -q -- "$pat" "$work/out.txt" || { cat "$work/out.txt" >&2; fail "no '$pat' in output of: $*"; }
+}
+
+"$fl" partition -i "$root/datasets/embedded/cora" -k 2 -o "$work/shards" -q >/dev/null
+small=(--shards "$work/shards" --batch-size 64 --dropout 0 --hidden 32 -q)
+
+# Co-located, one process: metrics and summary.
+"$fl" train "${small[@]}" --epochs 2 --out "$work/colo" >/dev/null
+[ "$(wc -l < "$work/colo/metrics.jsonl")" = 2 ] || fail "metrics.jsonl should have 2 lines"
+for k in test_accuracy best_valid_accuracy epochs seconds wait_seconds compute_seconds allreduce_seconds traffic; do
+  grep -q "\"$k\"" "$work/colo/summary.json" || fail "summary.json lacks $k"
+done
+[ -f "$work/colo/checkpoint.pt" ] && [ -f "$work/colo/best_model.pt" ] && [ -f "$work/colo/config.yaml" ] || fail "run folder files"
+acc=$(num "$work/colo/summary.json" test_accuracy)
+awk -v a="$acc" 'BEGIN{exit !(a > 0.5)}' || fail "co-located test accuracy $acc after 2 epochs"
+
+# Distributed: 2 trainers + 1 sampler + 1 loader on 2 partitions; same parameters as 1 trainer.
+mpi 4 "$fl" train "${small[@]}" --epochs 2 --samplers 1 --loaders 1 --out "$work/dist" >/dev/null
+"$diff_tool" "$work/colo/checkpoint.pt" "$work/dist/checkpoint.pt" 1e-5 || fail "2 trainers differ from 1"
+grep -q '"sampler":{"sampled_edges_local":[1-9]' "$work/dist/summary.json" || fail "sampler counters"
+grep -q '"loader":{[^}]*"feature_rows_local":[1-9]' "$work/dist/summary.json" || fail "loader counters"
+# Two samplers on two partitions: frontier nodes cross samplers; still the same parameters.
+mpi 6 "$fl" train "${small[@]}" --epochs 2 --samplers 2 --loaders 2 --out "$work/dist2" >/dev/null
+"$diff_tool" "$work/colo/checkpoint.pt" "$work/dist2/checkpoint.pt" 1e-5 || fail "2 samplers differ from 1 trainer"
+grep -q '"sampler":{[^}]*"sampled_edges_remote":[1-9]' "$work/dist2/summary.json" || fail "no sampler-to-sampler traffic"
+
+# Interrupted after 1 epoch, resumed to 2: the same final parameters as the uninterrupted run.
+mpi 4 "$fl" train "${small[@]}" --epochs 1 --samplers 1 --loaders 1 --out "$work/resumed" >/dev/null
+mpi 4 "$fl" train --resume "$work/resumed" --epochs 2 -q >/dev/null
+"$diff_tool" "$work/dist/checkpoint.pt" "$work/resumed/checkpoint.pt" 0 || fail "resumed run differs"
+[ "$(wc -l < "$work/resumed/metrics.jsonl")" = 2 ] || fail "resumed metrics.jsonl should have 2 lines"
+
+# Dry run: the role plan, no training.
+mpi 6 "$fl" train --shards "$work/shards" --samplers 2 --loaders 1 --dry-run > "$work/plan.txt"
+grep -q "6 ranks = 3 trainers + 2 samplers + 1 loaders" "$work/plan.txt" || fail "dry-run header"
+[ "$(grep -c ' trainer ' "$work/plan.txt")" = 3 ] || fail "dry-run trainers"
+[ ! -e "$work/nothing" ] || fail "dry-run wrote output"
+
+# Config file with flags overriding it; --print-config.
+printf 'shards: %s\nepochs: 3  # comment\nmodel: gcn\n' "$work/shards" > "$work/cfg.yaml"
+"$fl" train --config "$work/cfg.yaml" --epochs 5 --print-config > "$work/printed.yaml"
+grep -q '^epochs: 5$' "$work/printed.yaml" && grep -q '^model: gcn$' "$work/printed.yaml" || fail "config precedence"
+
+# Bad input: clear errors, non-zero exits.
+expect_exit 2 "required" "$fl" train --out "$work/x"
+expect_exit 2 "both 0" "$fl" train --shards "$work/shards" --samplers 1 --out "$work/x"
+expect_exit 2 "fanout" "$fl" train --shards "$work/shards" --fanouts 10,x --out "$work/x"
+printf 'epochs 3\n' > "$work/bad.yaml"
+expect_exit 1 "bad.yaml:1" "$fl" train --config "$work/bad.yaml"
+printf 'epoch: 3\n' > "$work/bad2.yaml"
+expect_exit 1 "unknown key" "$fl" train --config "$work/bad2.yaml"
+expect_exit 1 "part-0.shard" "$fl" train --shards "$work/nope" --out "$work/x"
+"$fl" partition -i "$data/graphs/add20.graph" -k 2 -o "$work/nolabels" -q >/dev/null
+expect_exit 1 "no train/valid/test split" "$fl" train --shards "$work/nolabels" --out "$work/x"
+mkdir -p "$work/empty"
+expect_exit 1 "not a run folder" "$fl" train --resume "$work/empty"
+set +e; mpi 2 "$fl" train --shards "$work/shards" --samplers 1 --loaders 1 --out "$work/x" >"$work/out.txt" 2>&1; rc=$?; set -e
+[ "$rc" != 0 ] && grep -q "no trainer" "$work/out.txt" || { cat "$work/out.txt"; fail "2 ranks with 1 sampler + 1 loader"; }
+echo "train_test: all checks passed"

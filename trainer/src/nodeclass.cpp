@@ -1,0 +1,519 @@
+// The node-classification job: role plan, trainer loop (GNN forward/backward, gradient
+// averaging, evaluation, metrics, atomic checkpoints, resume) and the sampler/loader ranks.
+#include "flotilla/trainer/nodeclass.h"
+
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "flotilla/comm.h"
+#include "flotilla/comm/batch_source.h"
+#include "flotilla/comm/communicator.h"
+#include "flotilla/comm/role_plan.h"
+#include "flotilla/datasets/json_writer.h"
+#include "flotilla/datasets/progress.h"
+#include "flotilla/datasets/random.h"
+#include "flotilla/models.h"
+#include "flotilla/models/gnn.h"
+#include "flotilla/trainer.h"
+
+namespace flotilla {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Writes `text` to path atomically (temp file + rename).
+void write_text_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + tmp);
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+struct EpochStats {
+  double train_loss_sum = 0, train_correct = 0, train_count = 0;
+  double valid_correct = 0, valid_count = 0, test_correct = 0, test_count = 0;
+  double wait_s = 0, compute_s = 0, allreduce_s = 0;
+};
+
+std::vector<BlockTensors> to_block_tensors(const MiniBatch& mb, const torch::Device& device) {
+  std::vector<BlockTensors> out;
+  for (const Block& b : mb.blocks) {
+    const std::int64_t e = static_cast<std::int64_t>(b.indices.size());
+    torch::Tensor src = torch::empty({e}, torch::kLong), dst = torch::empty({e}, torch::kLong);
+    auto* s = src.data_ptr<std::int64_t>();
+    auto* d = dst.data_ptr<std::int64_t>();
+    for (std::uint32_t v = 0; v < b.num_dst; ++v)
+      for (std::uint32_t i = b.offsets[v]; i < b.offsets[v + 1]; ++i) {
+        s[i] = b.indices[i];
+        d[i] = v;
+      }
+    out.push_back(BlockTensors{src.to(device), dst.to(device), b.num_src, b.num_dst});
+  }
+  return out;
+}
+
+// Gradients of every parameter, zero-filled where backward left none (an empty slice).
+void average_gradients(GnnModel& model, GradientAllReducer& reducer) {
+  std::vector<Span<float>> spans;
+  std::vector<torch::Tensor> host;  // CPU copies of device gradients (MPI path)
+  std::vector<torch::Tensor> grads;
+  for (auto& p : model.parameters()) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  for (auto& g : grads) {
+    torch::Tensor h = g.device().is_cpu() ? g : g.to(torch::kCPU);
+    host.push_back(h);
+    spans.emplace_back(h.data_ptr<float>(), static_cast<std::size_t>(h.numel()));
+  }
+  reducer.allreduce(spans, 1.0f);
+  for (std::size_t i = 0; i < grads.size(); ++i)
+    if (!grads[i].device().is_cpu()) grads[i].copy_(host[i]);
+}
+
+struct Checkpoint {
+  std::int64_t epoch = -1;  // last completed epoch
+  double best_valid = -1, test_at_best = -1;
+  std::int64_t best_epoch = -1;
+};
+
+// Parameters flat under their full names ("layers.0.self.weight"), so tools can list and
+// compare them without knowing the model's structure.
+void save_params(const GnnModel& model, torch::serialize::OutputArchive& a) {
+  for (const auto& p : model.named_parameters()) a.write(p.key(), p.value());
+}
+void load_params(GnnModel& model, torch::serialize::InputArchive& a, const std::string& path) {
+  torch::NoGradGuard ng;
+  for (auto& p : model.named_parameters()) {
+    torch::Tensor t;
+    a.read(p.key(), t);
+    if (!t.sizes().equals(p.value().sizes()))
+      throw std::runtime_error(path + ": parameter " + p.key() + " has another shape (a different model or dataset?)");
+    p.value().copy_(t);
+  }
+}
+
+void save_checkpoint(const std::string& path, GnnModel& model, torch::optim::Optimizer& opt, const Checkpoint& c) {
+  torch::serialize::OutputArchive root, m, o;
+  save_params(model, m);
+  opt.save(o);
+  root.write("model", m);
+  root.write("optimizer", o);
+  root.write("epoch", torch::tensor(c.epoch));
+  root.write("best_valid", torch::tensor(c.best_valid, torch::kDouble));
+  root.write("test_at_best", torch::tensor(c.test_at_best, torch::kDouble));
+  root.write("best_epoch", torch::tensor(c.best_epoch));
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  root.save_to(tmp);
+  std::filesystem::rename(tmp, path);  // atomic: a reader sees the old or the new checkpoint
+}
+
+Checkpoint load_checkpoint(const std::string& path, GnnModel& model, torch::optim::Optimizer& opt) {
+  torch::serialize::InputArchive root, m, o;
+  try {
+    root.load_from(path);
+    root.read("model", m);
+    load_params(model, m, path);
+    root.read("optimizer", o);
+    opt.load(o);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(path + ": not a usable checkpoint for this model (" +
+                             std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+  }
+  // A fresh tensor per read: InputArchive::read set_()s into a defined tensor, which would
+  // reinterpret a double as the previous read's int64.
+  auto scalar = [&](const char* key) {
+    torch::Tensor t;
+    root.read(key, t);
+    return t;
+  };
+  Checkpoint c;
+  c.epoch = scalar("epoch").item<std::int64_t>();
+  c.best_valid = scalar("best_valid").item<double>();
+  c.test_at_best = scalar("test_at_best").item<double>();
+  c.best_epoch = scalar("best_epoch").item<std::int64_t>();
+  return c;
+}
+
+// Keeps the metrics lines of epochs before `first_epoch` (resume), drops the rest.
+void truncate_metrics(const std::string& path, std::int64_t first_epoch) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    const auto at = line.find("\"epoch\":");
+    if (at == std::string::npos) continue;
+    if (std::stoll(line.substr(at + 8)) < first_epoch) kept += line + "\n";
+  }
+  write_text_atomic(path, kept);
+}
+
+BatchPlan make_batch_plan(const TrainConfig& cfg, const RolePlan& roles, int rank) {
+  BatchPlan p;
+  p.fanouts = parse_fanouts(cfg.fanouts);
+  p.batch_size = cfg.batch_size;
+  p.eval_batch_size = cfg.eval_batch_size;
+  p.seed = cfg.seed;
+  p.num_trainers = static_cast<std::uint32_t>(roles.trainers);
+  const RankPlan& me = roles.ranks[static_cast<std::size_t>(rank)];
+  p.trainer = me.role == Role::Trainer ? static_cast<std::uint32_t>(me.index) : 0;
+  p.prefetch = cfg.prefetch;
+  return p;
+}
+
+void print_plan(const RolePlan& plan, const TrainConfig& cfg, const std::vector<std::string>& devices) {
+  std::printf("flotilla train: %zu ranks = %d trainers + %d samplers + %d loaders%s; %u partitions in %s\n",
+              plan.ranks.size(), plan.trainers, plan.samplers, plan.loaders,
+              plan.colocated() ? " (co-located sampling and loading)" : "", plan.num_parts, cfg.shards.c_str());
+  std::printf("%5s  %-8s %5s  %-20s %5s  %-12s %s\n", "rank", "role", "index", "host", "local", "device", "partitions / home sampler");
+  for (const RankPlan& r : plan.ranks) {
+    std::string parts;
+    if (r.role == Role::Trainer) {
+      parts = plan.colocated() ? "all (co-located)" : "home sampler: rank " + std::to_string(r.home_sampler);
+    } else {
+      for (std::uint32_t p : r.parts) parts += (parts.empty() ? "" : ",") + std::to_string(p);
+    }
+    std::printf("%5d  %-8s %5d  %-20s %5d  %-12s %s\n", r.rank, role_name(r.role), r.index, r.host.c_str(),
+                r.local_rank, devices[static_cast<std::size_t>(r.rank)].c_str(), parts.c_str());
+  }
+}
+
+struct TrainerResult {
+  double seconds = 0;
+  Checkpoint best;
+  double final_test = -1;
+  int epochs_run = 0;
+  EpochStats time_totals;
+  TrafficCounters counters;
+};
+
+// The epoch a resumed run starts with: one after the checkpoint's last completed epoch.
+std::uint32_t checkpoint_next_epoch(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw std::runtime_error(path + ": no checkpoint to resume from");
+  torch::serialize::InputArchive root;
+  torch::Tensor t;
+  try {
+    root.load_from(path);
+    root.read("epoch", t);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(path + ": not a Flotilla checkpoint (" + std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+  }
+  return static_cast<std::uint32_t>(t.item<std::int64_t>() + 1);
+}
+
+TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int rank, const Communicator& trainers,
+                          const std::string& device_name, std::uint32_t first_epoch, const std::string& command_line) {
+  const auto t_start = Clock::now();
+  const bool leader = trainers.rank() == 0;
+  const torch::Device device(device_name);
+  if (cfg.threads > 0) set_torch_threads(cfg.threads);
+  const BatchPlan plan = make_batch_plan(cfg, roles, rank);
+
+  std::unique_ptr<BatchSource> source;
+  Checkpoint ck;
+  const std::string ck_path = cfg.out + "/checkpoint.pt";
+  const bool resuming = !cfg.resume.empty();
+
+  torch::manual_seed(static_cast<std::uint64_t>(cfg.seed));
+  // Dataset facts first (co-located: from the shards; remote: from the home sampler).
+  DatasetInfo info;
+  if (roles.colocated()) {
+    source = make_colocated_batch_source(cfg.shards, plan);
+    info = source->info();
+  }
+  GnnConfig g;
+  g.model = cfg.model;
+  g.hidden_dim = cfg.hidden;
+  g.heads = cfg.heads;
+  g.dropout = cfg.dropout;
+  g.input_dropout = cfg.input_dropout;
+  g.num_layers = static_cast<int>(plan.fanouts.size());
+  // Remote: dimensions come from the shard headers and the label count the servers agree on.
+  if (!roles.colocated()) {
+    const ShardSetInfo si = read_shard_set_info(cfg.shards);
+    info.feature_dim = si.feature_dim;
+  }
+  std::uint32_t epochs = static_cast<std::uint32_t>(cfg.epochs);
+  // Model and optimizer must exist before loading a checkpoint; the class count of a remote
+  // job arrives with the source, so the source is created first in both modes.
+  if (!roles.colocated()) {
+    source = make_remote_batch_source(roles, rank, plan, first_epoch, epochs);
+    info = source->info();
+  }
+  g.in_dim = static_cast<std::int64_t>(info.feature_dim);
+  g.out_dim = info.num_classes;
+  auto model = make_gnn(g);
+  model->to(device);
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
+  if (resuming) {
+    ck = load_checkpoint(ck_path, *model, opt);
+    if (static_cast<std::uint32_t>(ck.epoch + 1) != first_epoch)
+      throw std::runtime_error(ck_path + " changed while the job started");
+    if (leader) truncate_metrics(cfg.out + "/metrics.jsonl", first_epoch);
+  } else {
+    // Same initial parameters everywhere: trainer 0's, summed with zeros from the others.
+    GradientAllReducer sync(trainers);
+    std::vector<Span<float>> spans;
+    torch::NoGradGuard ng;
+    for (auto& p : model->parameters()) {
+      if (!leader) p.zero_();
+      spans.emplace_back(p.data_ptr<float>(), static_cast<std::size_t>(p.numel()));
+    }
+    if (device.is_cpu()) sync.allreduce(spans, 1.0f);
+  }
+  GradientAllReducer reducer(trainers);
+  const std::uint64_t n_train = source->num_batches(BatchPhase::Train);
+  const std::uint64_t n_valid = source->num_batches(BatchPhase::Valid);
+  const std::uint64_t n_test = source->num_batches(BatchPhase::Test);
+  if (leader && !cfg.quiet)
+    std::printf("training %s on %s: %llu nodes, %llu features, %lld classes; %llu/%llu/%llu train/valid/test; "
+                "%llu steps per epoch; device %s\n",
+                cfg.model.c_str(), cfg.shards.c_str(), static_cast<unsigned long long>(info.num_nodes),
+                static_cast<unsigned long long>(info.feature_dim), static_cast<long long>(info.num_classes),
+                static_cast<unsigned long long>(info.num_train), static_cast<unsigned long long>(info.num_valid),
+                static_cast<unsigned long long>(info.num_test), static_cast<unsigned long long>(n_train),
+                device_name.c_str());
+  TrainerResult res;
+  res.best = ck;
+  namespace F = torch::nn::functional;
+  for (std::uint32_t epoch = first_epoch; epoch < epochs; ++epoch) {
+    const auto t_epoch = Clock::now();
+    // Dropout draws from torch's generator: reseeded per epoch (and trainer), so a resumed
+    // run continues exactly as an uninterrupted one.
+    torch::manual_seed(splitmix64(cfg.seed * 0x9e3779b97f4a7c15ULL + epoch) ^ static_cast<std::uint64_t>(trainers.rank()));
+    EpochStats st;
+    model->train();
+    for (std::uint64_t b = 0; b < n_train; ++b) {
+      auto t0 = Clock::now();
+      ReadyBatch rb = source->next(BatchId{epoch, BatchPhase::Train, b});
+      st.wait_s += since(t0);
+      t0 = Clock::now();
+      opt.zero_grad();
+      if (rb.batch.num_seeds > 0) {
+        const auto blocks = to_block_tensors(rb.batch, device);
+        torch::Tensor x = torch::from_blob(rb.features.data(),
+                                           {static_cast<std::int64_t>(rb.batch.nodes.size()),
+                                            static_cast<std::int64_t>(info.feature_dim)},
+                                           torch::kFloat32)
+                              .to(device);
+        torch::Tensor y = torch::from_blob(rb.labels.data(), {static_cast<std::int64_t>(rb.labels.size())}, torch::kLong)
+                              .to(device);
+        torch::Tensor logits = model->forward(blocks, x);
+        torch::Tensor loss_sum = F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kSum).ignore_index(-1));
+        // Divided by the whole global batch: summing over trainers gives the global mean.
+        (loss_sum / static_cast<double>(rb.global_seeds)).backward();
+        st.train_loss_sum += loss_sum.item<double>();
+        st.train_correct += logits.argmax(1).eq(y).sum().item<double>();
+        st.train_count += static_cast<double>(y.ge(0).sum().item<std::int64_t>());
+      }
+      st.compute_s += since(t0);
+      t0 = Clock::now();
+      if (roles.trainers > 1) average_gradients(*model, reducer);
+      st.allreduce_s += since(t0);
+      t0 = Clock::now();
+      opt.step();
+      st.compute_s += since(t0);
+    }
+    model->eval();
+    {
+      torch::NoGradGuard ng;
+      for (BatchPhase phase : {BatchPhase::Valid, BatchPhase::Test}) {
+        const std::uint64_t nb = phase == BatchPhase::Valid ? n_valid : n_test;
+        for (std::uint64_t b = 0; b < nb; ++b) {
+          auto t0 = Clock::now();
+          ReadyBatch rb = source->next(BatchId{epoch, phase, b});
+          st.wait_s += since(t0);
+          t0 = Clock::now();
+          if (rb.batch.num_seeds == 0) continue;
+          const auto blocks = to_block_tensors(rb.batch, device);
+          torch::Tensor x = torch::from_blob(rb.features.data(),
+                                             {static_cast<std::int64_t>(rb.batch.nodes.size()),
+                                              static_cast<std::int64_t>(info.feature_dim)},
+                                             torch::kFloat32)
+                                .to(device);
+          torch::Tensor y = torch::from_blob(rb.labels.data(), {static_cast<std::int64_t>(rb.labels.size())}, torch::kLong)
+                                .to(device);
+          const double correct = model->forward(blocks, x).argmax(1).eq(y).sum().item<double>();
+          const double count = static_cast<double>(y.ge(0).sum().item<std::int64_t>());
+          (phase == BatchPhase::Valid ? st.valid_correct : st.test_correct) += correct;
+          (phase == BatchPhase::Valid ? st.valid_count : st.test_count) += count;
+          st.compute_s += since(t0);
+        }
+      }
+    }
+    double sums[10] = {st.train_loss_sum, st.train_correct, st.train_count, st.valid_correct, st.valid_count,
+                       st.test_correct, st.test_count, st.wait_s, st.compute_s, st.allreduce_s};
+    trainers.allreduce_sum(sums, 10);
+    const double T = roles.trainers;
+    const double train_loss = sums[0] / std::max(1.0, sums[2]);
+    const double train_acc = sums[1] / std::max(1.0, sums[2]);
+    const double valid_acc = sums[4] > 0 ? sums[3] / sums[4] : -1;
+    const double test_acc = sums[6] > 0 ? sums[5] / sums[6] : -1;
+    res.time_totals.wait_s += sums[7] / T;
+    res.time_totals.compute_s += sums[8] / T;
+    res.time_totals.allreduce_s += sums[9] / T;
+    res.final_test = test_acc;
+    const bool improved = valid_acc > res.best.best_valid;
+    if (improved) {
+      res.best.best_valid = valid_acc;
+      res.best.test_at_best = test_acc;
+      res.best.best_epoch = epoch;
+    }
+    res.best.epoch = epoch;
+    if (leader) {
+      JsonWriter j;
+      j.begin_object()
+          .field("epoch", static_cast<std::int64_t>(epoch))
+          .field("train_loss", train_loss)
+          .field("train_accuracy", train_acc)
+          .field("valid_accuracy", valid_acc)
+          .field("test_accuracy", test_acc)
+          .field("seconds", since(t_epoch))
+          .field("wait_seconds", sums[7] / T)
+          .field("compute_seconds", sums[8] / T)
+          .field("allreduce_seconds", sums[9] / T)
+          .field("steps", n_train)
+          .end_object();
+      std::ofstream m(cfg.out + "/metrics.jsonl", std::ios::app);
+      m << j.str() << "\n";
+      if (improved) {
+        torch::serialize::OutputArchive a;
+        save_params(*model, a);
+        const std::string tmp = cfg.out + "/best_model.pt.tmp-" + std::to_string(::getpid());
+        a.save_to(tmp);
+        std::filesystem::rename(tmp, cfg.out + "/best_model.pt");
+      }
+      save_checkpoint(ck_path, *model, opt, res.best);
+      if (!cfg.quiet)
+        std::printf("epoch %3u  loss %.4f  train %.4f  valid %.4f  test %.4f  %.2fs (wait %.2f, compute %.2f, allreduce %.2f)\n",
+                    epoch, train_loss, train_acc, valid_acc, test_acc, since(t_epoch), sums[7] / T, sums[8] / T,
+                    sums[9] / T);
+      std::fflush(stdout);
+    }
+    ++res.epochs_run;
+  }
+  res.counters = source->counters();
+  source->finish();
+  res.seconds = since(t_start);
+  (void)command_line;
+  return res;
+}
+
+}  // namespace
+
+int run_training(const TrainConfig& cfg, MpiSession& mpi, const std::string& command_line) {
+  const Communicator world = Communicator::world();
+  const int rank = world.rank();
+  const ShardSetInfo shard_info = read_shard_set_info(cfg.shards);
+  const RolePlan roles = plan_roles(world.allgather(mpi.hostname()), cfg.samplers, cfg.loaders, shard_info.num_parts);
+  const RankPlan& me = roles.ranks[static_cast<std::size_t>(rank)];
+  std::string device = "cpu";
+  bool fell_back = false;
+  if (me.role == Role::Trainer) device = pick_device(cfg.device, mpi.local_rank(), &fell_back);
+  const std::vector<std::string> devices = world.allgather(me.role == Role::Trainer ? device : std::string("cpu"));
+  if (cfg.dry_run) {
+    if (rank == 0) print_plan(roles, cfg, devices);
+    return 0;
+  }
+  if (fell_back && !cfg.quiet)
+    std::fprintf(stderr, "rank %d: --device %s requested but LibTorch sees no GPU; training on the CPU\n", rank,
+                 cfg.device.c_str());
+  if (rank == 0) {
+    std::filesystem::create_directories(cfg.out);
+    write_text_atomic(cfg.out + "/config.yaml", config_to_yaml(cfg));
+    write_text_atomic(cfg.out + "/command.txt", command_line + "\n");
+    if (cfg.resume.empty()) std::filesystem::remove(cfg.out + "/metrics.jsonl");
+  }
+  world.barrier();
+  // One communicator per role: trainers all-reduce gradients, samplers agree on seed sets.
+  const Communicator role_comm = world.split(static_cast<int>(me.role), rank);
+  const BatchPlan plan = make_batch_plan(cfg, roles, rank);
+  TrafficCounters counters;
+  TrainerResult res;
+  // Every rank schedules from the epoch after the checkpoint's (servers too).
+  const std::uint32_t first_epoch = cfg.resume.empty() ? 0 : checkpoint_next_epoch(cfg.out + "/checkpoint.pt");
+  try {
+    switch (me.role) {
+      case Role::Trainer: {
+        res = run_trainer(cfg, roles, rank, role_comm, device, first_epoch, command_line);
+        counters = res.counters;
+        break;
+      }
+      case Role::Sampler:
+        counters = run_sampler_server(cfg.shards, roles, rank, plan, first_epoch, static_cast<std::uint32_t>(cfg.epochs),
+                                      role_comm);
+        break;
+      case Role::Loader: counters = run_loader_server(cfg.shards, roles, rank); break;
+    }
+  } catch (const std::exception& e) {
+    abort_job("flotilla train: rank " + std::to_string(rank) + " (" + role_name(me.role) + " " +
+              std::to_string(me.index) + " on " + me.host + "): error: " + e.what());
+  }
+  // Summary on rank 0 (trainer 0): totals per role of what crossed ranks.
+  const std::size_t W = roles.ranks.size();
+  std::vector<std::uint64_t> table(W * 6, 0);
+  const TrafficCounters mine = counters;
+  std::uint64_t* row = table.data() + static_cast<std::size_t>(rank) * 6;
+  row[0] = mine.sampled_edges_local;
+  row[1] = mine.sampled_edges_remote;
+  row[2] = mine.feature_rows_local;
+  row[3] = mine.feature_rows_remote;
+  row[4] = mine.bytes_sent;
+  row[5] = mine.bytes_received;
+  world.allreduce_sum(table.data(), table.size());
+  if (rank == 0) {
+    std::uint64_t tot[3][6] = {};
+    for (std::size_t r = 0; r < W; ++r)
+      for (int i = 0; i < 6; ++i) tot[static_cast<int>(roles.ranks[r].role)][i] += table[r * 6 + static_cast<std::size_t>(i)];
+    JsonWriter j;
+    j.begin_object()
+        .field("task", "nodeclass")
+        .field("model", cfg.model)
+        .field("test_accuracy", res.best.test_at_best)
+        .field("best_valid_accuracy", res.best.best_valid)
+        .field("best_epoch", res.best.best_epoch)
+        .field("final_test_accuracy", res.final_test)
+        .field("epochs", static_cast<std::int64_t>(cfg.epochs))
+        .field("epochs_run_this_session", res.epochs_run)
+        .field("seconds", res.seconds)
+        .field("wait_seconds", res.time_totals.wait_s)
+        .field("compute_seconds", res.time_totals.compute_s)
+        .field("allreduce_seconds", res.time_totals.allreduce_s)
+        .field("trainers", roles.trainers)
+        .field("samplers", roles.samplers)
+        .field("loaders", roles.loaders)
+        .field("partitions", static_cast<std::uint64_t>(roles.num_parts));
+    j.key("traffic").begin_object();
+    for (int r = 0; r < 3; ++r) {
+      j.key(role_name(static_cast<Role>(r))).begin_object()
+          .field("sampled_edges_local", tot[r][0])
+          .field("sampled_edges_remote", tot[r][1])
+          .field("feature_rows_local", tot[r][2])
+          .field("feature_rows_remote", tot[r][3])
+          .field("bytes_sent", tot[r][4])
+          .field("bytes_received", tot[r][5])
+          .end_object();
+    }
+    j.end_object().end_object();
+    write_text_atomic(cfg.out + "/summary.json", j.str() + "\n");
+    if (!cfg.quiet)
+      std::printf("done: test accuracy %.4f at best valid %.4f (epoch %lld); %.1f s; summary in %s/summary.json\n",
+                  res.best.test_at_best, res.best.best_valid, static_cast<long long>(res.best.best_epoch), res.seconds,
+                  cfg.out.c_str());
+  }
+  return 0;
+}
+
+}  // namespace flotilla

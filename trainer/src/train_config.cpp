@@ -1,0 +1,144 @@
+#include "flotilla/trainer/train_config.h"
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "flotilla/datasets/error.h"
+#include "flotilla/datasets/line_reader.h"
+#include "flotilla/sampler/neighbor_sampler.h"
+
+namespace flotilla {
+
+namespace {
+
+std::string canonical(std::string k) {
+  for (char& c : k)
+    if (c == '_') c = '-';
+  return k;
+}
+
+template <typename T>
+T parse_number(const std::string& key, const std::string& v) {
+  std::istringstream ss(v);
+  T out{};
+  ss >> out;
+  if (ss.fail() || !ss.eof()) throw std::invalid_argument("bad value '" + v + "' for " + key);
+  return out;
+}
+
+bool parse_bool(const std::string& key, const std::string& v) {
+  if (v == "true" || v == "yes" || v == "1" || v == "on") return true;
+  if (v == "false" || v == "no" || v == "0" || v == "off") return false;
+  throw std::invalid_argument("bad value '" + v + "' for " + key + " (true or false)");
+}
+
+std::string quote(const std::string& s) {
+  if (s.empty()) return "\"\"";
+  return s;
+}
+
+}  // namespace
+
+const std::vector<std::string>& train_config_keys() {
+  static const std::vector<std::string> keys = {
+      "task",    "shards", "samplers", "loaders",  "model",   "fanouts",  "batch-size", "eval-batch-size",
+      "epochs",  "lr",     "weight-decay", "hidden", "heads", "dropout", "input-dropout", "prefetch",   "out",
+      "resume",  "seed",   "device",   "threads",  "dry-run", "print-config", "quiet"};
+  return keys;
+}
+
+void set_config_value(TrainConfig& c, const std::string& raw_key, const std::string& v) {
+  const std::string k = canonical(raw_key);
+  if (k == "task") c.task = v;
+  else if (k == "shards") c.shards = v;
+  else if (k == "samplers") c.samplers = parse_number<int>(k, v);
+  else if (k == "loaders") c.loaders = parse_number<int>(k, v);
+  else if (k == "model") c.model = v;
+  else if (k == "fanouts") c.fanouts = v;
+  else if (k == "batch-size") c.batch_size = parse_number<std::uint64_t>(k, v);
+  else if (k == "eval-batch-size") c.eval_batch_size = parse_number<std::uint64_t>(k, v);
+  else if (k == "epochs") c.epochs = parse_number<int>(k, v);
+  else if (k == "lr") c.lr = parse_number<double>(k, v);
+  else if (k == "weight-decay") c.weight_decay = parse_number<double>(k, v);
+  else if (k == "hidden") c.hidden = parse_number<std::int64_t>(k, v);
+  else if (k == "heads") c.heads = parse_number<int>(k, v);
+  else if (k == "dropout") c.dropout = parse_number<double>(k, v);
+  else if (k == "input-dropout") c.input_dropout = parse_number<double>(k, v);
+  else if (k == "prefetch") c.prefetch = parse_number<std::uint32_t>(k, v);
+  else if (k == "out") c.out = v;
+  else if (k == "resume") c.resume = v;
+  else if (k == "seed") c.seed = parse_number<std::uint64_t>(k, v);
+  else if (k == "device") c.device = v;
+  else if (k == "threads") c.threads = parse_number<int>(k, v);
+  else if (k == "dry-run") c.dry_run = parse_bool(k, v);
+  else if (k == "print-config") c.print_config = parse_bool(k, v);
+  else if (k == "quiet") c.quiet = parse_bool(k, v);
+  else throw std::invalid_argument("unknown key '" + raw_key + "'");
+}
+
+void read_config_file(const std::string& path, TrainConfig& cfg) {
+  LineReader in(path);
+  std::string_view view;
+  std::map<std::string, std::uint64_t> seen;
+  while (in.next(view)) {
+    std::string line(view);
+    const std::uint64_t no = in.line_number();
+    if (const auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) throw_at_line(path, no, "expected 'key: value'");
+    std::string key = line.substr(first, colon - first), value = line.substr(colon + 1);
+    auto trim = [](std::string& s) {
+      const auto b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
+      s = b == std::string::npos ? "" : s.substr(b, e - b + 1);
+      if (s.size() >= 2 && ((s.front() == '"' && s.back() == '"') || (s.front() == '\'' && s.back() == '\'')))
+        s = s.substr(1, s.size() - 2);
+    };
+    trim(key);
+    trim(value);
+    if (auto [it, fresh] = seen.emplace(canonical(key), no); !fresh)
+      throw_at_line(path, no, "key '" + key + "' already set on line " + std::to_string(it->second));
+    try {
+      set_config_value(cfg, key, value);
+    } catch (const std::invalid_argument& e) {
+      throw_at_line(path, no, e.what());
+    }
+  }
+}
+
+std::string config_to_yaml(const TrainConfig& c) {
+  std::ostringstream o;
+  o.precision(12);
+  o << "task: " << c.task << "\nshards: " << quote(c.shards) << "\nsamplers: " << c.samplers
+    << "\nloaders: " << c.loaders << "\nmodel: " << c.model << "\nfanouts: " << c.fanouts
+    << "\nbatch-size: " << c.batch_size << "\neval-batch-size: " << c.eval_batch_size << "\nepochs: " << c.epochs
+    << "\nlr: " << c.lr << "\nweight-decay: " << c.weight_decay << "\nhidden: " << c.hidden << "\nheads: " << c.heads
+    << "\ndropout: " << c.dropout << "\ninput-dropout: " << c.input_dropout << "\nprefetch: " << c.prefetch << "\nout: " << quote(c.out)
+    << "\nseed: " << c.seed << "\ndevice: " << c.device << "\nthreads: " << c.threads << "\n";
+  return o.str();
+}
+
+void validate_config(const TrainConfig& c) {
+  auto bad = [](const std::string& m) { throw std::invalid_argument(m); };
+  if (c.task != "nodeclass") bad("task '" + c.task + "' is not available yet (nodeclass; forecast comes with issue #6)");
+  if (c.shards.empty()) bad("--shards DIR is required (a folder written by `flotilla partition`)");
+  if (c.out.empty() && !c.dry_run) bad("--out RUNDIR is required");
+  if (c.epochs < 1) bad("--epochs must be at least 1");
+  if (c.batch_size < 1 || c.eval_batch_size < 1) bad("batch sizes must be at least 1");
+  if (!(c.lr > 0) || !std::isfinite(c.lr)) bad("--lr must be positive");
+  if (!(c.weight_decay >= 0)) bad("--weight-decay must be >= 0");
+  if (!(c.dropout >= 0 && c.dropout < 1)) bad("--dropout must be in [0, 1)");
+  if (!(c.input_dropout >= 0 && c.input_dropout < 1)) bad("--input-dropout must be in [0, 1)");
+  if (c.hidden < 1) bad("--hidden must be at least 1");
+  if (c.heads < 1) bad("--heads must be at least 1");
+  if (c.prefetch < 1) bad("--prefetch must be at least 1");
+  if (c.threads < 0) bad("--threads must be >= 0");
+  if (c.samplers < 0 || c.loaders < 0) bad("--samplers and --loaders must be >= 0");
+  if ((c.samplers == 0) != (c.loaders == 0)) bad("--samplers and --loaders are both 0 (co-located) or both >= 1");
+  if (c.model != "sage" && c.model != "gcn" && c.model != "gat") bad("--model must be sage, gcn or gat");
+  parse_fanouts(c.fanouts);
+}
+
+}  // namespace flotilla
