@@ -74,10 +74,27 @@ class RemoteBatchSource : public BatchSource {
     std::vector<std::uint8_t> filled(n, 0);
     std::uint32_t got = 0;
     while (got < expected_rows) {
-      Message rm = ep_.receive(-1, wire::kRows);
+      // Rows of later batches (from another loader, ahead of this one) wait in the stash.
+      Message rm;
+      bool from_stash = false;
+      for (std::size_t i = 0; i < stash_.size(); ++i) {
+        Reader peek(stash_[i].bytes, "");
+        if (peek.id() == id) {
+          rm = std::move(stash_[i]);
+          stash_.erase(stash_.begin() + static_cast<std::ptrdiff_t>(i));
+          from_stash = true;
+          break;
+        }
+      }
+      if (!from_stash) rm = ep_.receive(-1, wire::kRows);
       Reader rr(rm.bytes, wire::from_rank(rm.source, "rows"));
       const BatchId rid = rr.id();
-      if (!(rid == id)) rr.fail("rows for another batch (loaders answer gathers in order per trainer)");
+      if (!(rid == id)) {
+        if (stash_.size() > 64 * static_cast<std::size_t>(plan_.prefetch) * roles_.loader_ranks.size())
+          rr.fail("rows for batches never asked for");
+        stash_.push_back(std::move(rm));
+        continue;
+      }
       std::vector<std::uint32_t> pos;
       std::vector<std::int64_t> labels;
       rr.array(pos);
@@ -127,6 +144,7 @@ class RemoteBatchSource : public BatchSource {
   DatasetInfo info_;
   std::uint64_t batches_[3] = {0, 0, 0};
   TrafficCounters counters_;
+  std::vector<Message> stash_;
 };
 
 // ---- sampler rank ---------------------------------------------------------------------------
