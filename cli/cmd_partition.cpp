@@ -1,5 +1,6 @@
-// flotilla partition: streaming GREM (default) and baselines; writes DIR/partition.json and
-// DIR/<name>.part.<K> atomically. --evaluate scores an existing assignment.
+// flotilla partition: streaming GREM (default) and baselines; writes DIR/partition.json,
+// DIR/<name>.part.<K> and the shards atomically and durably (DIR.tmp-PID, every file
+// fsynced, renamed, parent fsynced). --evaluate scores an existing assignment.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "cli_util.h"
 #include "flotilla/datasets.h"
+#include "flotilla/datasets/line_reader.h"
 #include "flotilla/datasets/ogb.h"
 #include "flotilla/partition.h"
 
@@ -41,6 +43,38 @@ std::uint64_t file_crc32(const std::string& path) {
     if (got > 0) c = crc32(c, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(got));
   }
   return c;
+}
+
+// METIS header fmt digits: hundreds = vertex sizes, tens = vertex weights. True when the
+// file declares either (no algorithm uses them).
+bool metis_has_vertex_weights(const std::string& path) {
+  LineReader r(path);
+  std::string_view line;
+  while (r.next(line)) {
+    std::vector<std::string> fields;
+    std::string cur;
+    for (char ch : line) {
+      if (ch == ' ' || ch == '\t') {
+        if (!cur.empty()) fields.push_back(cur);
+        cur.clear();
+      } else {
+        cur.push_back(ch);
+      }
+    }
+    if (!cur.empty()) fields.push_back(cur);
+    if (fields.empty() || fields[0][0] == '%') continue;  // blank or comment
+    if (fields.size() < 3) return false;
+    const std::string& fmt = fields[2];
+    const std::size_t len = fmt.size();
+    return (len >= 2 && fmt[len - 2] == '1') || (len >= 3 && fmt[len - 3] == '1');
+  }
+  return false;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& x : items) out += (out.empty() ? "" : ", ") + x;
+  return out;
 }
 
 void quality_json(JsonWriter& w, const PartitionQuality& q) {
@@ -89,11 +123,13 @@ int cmd_partition(int argc, char** argv) {
       ("imbalance", "allowed imbalance eps: max part <= (1+eps) n/K", cxxopts::value<double>()->default_value("0.03"))
       ("passes", "passes over the edge stream (0 = algorithm default: grem 3, fennel/ldg 1)",
        cxxopts::value<int>()->default_value("0"))
-      ("chunk-edges", "edges per chunk (0 = from --memory-budget)", cxxopts::value<std::size_t>()->default_value("0"))
+      ("chunk-edges", "edges per chunk, below 2^31 (0 = from --memory-budget)", cxxopts::value<std::size_t>()->default_value("0"))
       ("memory-budget", "bytes of chunk working memory (default 256 MiB)", cxxopts::value<std::uint64_t>()->default_value("0"))
       ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("1"))
       ("f,format", "input format (auto, metis, edgelist, binary, bin32, bin64, ogb, traffic, npy)",
        cxxopts::value<std::string>()->default_value("auto"))
+      ("split", "OGB input: the split folder (split/NAME) whose membership goes into the shards; "
+                "required when there are several", cxxopts::value<std::string>())
       ("evaluate", "score this assignment (gpmetis .part.K format) instead of partitioning",
        cxxopts::value<std::string>())
       ("no-shards", "write only partition.json and the .part file")
@@ -131,10 +167,26 @@ int cmd_partition(int argc, char** argv) {
     std::fprintf(stderr, "flotilla partition: --imbalance must be in [0, 10] and --passes in [0, 1000]\n");
     return kExitUsage;
   }
+  if (cfg.chunk_edges > kMaxChunkEdges) {
+    std::fprintf(stderr, "flotilla partition: --chunk-edges must be below 2^31 = 2147483648 (got %llu)\n",
+                 static_cast<unsigned long long>(cfg.chunk_edges));
+    return kExitUsage;
+  }
+  const std::string split_name = args->count("split") ? (*args)["split"].as<std::string>() : std::string();
+  if (args->count("split") && split_name.empty()) {
+    std::fprintf(stderr, "flotilla partition: --split needs a folder name\n");
+    return kExitUsage;
+  }
 
   try {
     auto stream = open_edge_stream(input, sopts);
     const std::uint64_t n = stream->info().num_nodes;
+    const bool ogb = stream->info().format == GraphFormat::Ogb;
+    if (!split_name.empty() && !ogb) {
+      std::fprintf(stderr, "flotilla partition: --split applies only to OGB folders (input format: %s)\n",
+                   format_name(stream->info().format));
+      return kExitUsage;
+    }
 
     if (args->count("evaluate")) {
       const std::string pf = (*args)["evaluate"].as<std::string>();
@@ -168,6 +220,10 @@ int cmd_partition(int argc, char** argv) {
       return kExitUsage;
     }
     const std::string out = normalise_out_dir((*args)["out"].as<std::string>());
+    // Temp folders of killed runs to the same DIR (exact name DIR.tmp-PID, PID not running).
+    for (const StaleTemp& st : remove_stale_temp_dirs(out))
+      std::fprintf(stderr, "flotilla partition: removed stale temporary folder %s (process %llu is not running)\n",
+                   st.path.c_str(), static_cast<unsigned long long>(st.pid));
     std::error_code ec;
     if (std::filesystem::exists(out, ec) && !std::filesystem::is_empty(out, ec)) {
       std::fprintf(stderr, "flotilla partition: output folder %s exists and is not empty\n", out.c_str());
@@ -181,6 +237,51 @@ int cmd_partition(int argc, char** argv) {
       return kExitFailure;
     }
     TempPathGuard guard(tmp);  // an interrupted or failed run leaves no temp folder behind
+
+    // Weights the algorithms do not use (docs/partitioning.md, "Weights").
+    if (stream->info().format == GraphFormat::Metis && metis_has_vertex_weights(input))
+      std::fprintf(stderr, "flotilla partition: warning: %s has vertex weights or sizes; they are not supported and "
+                   "are ignored (every vertex counts 1 for balance)\n", input.c_str());
+    if (stream->info().has_edge_weights && cfg.algo != PartitionAlgo::Metis)
+      std::fprintf(stderr, "flotilla partition: note: %s ignores edge weights (only --algo metis uses them)\n",
+                   algo_name(cfg.algo));
+
+    // Node data for the shards (OGB), loaded before partitioning so that a bad folder fails
+    // before the long part of the run.
+    const bool shards = args->count("no-shards") == 0;
+    ShardNodeData nd;
+    std::string used_split;  // the OGB split folder in the shards
+    if (ogb) {
+      const std::vector<std::string> splits = list_ogb_splits(input);
+      if (!split_name.empty() && std::find(splits.begin(), splits.end(), split_name) == splits.end()) {
+        std::fprintf(stderr, "flotilla partition: %s has no split '%s' (%s)\n", input.c_str(), split_name.c_str(),
+                     splits.empty() ? "it has no split/ folder" : ("available: " + join(splits)).c_str());
+        return kExitFailure;
+      }
+      if (shards && split_name.empty() && splits.size() > 1) {
+        std::fprintf(stderr, "flotilla partition: %s has several splits (%s); choose one with --split NAME\n",
+                     input.c_str(), join(splits).c_str());
+        return kExitFailure;
+      }
+      if (shards) {
+        OgbReadOptions ro;
+        ro.split = split_name;
+        ro.load_features = false;
+        ro.check_edge_count = false;
+        OgbNodeDataset ds = read_ogb_node_dataset(input, ro);
+        nd.labels = std::move(ds.labels);
+        used_split = ds.split.name;
+        if (!ds.split.name.empty()) {
+          nd.split.assign(n, 0);
+          for (VertexId v : ds.split.train) nd.split[v] = 1;
+          for (VertexId v : ds.split.valid) nd.split[v] = 2;
+          for (VertexId v : ds.split.test) nd.split[v] = 3;
+        }
+        for (const char* f : {"/raw/node-feat.csv.gz", "/raw/node-feat.csv"})
+          if (ds.num_features > 0 && nd.feature_file.empty() && std::filesystem::exists(input + f)) nd.feature_file = input + f;
+        nd.feature_dim = ds.num_features;
+      }
+    }
 
     const bool quiet = args->count("quiet") > 0 || json;
     ProgressBar bar(std::string("partitioning (") + algo_name(cfg.algo) + ")", stream->info().num_edges_hint, "edges", !quiet);
@@ -198,25 +299,7 @@ int cmd_partition(int argc, char** argv) {
     const std::string part_name = base_name(input) + ".part." + std::to_string(cfg.num_parts);
     write_part_file(tmp + "/" + part_name, part);
     ShardWriteStats shard_stats;
-    const bool shards = args->count("no-shards") == 0;
     if (shards) {
-      ShardNodeData nd;
-      if (stream->info().format == GraphFormat::Ogb) {
-        OgbReadOptions ro;
-        ro.load_features = false;
-        ro.check_edge_count = false;
-        const OgbNodeDataset ds = read_ogb_node_dataset(input, ro);
-        nd.labels = ds.labels;
-        if (!ds.split.name.empty()) {
-          nd.split.assign(n, 0);
-          for (VertexId v : ds.split.train) nd.split[v] = 1;
-          for (VertexId v : ds.split.valid) nd.split[v] = 2;
-          for (VertexId v : ds.split.test) nd.split[v] = 3;
-        }
-        for (const char* f : {"/raw/node-feat.csv.gz", "/raw/node-feat.csv"})
-          if (ds.num_features > 0 && nd.feature_file.empty() && std::filesystem::exists(input + f)) nd.feature_file = input + f;
-        nd.feature_dim = ds.num_features;
-      }
       if (!quiet) std::fprintf(stderr, "writing %u shards...\n", cfg.num_parts);
       shard_stats = write_shards(*stream, part, cfg.num_parts, nd, tmp,
                                  cfg.memory_budget ? cfg.memory_budget : (std::uint64_t{256} << 20));
@@ -234,8 +317,9 @@ int cmd_partition(int argc, char** argv) {
         .field("imbalance", cfg.imbalance)
         .field("passes", static_cast<std::int64_t>(stats.passes_done))
         .field("chunk_edges", static_cast<std::uint64_t>(stats.chunk_edges))
-        .field("seed", cfg.seed)
-        .end_object();
+        .field("seed", cfg.seed);
+    if (!used_split.empty()) w.field("split", used_split);
+    w.end_object();
     quality_json(w, q);
     w.field("capacity", part_capacity(n, cfg.num_parts, cfg.imbalance))
         .field("seconds", stats.seconds)
@@ -257,18 +341,10 @@ int cmd_partition(int argc, char** argv) {
     w.end_object();
     if (shards) w.field("shard_format_version", static_cast<std::uint64_t>(ShardHeader::kVersion));
     w.end_object();
-    {
-      std::ofstream js(tmp + "/partition.json");
-      js << w.str() << "\n";
-      if (!js) throw std::runtime_error("cannot write " + tmp + "/partition.json");
-    }
-    std::filesystem::remove(out, ec);  // an empty existing folder is replaced
-    std::filesystem::rename(tmp, out, ec);
-    if (ec) {
-      std::fprintf(stderr, "flotilla partition: cannot move %s into place as %s: %s\n", tmp.c_str(), out.c_str(),
-                   ec.message().c_str());
-      return kExitFailure;
-    }
+    // Every file in tmp is fsynced (shards and old_to_new.bin by write_shards, the part file
+    // by write_part_file, partition.json here); then tmp itself, the rename, and the parent.
+    write_file_synced(tmp + "/partition.json", w.str() + "\n");
+    publish_dir(tmp, out);
     guard.commit();
     if (json) {
       std::printf("%s\n", w.str().c_str());

@@ -6,11 +6,15 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
+
+#include <unistd.h>
 
 #include "flotilla/datasets/csr.h"
 #include "flotilla/datasets/error.h"
 #include "flotilla/datasets/line_reader.h"
+#include "flotilla/partition/durable.h"
 
 namespace flotilla {
 
@@ -151,8 +155,12 @@ void write_part_file(const std::string& path, const std::vector<PartId>& part) {
   }
   if (std::fwrite(buf.data(), 1, buf.size(), f.get()) != buf.size() || std::fflush(f.get()) != 0)
     throw_file(tmp, std::string("write failed: ") + std::strerror(errno));
-  f.reset();
+  // Durable before it replaces anything: a crash leaves the old file or the complete new one.
+  if (::fsync(::fileno(f.get())) != 0) throw_file(tmp, std::string("fsync failed: ") + std::strerror(errno));
+  if (std::fclose(f.release()) != 0) throw_file(tmp, std::string("close failed: ") + std::strerror(errno));
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw_file(path, "cannot rename temp file into place");
+  const std::string parent = std::filesystem::path(path).parent_path().string();
+  fsync_path(parent.empty() ? "." : parent);
 }
 
 }  // namespace flotilla

@@ -14,6 +14,7 @@
 #include "flotilla/datasets/error.h"
 #include "flotilla/datasets/random.h"
 #include "grem_lp.h"
+#include "metis_weights.h"
 #include "multilevel.h"
 
 namespace flotilla {
@@ -177,13 +178,7 @@ class StreamingState {
   std::vector<std::uint32_t> local_;
 };
 
-std::size_t default_chunk_edges(const PartitionConfig& cfg) {
-  if (cfg.chunk_edges) return cfg.chunk_edges;
-  // Chunk working memory is about 64 bytes per chunk edge (edge arrays, local CSR both
-  // directions with weights, coarse levels, matching scratch).
-  const std::uint64_t budget = cfg.memory_budget ? cfg.memory_budget : (std::uint64_t{256} << 20);
-  return static_cast<std::size_t>(std::max<std::uint64_t>(1024, budget / 64));
-}
+std::size_t default_chunk_edges(const PartitionConfig& cfg) { return effective_chunk_edges(cfg); }
 
 // ---- GREM ---------------------------------------------------------------------------------
 void run_grem_multilevel(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st, PartitionStats& stats,
@@ -362,11 +357,14 @@ void run_vertex_stream(EdgeStream& stream, const PartitionConfig& cfg, Streaming
   const int passes = cfg.passes > 0 ? cfg.passes : 1;
   const std::size_t chunk_edges = default_chunk_edges(cfg);
   stats.chunk_edges = chunk_edges;
-  const double n = static_cast<double>(st.n_);
-  double m = static_cast<double>(stream.info().num_edges_hint);
-  if (!stream.info().each_edge_once) m /= 2;
   const double gamma = 1.5;
-  const double alpha = n > 0 ? std::sqrt(static_cast<double>(k)) * std::max(1.0, m) / std::pow(n, 1.5) : 0;
+  double alpha = 0;
+  if (fennel) {
+    bool counted = false;
+    alpha = fennel_alpha(st.n_, fennel_edge_count(stream, std::min(chunk_edges, std::size_t{1} << 20), &counted), k);
+    if (counted) ++stats.passes_done;  // folded into the total below
+  }
+  const int count_pass = stats.passes_done;
   EdgeChunk chunk;
   ChunkGraph cg;
   std::vector<double> conn(k, 0);
@@ -418,7 +416,7 @@ void run_vertex_stream(EdgeStream& stream, const PartitionConfig& cfg, Streaming
       if (progress) progress(done, stream.info().num_edges_hint, pass);
     }
     if (pass == 0) st.place_isolated();
-    stats.passes_done = pass + 1;
+    stats.passes_done = count_pass + pass + 1;
   }
 }
 
@@ -448,6 +446,7 @@ std::vector<PartId> run_metis(EdgeStream& stream, const PartitionConfig& cfg, Pa
                                        " adjacency entries); use a streaming algorithm");
   std::vector<idx_t> xadj(g.offsets().begin(), g.offsets().end());
   std::vector<idx_t> adjncy(g.targets().begin(), g.targets().end());
+  const std::vector<idx_t> adjwgt = g.has_weights() ? detail::metis_edge_weights(g.weights()) : std::vector<idx_t>{};
   idx_t nv = static_cast<idx_t>(n), ncon = 1, nparts = static_cast<idx_t>(cfg.num_parts), objval = 0;
   std::vector<idx_t> part(n, 0);
   idx_t options[METIS_NOPTIONS];
@@ -456,7 +455,8 @@ std::vector<PartId> run_metis(EdgeStream& stream, const PartitionConfig& cfg, Pa
   options[METIS_OPTION_UFACTOR] = std::max<idx_t>(1, static_cast<idx_t>(std::lround(cfg.imbalance * 1000)));  // METIS rejects 0
   options[METIS_OPTION_NUMBERING] = 0;
   if (cfg.num_parts > 1 && n > 0) {
-    const int rc = METIS_PartGraphKway(&nv, &ncon, xadj.data(), adjncy.data(), nullptr, nullptr, nullptr, &nparts,
+    const int rc = METIS_PartGraphKway(&nv, &ncon, xadj.data(), adjncy.data(), nullptr, nullptr,
+                                       adjwgt.empty() ? nullptr : const_cast<idx_t*>(adjwgt.data()), &nparts,
                                        nullptr, nullptr, options, &objval, part.data());
     if (rc != METIS_OK) throw std::runtime_error("METIS_PartGraphKway failed with code " + std::to_string(rc));
   }
@@ -466,10 +466,82 @@ std::vector<PartId> run_metis(EdgeStream& stream, const PartitionConfig& cfg, Pa
 
 }  // namespace
 
+namespace detail {
+std::vector<std::int32_t> metis_edge_weights(const std::vector<float>& w) {
+  static_assert(sizeof(idx_t) == sizeof(std::int32_t), "METIS built with 32-bit idx_t expected");
+  constexpr double kMaxSum = 2147483647.0;  // METIS sums a vertex's edge weights in idx_t
+  constexpr double kMaxExact = 16777216.0;  // 2^24: float holds every integer up to here
+  double max_w = 0, sum = 0;
+  bool integral = true;
+  for (float x : w) {
+    const double d = x;
+    if (!(d >= 1) || d != std::floor(d) || d > kMaxExact) integral = false;
+    if (d > max_w) max_w = d;
+    sum += d > 0 ? d : 0;
+  }
+  std::vector<std::int32_t> out(w.size(), 1);
+  if (integral && sum <= kMaxSum) {
+    for (std::size_t i = 0; i < w.size(); ++i) out[i] = static_cast<std::int32_t>(w[i]);
+    return out;
+  }
+  if (!(max_w > 0)) return out;  // no positive weight: all 1
+  // Scale in proportion: the largest weight becomes `top`, chosen so that the total stays
+  // within idx_t; anything positive becomes at least 1, zero or negative weights 1.
+  const double top = std::max(1.0, std::min(1048576.0, std::floor(kMaxSum / std::max<double>(1, w.size()))));
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const double d = w[i];
+    out[i] = d > 0 ? static_cast<std::int32_t>(std::max(1.0, std::round(d / max_w * top))) : 1;
+  }
+  return out;
+}
+}  // namespace detail
+
+std::size_t effective_chunk_edges(const PartitionConfig& cfg) {
+  if (cfg.chunk_edges > kMaxChunkEdges)
+    throw std::invalid_argument("chunk size " + std::to_string(cfg.chunk_edges) + " edges is above the limit of " +
+                                std::to_string(kMaxChunkEdges) + " (2^31 - 1)");
+  if (cfg.chunk_edges) return cfg.chunk_edges;
+  // Chunk working memory is about 64 bytes per chunk edge (edge arrays, local CSR both
+  // directions with weights, coarse levels, matching scratch).
+  const std::uint64_t budget = cfg.memory_budget ? cfg.memory_budget : (std::uint64_t{256} << 20);
+  return static_cast<std::size_t>(
+      std::min<std::uint64_t>(kMaxChunkEdges, std::max<std::uint64_t>(1024, budget / 64)));
+}
+
+double fennel_alpha(std::uint64_t n, std::uint64_t m, std::uint32_t k) {
+  if (n == 0) return 0;
+  return std::sqrt(static_cast<double>(k)) * std::max(1.0, static_cast<double>(m)) /
+         std::pow(static_cast<double>(n), 1.5);
+}
+
+std::uint64_t fennel_edge_count(EdgeStream& stream, std::size_t chunk_edges, bool* counted) {
+  const EdgeStreamInfo& info = stream.info();
+  if (counted) *counted = false;
+  if (info.each_edge_once && info.num_edges_hint > 0) return info.num_edges_hint;
+  if (counted) *counted = true;
+  std::uint64_t entries = 0, balance = 0;
+  EdgeChunk c;
+  stream.rewind();
+  while (stream.next_chunk(c, chunk_edges)) {
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const VertexId u = c.src[i], v = c.dst[i];
+      if (u == v) continue;
+      ++entries;
+      const std::uint64_t lo = std::min(u, v), hi = std::max(u, v);
+      const std::uint64_t h = splitmix64((lo << 32) ^ hi ^ 0x5fe14e1a1fa0c3d7ULL);
+      balance += u < v ? h : 0 - h;  // wraps modulo 2^64
+    }
+  }
+  stream.rewind();
+  if (info.each_edge_once) return entries;
+  return balance == 0 ? entries / 2 : entries;
+}
+
 std::vector<PartId> partition_graph(EdgeStream& stream, const PartitionConfig& cfg, PartitionStats* stats_out,
                                     const PartitionProgressFn& progress) {
   if (cfg.num_parts == 0) throw std::invalid_argument("number of parts must be at least 1");
   if (cfg.imbalance < 0) throw std::invalid_argument("imbalance must be >= 0");
+  (void)effective_chunk_edges(cfg);  // rejects chunk sizes beyond kMaxChunkEdges
   const auto t0 = Clock::now();
   PartitionStats stats;
   std::vector<PartId> result;

@@ -118,6 +118,141 @@ std::vector<VertexId> relabel_by_part(const std::vector<PartId>& part, std::uint
   return new_id;
 }
 
+namespace {
+
+// A scratch file for one large part's targets or weights: created in DIR and unlinked at
+// once (the descriptor keeps it alive, a crash leaves nothing behind). Appended to, then
+// copied into the shard file. Owns its descriptor.
+class SpoolFile {
+ public:
+  SpoolFile(const std::string& dir, const std::string& name) : path_(dir + "/" + name) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd_ < 0) throw_file(path_, std::string("cannot create: ") + std::strerror(errno));
+    ::unlink(path_.c_str());
+  }
+  ~SpoolFile() { if (fd_ >= 0) ::close(fd_); }
+  SpoolFile(const SpoolFile&) = delete;
+  SpoolFile& operator=(const SpoolFile&) = delete;
+
+  void append(const void* data, std::size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    while (n > 0) {
+      const ssize_t w = ::pwrite(fd_, p, n, static_cast<off_t>(size_));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) throw_file(path_, std::string("write failed: ") + std::strerror(errno));
+      p += w;
+      n -= static_cast<std::size_t>(w);
+      size_ += static_cast<std::uint64_t>(w);
+    }
+  }
+  // Appends everything written so far to `out`, through a 1 MiB buffer.
+  template <typename Out>
+  void copy_to(Out& out) const {
+    std::vector<unsigned char> buf(std::size_t{1} << 20);
+    std::uint64_t at = 0;
+    while (at < size_) {
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - at));
+      const ssize_t r = ::pread(fd_, buf.data(), want, static_cast<off_t>(at));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) throw_file(path_, std::string("read failed: ") + std::strerror(errno));
+      out.append(buf.data(), static_cast<std::size_t>(r));
+      at += static_cast<std::uint64_t>(r);
+    }
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
+// Deduplicated adjacency of the vertices with new ids in [lo, hi): offsets (hi - lo + 1,
+// starting at 0), targets sorted per vertex without duplicates, weights (first occurrence
+// in stream order) when `weighted`. Two passes over the stream.
+void fill_adjacency(EdgeStream& stream, const std::vector<VertexId>& new_id, std::uint64_t lo, std::uint64_t hi,
+                    bool weighted, std::vector<EdgeIndex>& offsets, std::vector<VertexId>& targets,
+                    std::vector<float>& weights) {
+  const std::size_t chunk = std::size_t{1} << 20;
+  EdgeChunk c;
+  const std::uint64_t span = hi - lo;
+  offsets.assign(span + 1, 0);
+  stream.rewind();
+  while (stream.next_chunk(c, chunk)) {
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const VertexId a = new_id[c.src[i]], b = new_id[c.dst[i]];
+      if (a == b) continue;
+      if (a >= lo && a < hi) ++offsets[a - lo + 1];
+      if (b >= lo && b < hi) ++offsets[b - lo + 1];
+    }
+  }
+  for (std::uint64_t i = 0; i < span; ++i) offsets[i + 1] += offsets[i];
+  targets.assign(offsets[span], 0);
+  weights.assign(weighted ? offsets[span] : 0, 0.0f);
+  {
+    std::vector<EdgeIndex> pos(offsets.begin(), offsets.end() - 1);
+    stream.rewind();
+    while (stream.next_chunk(c, chunk)) {
+      for (std::size_t i = 0; i < c.size(); ++i) {
+        const VertexId a = new_id[c.src[i]], b = new_id[c.dst[i]];
+        if (a == b) continue;
+        const float w = weighted ? c.weight[i] : 1.0f;
+        if (a >= lo && a < hi) {
+          const EdgeIndex at = pos[a - lo]++;
+          if (at >= offsets[a - lo + 1]) throw_file(stream.info().path, "input changed between passes");
+          targets[at] = b;
+          if (weighted) weights[at] = w;
+        }
+        if (b >= lo && b < hi) {
+          const EdgeIndex at = pos[b - lo]++;
+          if (at >= offsets[b - lo + 1]) throw_file(stream.info().path, "input changed between passes");
+          targets[at] = a;
+          if (weighted) weights[at] = w;
+        }
+      }
+    }
+  }
+  // Sort + dedup each list in place (weights: the first occurrence in stream order wins).
+  std::vector<std::pair<VertexId, float>> tmp;
+  EdgeIndex write = 0, begin = 0;
+  for (std::uint64_t i = 0; i < span; ++i) {
+    const EdgeIndex end = offsets[i + 1];
+    tmp.clear();
+    for (EdgeIndex e = begin; e < end; ++e) tmp.emplace_back(targets[e], weighted ? weights[e] : 1.0f);
+    std::stable_sort(tmp.begin(), tmp.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (std::size_t j = 0; j < tmp.size(); ++j) {
+      if (j > 0 && tmp[j].first == tmp[j - 1].first) continue;
+      targets[write] = tmp[j].first;
+      if (weighted) weights[write] = tmp[j].second;
+      ++write;
+    }
+    begin = end;
+    offsets[i + 1] = write;
+  }
+  targets.resize(write);
+  if (weighted) weights.resize(write);
+}
+
+// Appends a sequence of u32 values through a small batch (one CRC update per batch).
+class U32Batch {
+ public:
+  explicit U32Batch(AppendFile& f) : f_(f) { buf_.reserve(kBatch); }
+  void push(VertexId v) {
+    buf_.push_back(v);
+    if (buf_.size() == kBatch) flush();
+  }
+  void flush() {
+    if (!buf_.empty()) f_.append(buf_.data(), buf_.size() * sizeof(VertexId));
+    buf_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kBatch = 16384;
+  AppendFile& f_;
+  std::vector<VertexId> buf_;
+};
+
+}  // namespace
+
 ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part, std::uint32_t k,
                              const ShardNodeData& nd, const std::string& dir, std::uint64_t buffer_bytes) {
   const std::uint64_t n = stream.info().num_nodes;
@@ -132,11 +267,16 @@ ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part
   PartitionBook book;
   const std::vector<VertexId> new_id = relabel_by_part(part, k, &book);
   const std::size_t chunk = std::size_t{1} << 20;
+  const std::uint32_t flags = (has_features ? ShardHeader::kFeatures : 0u) |
+                              (!nd.labels.empty() ? ShardHeader::kLabels : 0u) |
+                              (!nd.split.empty() ? ShardHeader::kSplit : 0u) | (weighted ? ShardHeader::kWeights : 0u);
 
-  // old_to_new.bin: the 128-byte shard header layout (num_nodes = n, num_parts = K, end = n) + n x u32.
+  // old_to_new.bin: the 128-byte shard header layout (num_nodes = n, num_parts = K, end = n)
+  // + n x u32, zero-padded to a multiple of 8 bytes.
   {
     AppendFile f(dir + "/old_to_new.bin");
     f.append(new_id.data(), new_id.size() * sizeof(VertexId));
+    f.pad_to(8);
     ShardHeader h;  // the shard header layout, part = 0
     h.num_nodes = n;
     h.num_parts = k;
@@ -158,17 +298,46 @@ ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part
   }
   std::vector<std::uint64_t> part_arcs(k, 0);
   for (std::uint64_t v = 0; v < n; ++v) part_arcs[part[v]] += degree[v];
+
+  const std::uint64_t per_arc = weighted ? 8 : 4;
+  // Arcs (before dedup) the adjacency buffer holds. A part with more is "large": its
+  // vertex range is cut into segments of at most this many arcs (a single vertex with more
+  // gets a segment of its own), each read in its own two passes and spooled to scratch
+  // files, so memory stays O(n) + buffer whatever the part sizes.
+  const std::uint64_t max_arcs = std::max<std::uint64_t>(1, buffer_bytes / per_arc);
+  std::vector<std::vector<std::uint64_t>> cuts(k);  // large parts: segment boundaries (new ids)
+  {
+    std::vector<std::uint64_t> run(k, 0);
+    for (std::uint32_t p = 0; p < k; ++p)
+      if (part_arcs[p] > max_arcs) cuts[p].push_back(book.begin(p));
+    for (std::uint64_t v = 0; v < n; ++v) {
+      const PartId p = part[v];
+      if (part_arcs[p] <= max_arcs) continue;
+      // Within a part, new ids increase with the original id: cuts come out sorted.
+      if (run[p] > 0 && run[p] + degree[v] > max_arcs) {
+        cuts[p].push_back(new_id[v]);
+        run[p] = 0;
+      }
+      run[p] += degree[v];
+    }
+    for (std::uint32_t p = 0; p < k; ++p)
+      if (part_arcs[p] > max_arcs) cuts[p].push_back(book.end(p));
+  }
   degree.clear();
   degree.shrink_to_fit();
 
-  const std::uint64_t per_arc = weighted ? 8 : 4;
   const std::uint32_t max_open = 256;
+  std::vector<EdgeIndex> offsets;
+  std::vector<VertexId> targets;
+  std::vector<float> weights;
   std::uint32_t first = 0;
   while (first < k) {
-    // A group of consecutive parts (consecutive new-id ranges) whose adjacency fits the buffer.
+    // A group of consecutive parts (consecutive new-id ranges) whose adjacency fits the
+    // buffer, or one large part.
     std::uint32_t last = first;
     std::uint64_t arcs = part_arcs[first];
-    while (last + 1 < k && last + 1 - first < max_open && (arcs + part_arcs[last + 1]) * per_arc <= buffer_bytes) {
+    const bool large = part_arcs[first] > max_arcs;
+    while (!large && last + 1 < k && last + 1 - first < max_open && arcs + part_arcs[last + 1] <= max_arcs) {
       ++last;
       arcs += part_arcs[last];
     }
@@ -177,7 +346,8 @@ ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part
     for (std::uint32_t p = first; p <= last; ++p) files.push_back(std::make_unique<AppendFile>(shard_path(dir, p)));
     auto in_group = [&](std::uint64_t v) { return part[v] >= first && part[v] <= last; };
 
-    // Node sections, in increasing original id = increasing new id within each part.
+    // Node sections, in increasing original id = increasing new id within each part. Every
+    // section is zero-padded to a multiple of 8 bytes.
     for (std::uint64_t v = 0; v < n; ++v)
       if (in_group(v)) files[part[v] - first]->append_value<std::uint64_t>(v);
     if (!nd.labels.empty())
@@ -208,94 +378,105 @@ ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part
         ++v;
       }
       if (v != n) throw_file(nd.feature_file, "has " + std::to_string(v) + " feature rows, expected " + std::to_string(n));
+      for (auto& f : files) f->pad_to(8);
     }
 
-    // Adjacency of the group's vertices: one streaming pass, then sort and dedup per vertex.
-    const std::uint64_t span = hi - lo;
-    std::vector<EdgeIndex> offsets(span + 1, 0);
-    stream.rewind();
-    while (stream.next_chunk(c, chunk)) {
-      for (std::size_t i = 0; i < c.size(); ++i) {
-        const VertexId a = new_id[c.src[i]], b = new_id[c.dst[i]];
-        if (a == b) continue;
-        if (a >= lo && a < hi) ++offsets[a - lo + 1];
-        if (b >= lo && b < hi) ++offsets[b - lo + 1];
-      }
-    }
-    for (std::uint64_t i = 0; i < span; ++i) offsets[i + 1] += offsets[i];
-    std::vector<VertexId> targets(offsets[span]);
-    std::vector<float> weights(weighted ? offsets[span] : 0);
-    {
-      std::vector<EdgeIndex> pos(offsets.begin(), offsets.end() - 1);
-      stream.rewind();
-      while (stream.next_chunk(c, chunk)) {
-        for (std::size_t i = 0; i < c.size(); ++i) {
-          const VertexId a = new_id[c.src[i]], b = new_id[c.dst[i]];
-          if (a == b) continue;
-          const float w = weighted ? c.weight[i] : 1.0f;
-          if (a >= lo && a < hi) {
-            const EdgeIndex at = pos[a - lo]++;
-            if (at >= offsets[a - lo + 1]) throw_file(stream.info().path, "input changed between passes");
-            targets[at] = b;
-            if (weighted) weights[at] = w;
-          }
-          if (b >= lo && b < hi) {
-            const EdgeIndex at = pos[b - lo]++;
-            if (at >= offsets[b - lo + 1]) throw_file(stream.info().path, "input changed between passes");
-            targets[at] = a;
-            if (weighted) weights[at] = w;
-          }
-        }
-      }
-    }
-    stats.adjacency_passes += 2;
-    // Sort + dedup each list in place (weights: the first occurrence in stream order wins).
-    {
-      std::vector<std::pair<VertexId, float>> tmp;
-      EdgeIndex write = 0, begin = 0;
-      for (std::uint64_t i = 0; i < span; ++i) {
-        const EdgeIndex end = offsets[i + 1];
-        tmp.clear();
-        for (EdgeIndex e = begin; e < end; ++e) tmp.emplace_back(targets[e], weighted ? weights[e] : 1.0f);
-        std::stable_sort(tmp.begin(), tmp.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-        for (std::size_t j = 0; j < tmp.size(); ++j) {
-          if (j > 0 && tmp[j].first == tmp[j - 1].first) continue;
-          targets[write] = tmp[j].first;
-          if (weighted) weights[write] = tmp[j].second;
-          ++write;
-        }
-        begin = end;
-        offsets[i + 1] = write;
-      }
-    }
-    for (std::uint32_t p = first; p <= last; ++p) {
-      AppendFile& f = *files[p - first];
-      const std::uint64_t b = book.begin(p) - lo, e = book.end(p) - lo;
-      const EdgeIndex a0 = offsets[b], a1 = offsets[e];
-      for (std::uint64_t i = b; i <= e; ++i) f.append_value<std::uint64_t>(offsets[i] - a0);
-      f.append(targets.data() + a0, (a1 - a0) * sizeof(VertexId));
-      if (weighted) f.append(weights.data() + a0, (a1 - a0) * sizeof(float));
-      std::vector<VertexId> halo;
-      for (EdgeIndex x = a0; x < a1; ++x)
-        if (targets[x] < book.begin(p) || targets[x] >= book.end(p)) halo.push_back(targets[x]);
-      std::sort(halo.begin(), halo.end());
-      halo.erase(std::unique(halo.begin(), halo.end()), halo.end());
-      f.append(halo.data(), halo.size() * sizeof(VertexId));
+    auto finish_part = [&](std::uint32_t p, AppendFile& f, std::uint64_t num_arcs, std::uint64_t num_halo) {
       ShardHeader h;
       h.part = p;
       h.num_parts = k;
-      h.flags = (has_features ? ShardHeader::kFeatures : 0u) | (!nd.labels.empty() ? ShardHeader::kLabels : 0) |
-                (!nd.split.empty() ? ShardHeader::kSplit : 0) | (weighted ? ShardHeader::kWeights : 0);
+      h.flags = flags;
       h.num_nodes = n;
       h.begin = book.begin(p);
       h.end = book.end(p);
-      h.num_arcs = a1 - a0;
-      h.num_halo = halo.size();
+      h.num_arcs = num_arcs;
+      h.num_halo = num_halo;
       h.feature_dim = has_features ? nd.feature_dim : 0;
       h.payload_crc32 = f.crc32_value();
       f.finish(h);
-      stats.arcs[p] = h.num_arcs;
-      stats.halo[p] = h.num_halo;
+      stats.arcs[p] = num_arcs;
+      stats.halo[p] = num_halo;
+    };
+
+    if (!large) {
+      // Adjacency of the whole group in the buffer: two passes, then sort and dedup.
+      fill_adjacency(stream, new_id, lo, hi, weighted, offsets, targets, weights);
+      stats.adjacency_passes += 2;
+      for (std::uint32_t p = first; p <= last; ++p) {
+        AppendFile& f = *files[p - first];
+        const std::uint64_t b = book.begin(p) - lo, e = book.end(p) - lo;
+        const EdgeIndex a0 = offsets[b], a1 = offsets[e];
+        for (std::uint64_t i = b; i <= e; ++i) f.append_value<std::uint64_t>(offsets[i] - a0);
+        f.append(targets.data() + a0, (a1 - a0) * sizeof(VertexId));
+        f.pad_to(8);
+        if (weighted) {
+          f.append(weights.data() + a0, (a1 - a0) * sizeof(float));
+          f.pad_to(8);
+        }
+        std::vector<VertexId> halo;
+        for (EdgeIndex x = a0; x < a1; ++x)
+          if (targets[x] < book.begin(p) || targets[x] >= book.end(p)) halo.push_back(targets[x]);
+        std::sort(halo.begin(), halo.end());
+        halo.erase(std::unique(halo.begin(), halo.end()), halo.end());
+        f.append(halo.data(), halo.size() * sizeof(VertexId));
+        f.pad_to(8);
+        finish_part(p, f, a1 - a0, halo.size());
+      }
+    } else {
+      // One large part, segment by segment. Offsets (owned + 1) and the halo (one bit per
+      // vertex of the graph) stay in memory; targets and weights go to scratch files and
+      // are copied into the shard after the offsets.
+      const std::uint32_t p = first;
+      AppendFile& f = *files[0];
+      const std::uint64_t pb = book.begin(p), pe = book.end(p);
+      std::vector<EdgeIndex> part_offsets(pe - pb + 1, 0);
+      std::vector<std::uint64_t> halo_bits((n + 63) / 64, 0);
+      const std::string stem = "part-" + std::to_string(p) + ".shard";
+      SpoolFile spool_targets(dir, stem + ".targets.tmp");
+      std::unique_ptr<SpoolFile> spool_weights;
+      if (weighted) spool_weights = std::make_unique<SpoolFile>(dir, stem + ".weights.tmp");
+      EdgeIndex total = 0;
+      const std::vector<std::uint64_t>& seg = cuts[p];
+      for (std::size_t s = 0; s + 1 < seg.size(); ++s) {
+        const std::uint64_t slo = seg[s], shi = seg[s + 1];
+        fill_adjacency(stream, new_id, slo, shi, weighted, offsets, targets, weights);
+        stats.adjacency_passes += 2;
+        for (std::uint64_t i = slo; i < shi; ++i) part_offsets[i - pb + 1] = total + offsets[i - slo + 1];
+        total += targets.size();
+        spool_targets.append(targets.data(), targets.size() * sizeof(VertexId));
+        if (weighted) spool_weights->append(weights.data(), weights.size() * sizeof(float));
+        for (VertexId t : targets)
+          if (t < pb || t >= pe) halo_bits[t >> 6] |= std::uint64_t{1} << (t & 63);
+      }
+      offsets.clear();
+      offsets.shrink_to_fit();
+      targets.clear();
+      targets.shrink_to_fit();
+      weights.clear();
+      weights.shrink_to_fit();
+      f.append(part_offsets.data(), part_offsets.size() * sizeof(EdgeIndex));
+      spool_targets.copy_to(f);
+      f.pad_to(8);
+      if (weighted) {
+        spool_weights->copy_to(f);
+        f.pad_to(8);
+      }
+      std::uint64_t num_halo = 0;
+      {
+        U32Batch batch(f);
+        for (std::uint64_t w = 0; w < halo_bits.size(); ++w) {
+          std::uint64_t bits = halo_bits[w];
+          while (bits) {
+            const int b = __builtin_ctzll(bits);
+            batch.push(static_cast<VertexId>(w * 64 + static_cast<std::uint64_t>(b)));
+            bits &= bits - 1;
+            ++num_halo;
+          }
+        }
+        batch.flush();
+      }
+      f.pad_to(8);
+      finish_part(p, f, total, num_halo);
     }
     first = last + 1;
   }
@@ -310,8 +491,10 @@ void decode_header(const std::string& path, const unsigned char* b, ShardHeader&
   if (std::memcmp(b, ShardHeader::kMagic, 8) != 0) throw_at_byte(path, 0, "not a Flotilla shard (bad magic)");
   if (get_le<std::uint32_t>(b + 124) != crc32_update(0, b, 124)) throw_at_byte(path, 124, "header checksum mismatch: the shard is corrupt");
   h.version = get_le<std::uint32_t>(b + 8);
-  if (h.version != ShardHeader::kVersion)
-    throw_at_byte(path, 8, "unsupported shard version " + std::to_string(h.version));
+  if (h.version < ShardHeader::kMinVersion || h.version > ShardHeader::kVersion)
+    throw_at_byte(path, 8, "unsupported shard version " + std::to_string(h.version) + " (this build reads versions " +
+                               std::to_string(ShardHeader::kMinVersion) + " to " +
+                               std::to_string(ShardHeader::kVersion) + "); re-partition with this build");
   h.part = get_le<std::uint32_t>(b + 12);
   h.num_parts = get_le<std::uint32_t>(b + 16);
   h.flags = get_le<std::uint32_t>(b + 20);
@@ -387,12 +570,17 @@ Shard read_shard(const std::string& path) {
   if (h.begin > h.end || h.end > h.num_nodes || h.num_nodes >= kMaxVertices)
     throw_at_byte(path, 32, "inconsistent id range in the header");
   const std::uint64_t owned = h.owned();
+  // Version 2 pads every section with zeros to a multiple of 8 bytes; version 1 padded only
+  // the split section.
+  const bool padded = h.version >= 2;
+  auto section = [&](long double size) { return padded ? std::ceil(size / 8.0L) * 8.0L : size; };
   // Expected size from the counts, in long double to avoid overflow, before any allocation.
   long double want = ShardHeader::kSize + 8.0L * owned;
   if (h.flags & ShardHeader::kLabels) want += 8.0L * owned;
   if (h.flags & ShardHeader::kSplit) want += static_cast<long double>((owned + 7) / 8 * 8);
-  if (h.flags & ShardHeader::kFeatures) want += 4.0L * owned * h.feature_dim;
-  want += 8.0L * (owned + 1) + 4.0L * h.num_arcs * ((h.flags & ShardHeader::kWeights) ? 2 : 1) + 4.0L * h.num_halo;
+  if (h.flags & ShardHeader::kFeatures) want += section(4.0L * owned * h.feature_dim);
+  want += 8.0L * (owned + 1) + section(4.0L * h.num_arcs) + section(4.0L * h.num_halo);
+  if (h.flags & ShardHeader::kWeights) want += section(4.0L * h.num_arcs);
   if (want != static_cast<long double>(bytes.size()))
     throw_file(path, "size " + std::to_string(bytes.size()) + " does not match the header's counts");
   std::size_t at = ShardHeader::kSize;
@@ -401,6 +589,7 @@ Shard read_shard(const std::string& path) {
     vec.resize(count);
     std::memcpy(vec.data(), bytes.data() + at, count * sizeof(T));
     at += count * sizeof(T);
+    if (padded) at = (at + 7) / 8 * 8;
   };
   take(s.old_ids, owned);
   if (h.flags & ShardHeader::kLabels) take(s.labels, owned);
@@ -429,8 +618,10 @@ Shard read_shard(const std::string& path) {
 std::vector<VertexId> read_old_to_new(const std::string& path) {
   ShardHeader h;
   const std::vector<unsigned char> bytes = read_verified(path, h);
-  if (h.num_nodes >= kMaxVertices || (bytes.size() - ShardHeader::kSize) / sizeof(VertexId) != h.num_nodes ||
-      (bytes.size() - ShardHeader::kSize) % sizeof(VertexId) != 0)
+  // Version 2 pads the id array to a multiple of 8 bytes.
+  const std::uint64_t payload = h.num_nodes * sizeof(VertexId);
+  const std::uint64_t want = ShardHeader::kSize + (h.version >= 2 ? (payload + 7) / 8 * 8 : payload);
+  if (h.num_nodes >= kMaxVertices || bytes.size() != want)
     throw_file(path, "size does not match the header's vertex count");
   std::vector<VertexId> ids(h.num_nodes);
   std::memcpy(ids.data(), bytes.data() + ShardHeader::kSize, ids.size() * sizeof(VertexId));

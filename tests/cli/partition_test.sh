@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # flotilla partition end to end: output files, JSON fields, --evaluate agreeing with the run
-# and with gpmetis's own report, atomic/non-clobbering output, exit codes.
+# and with gpmetis's own report, atomic/non-clobbering/durable output, stale temp folders,
+# OGB splits, weights, exit codes.
 # Args: FLOTILLA_BINARY SHARED_DATA_DIR WORK_DIR
 set -euo pipefail
 fl="$1"; data="$2"; work="$3"
@@ -42,6 +43,80 @@ for algo in grem fennel ldg hash metis; do
   "$fl" partition -i "$data/nodeclass/cora" -k 4 -a "$algo" -o "$work/cora-$algo" -q >/dev/null || fail "cora $algo"
 done
 [ -f "$work/cora-grem/cora.part.4" ] || fail "cora part file"
+
+grep -q '"shard_format_version":2' "$work/cora-grem/partition.json" || fail "shard format version 2"
+
+# OGB with several split folders: --split picks one; without it a clear error listing them
+# (exit 1); an unknown name lists them too; --split on a non-OGB input is a flag error.
+cp -r "$data/nodeclass/cora" "$work/cora2"
+cp -r "$work/cora2/split/planetoid" "$work/cora2/split/alt"
+set +e
+msg=$("$fl" partition -i "$work/cora2" -k 2 -o "$work/c2" -q 2>&1); c1=$?
+msg2=$("$fl" partition -i "$work/cora2" -k 2 -o "$work/c2" -q --split nope 2>&1); c2=$?
+msg3=$("$fl" partition -i "$g" -k 2 -o "$work/c2" -q --split alt 2>&1); c3=$?
+set -e
+[ "$c1" = 1 ] || fail "several splits without --split: exit $c1"
+grep -q "several splits (alt, planetoid).*--split" <<<"$msg" || fail "several splits message: $msg"
+[ "$c2" = 1 ] || fail "unknown split: exit $c2"
+grep -q "no split 'nope' (available: alt, planetoid)" <<<"$msg2" || fail "unknown split message: $msg2"
+[ "$c3" = 2 ] || fail "--split on METIS input: exit $c3"
+[ -e "$work/c2" ] && fail "failed runs left $work/c2"
+"$fl" partition -i "$work/cora2" -k 2 -o "$work/c2" -q --split alt >/dev/null || fail "--split alt"
+grep -q '"split":"alt"' "$work/c2/partition.json" || fail "partition.json lacks the split name"
+"$fl" partition -i "$work/cora2" -k 2 -o "$work/c3" -q --no-shards >/dev/null || fail "several splits with --no-shards"
+# Node data is loaded before partitioning: a bad label file fails the run before METIS,
+# which would refuse 5000 parts of 2708 vertices, gets to run.
+rm "$work/cora2/raw/node-label.csv.gz"
+printf '1\n2\nnot-a-label\n' > "$work/cora2/raw/node-label.csv"
+set +e
+msg=$("$fl" partition -i "$work/cora2" --split alt -k 5000 -a metis -o "$work/c4" -q 2>&1); c1=$?
+set -e
+[ "$c1" = 1 ] || fail "bad labels: exit $c1"
+grep -q "node-label.csv:3" <<<"$msg" || fail "bad labels should fail before partitioning: $msg"
+
+# --chunk-edges is capped below 2^31.
+set +e
+msg=$("$fl" partition -i "$g" -k 2 -o "$work/ce" -q --chunk-edges 2147483648 2>&1); c1=$?
+set -e
+[ "$c1" = 2 ] || fail "--chunk-edges 2^31: exit $c1"
+grep -q -- "--chunk-edges must be below 2^31" <<<"$msg" || fail "--chunk-edges message: $msg"
+"$fl" partition -i "$g" -k 2 -o "$work/ce" -q --chunk-edges 2147483647 --no-shards >/dev/null || fail "--chunk-edges 2^31-1"
+
+# A stale DIR.tmp-PID of a killed run (PID above pid_max: cannot be running) is removed;
+# folders of running processes and other names stay.
+pid_max=$(cat /proc/sys/kernel/pid_max 2>/dev/null || echo 4194304)
+stale="$work/st.tmp-$((pid_max + 1))"
+mkdir -p "$stale" "$work/st.tmp-$$" "$work/st.tmp-x1" "$work/stx.tmp-$((pid_max + 1))"
+touch "$stale/part-0.shard"
+msg=$("$fl" partition -i "$g" -k 2 -o "$work/st" -q 2>&1 >/dev/null) || fail "run after a killed run"
+[ -e "$stale" ] && fail "stale temp folder not removed"
+grep -q "removed stale temporary folder $stale" <<<"$msg" || fail "stale removal not reported: $msg"
+[ -d "$work/st.tmp-$$" ] && [ -d "$work/st.tmp-x1" ] && [ -d "$work/stx.tmp-$((pid_max + 1))" ] || fail "removed too much"
+rm -rf "$work/st.tmp-$$" "$work/st.tmp-x1" "$work/stx.tmp-$((pid_max + 1))"
+
+# Every output file is fsynced before the folder is renamed into place, the parent after.
+if command -v strace >/dev/null && strace -f -qq -o /dev/null true 2>/dev/null; then
+  strace -f -y -qq -e trace=fsync,rename,renameat,renameat2 -o "$work/strace.log" \
+    "$fl" partition -i "$g" -k 2 -o "$work/sy" -q >/dev/null || fail "run under strace"
+  log=$(sed 's/^[0-9]* *//' "$work/strace.log")
+  ren=$(grep -n 'rename.*"[^"]*sy.tmp-[0-9]*", "[^"]*sy"' <<<"$log" | cut -d: -f1)
+  [ -n "$ren" ] || fail "no rename of the temp folder: $log"
+  # (the part file is fsynced as 4elt.part.2.tmp, then renamed inside the temp folder)
+  for f in 4elt.part.2.tmp partition.json old_to_new.bin part-0.shard part-1.shard ""; do
+    at=$( (grep -n "fsync([0-9]*<$work/sy.tmp-[0-9]*/\?$f>)" <<<"$log" || true) | tail -1 | cut -d: -f1)
+    [ -n "$at" ] && [ "$at" -lt "$ren" ] || fail "no fsync of '${f:-the temp folder}' before the rename: $log"
+  done
+  tail -n +"$ren" <<<"$log" | grep -q "fsync([0-9]*<$work>)" || fail "parent folder not fsynced after the rename: $log"
+  echo "fsync order checked with strace"
+fi
+
+# Weights: vertex weights are unsupported (warning); edge weights only used by METIS.
+printf '3 2 11\n5 2 1\n1 1 1 3 1\n1 2 1\n' > "$work/vw.graph"
+msg=$("$fl" partition -i "$work/vw.graph" -k 2 -o "$work/vw" -q 2>&1 >/dev/null) || fail "vertex-weighted input"
+grep -q "vertex weights.*not supported" <<<"$msg" || fail "no vertex weight warning: $msg"
+grep -q "grem ignores edge weights" <<<"$msg" || fail "no edge weight note: $msg"
+msg=$("$fl" partition -i "$work/vw.graph" -k 2 -a metis -o "$work/vw2" -q 2>&1 >/dev/null) || fail "metis weighted"
+grep -q "ignores edge weights" <<<"$msg" && fail "metis uses edge weights: $msg"
 
 # Refuses a non-empty output folder; leaves no temp folder behind; bad flags exit 2.
 set +e

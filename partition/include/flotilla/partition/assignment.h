@@ -39,7 +39,8 @@ PartitionQuality evaluate_partition(EdgeStream& stream, const std::vector<PartId
                                     bool with_halos = true, std::size_t chunk_edges = std::size_t{1} << 22);
 
 // gpmetis format. Reading checks: exactly n lines (n from the graph), ids are integers < k
-// when k > 0 (k = 0: infer k = max id + 1). Writing is atomic (temp file + rename).
+// when k > 0 (k = 0: infer k = max id + 1). Writing is atomic and durable (temp file,
+// fsync, rename, fsync of the folder).
 std::vector<PartId> read_part_file(const std::string& path, std::uint64_t n, std::uint32_t* k = nullptr);
 void write_part_file(const std::string& path, const std::vector<PartId>& part);
 

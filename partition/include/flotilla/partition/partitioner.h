@@ -21,7 +21,7 @@ struct PartitionConfig {
   std::uint32_t num_parts = 2;
   double imbalance = 0.03;          // max part <= part_capacity(n, k, imbalance)
   int passes = 0;                   // passes over the stream; 0 = algorithm default
-  std::size_t chunk_edges = 0;      // edges per chunk; 0 = derived from memory_budget
+  std::size_t chunk_edges = 0;      // edges per chunk (< 2^31); 0 = derived from memory_budget
   std::uint64_t memory_budget = 0;  // bytes for per-chunk working memory; 0 = default
   std::uint64_t seed = 1;
   int refine_sweeps = 8;            // GREM: refinement sweeps per level of a chunk
@@ -44,11 +44,35 @@ struct PartitionStats {
   double degree_skew = 0;           // GREM: degree skew in [0, 1] (docs/partitioning.md); >= 0.3 is skewed
 };
 
+// Chunks index their local edges (both directions) with 32-bit counters: at most 2^31 - 1
+// edges per chunk.
+inline constexpr std::size_t kMaxChunkEdges = (std::size_t{1} << 31) - 1;
+
+// Edges per chunk for `config`: chunk_edges when set, else memory_budget / 64 (default
+// 256 MiB), at least 1024; never above kMaxChunkEdges. Throws std::invalid_argument when
+// chunk_edges itself is above kMaxChunkEdges.
+std::size_t effective_chunk_edges(const PartitionConfig& config);
+
+// FENNEL's alpha = sqrt(K) * m / n^1.5 (Tsourakakis et al. 2014), m = undirected edges
+// (at least 1); 0 for n = 0.
+double fennel_alpha(std::uint64_t n, std::uint64_t m, std::uint32_t k);
+// m for FENNEL's alpha. Streams that yield each undirected edge once: the edge count from
+// the header (else one counting pass). Other streams (edge lists, which may list an edge
+// once or in both directions): one pass counts the entries (u != v) and a signed
+// fingerprint sum (+h({u,v}) for u < v, -h for u > v), which is zero exactly when every
+// edge is listed as often in one direction as in the other (up to 2^-64 chance): then
+// m = entries / 2, else m = entries (a list mixing both styles is counted as listed once).
+// Repeated entries count as often as they appear. Rewinds the stream. *counted is set to
+// whether a pass over the stream was needed.
+std::uint64_t fennel_edge_count(EdgeStream& stream, std::size_t chunk_edges, bool* counted = nullptr);
+
 // (edges done in this pass, edges in the pass or 0, pass index)
 using PartitionProgressFn = std::function<void(std::uint64_t, std::uint64_t, int)>;
 
 // Partitions the graph the stream yields. Streaming algorithms read it chunk by chunk and
-// hold O(n + chunk) memory; METIS builds the whole CSR. The result satisfies the balance
+// hold O(n + chunk) memory; METIS builds the whole CSR. Edge weights: only METIS uses them
+// (adjwgt); GREM, FENNEL, LDG and hash count every edge entry as 1. Vertex weights are not
+// supported (every vertex counts 1 for balance). The result satisfies the balance
 // bound for every algorithm except METIS, whose own bound is approximate.
 std::vector<PartId> partition_graph(EdgeStream& stream, const PartitionConfig& config, PartitionStats* stats = nullptr,
                                     const PartitionProgressFn& progress = {});

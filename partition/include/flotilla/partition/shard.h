@@ -16,7 +16,10 @@ namespace flotilla {
 
 struct ShardHeader {
   static constexpr char kMagic[8] = {'F', 'L', 'O', 'T', 'S', 'H', 'R', 'D'};
-  static constexpr std::uint32_t kVersion = 1;
+  // Version 2: every section starts 8-byte aligned (zero padding). Version 1 files (only
+  // the split section padded) are still read.
+  static constexpr std::uint32_t kVersion = 2;
+  static constexpr std::uint32_t kMinVersion = 1;
   static constexpr std::size_t kSize = 128;
   static constexpr std::uint32_t kFeatures = 1, kLabels = 2, kSplit = 4, kWeights = 8;  // flags
 
@@ -62,9 +65,13 @@ struct ShardWriteStats {
 // original-id order inside each part. Returns old -> new.
 std::vector<VertexId> relabel_by_part(const std::vector<PartId>& part, std::uint32_t k, PartitionBook* book);
 
-// Writes DIR/part-<p>.shard for every part and DIR/old_to_new.bin. Memory: O(n) for the id
-// maps plus `buffer_bytes` for adjacency buffers; the edge stream is read once per group of
-// parts whose adjacency fits the buffer (plus once for degrees). The caller makes DIR atomic.
+// Writes DIR/part-<p>.shard for every part and DIR/old_to_new.bin, each fsynced. Memory:
+// O(n) for the id maps plus `buffer_bytes` for adjacency buffers (and, beyond it, the
+// largest single vertex's adjacency when that alone exceeds the buffer). The edge stream is
+// read once for degrees, then twice per group of parts whose adjacency fits the buffer; a
+// part whose adjacency alone exceeds the buffer is cut into vertex ranges that fit, read
+// twice each, and spooled through scratch files in DIR. The bytes written do not depend on
+// `buffer_bytes`. The caller makes DIR atomic.
 ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part, std::uint32_t k,
                              const ShardNodeData& node_data, const std::string& dir,
                              std::uint64_t buffer_bytes = std::uint64_t{256} << 20);
