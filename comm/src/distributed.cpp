@@ -356,6 +356,7 @@ class SamplerServer {
   };
 
   void build_and_send(Client& c, const PhaseSchedules& sched) {
+    maybe_inject_fault(Role::Sampler, roles_.ranks[static_cast<std::size_t>(me_)].index, ++built_);
     const BatchId id = c.ids[c.next++];
     --c.credits;
     const EpochSchedule& s = sched.of(id.phase);
@@ -390,6 +391,7 @@ class SamplerServer {
   std::map<std::uint64_t, std::vector<std::uint8_t>> replies_;
   std::uint64_t next_request_ = 0;
   std::size_t done_ = 0;
+  std::uint64_t built_ = 0;
   TrafficCounters counters_;
 };
 
@@ -413,6 +415,7 @@ TrafficCounters run_loader_server(const std::string& dir, const RolePlan& roles,
   MessageEndpoint ep(Communicator::world());
   TrafficCounters counters;
   std::size_t done = 0;
+  std::uint64_t served = 0;
   const std::uint64_t dim = store.info().feature_dim;
   while (done < roles.trainer_ranks.size()) {
     Message m;
@@ -428,6 +431,7 @@ TrafficCounters run_loader_server(const std::string& dir, const RolePlan& roles,
     if (m.tag != wire::kGather)
       throw std::runtime_error("loader rank " + std::to_string(my_rank) + ": unexpected message tag " +
                                std::to_string(m.tag) + " from rank " + std::to_string(m.source));
+    maybe_inject_fault(Role::Loader, me.index, ++served);
     Reader r(m.bytes, wire::from_rank(m.source, "gather"));
     const std::int32_t trainer = r.get<std::int32_t>();
     const BatchId id = r.id();

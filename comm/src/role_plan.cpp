@@ -109,3 +109,27 @@ RolePlan plan_roles(const std::vector<std::string>& hosts, int samplers, int loa
 }
 
 }  // namespace flotilla
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
+
+namespace flotilla {
+
+void maybe_inject_fault(Role role, int index, std::uint64_t count) {
+  static const char* spec = std::getenv("FLOTILLA_FAULT");
+  if (!spec || !*spec) return;
+  char name[16] = {0}, how[8] = {0};
+  int want_index = -1;
+  unsigned long long at = 0;
+  if (std::sscanf(spec, "%15[a-z]:%d:%llu:%7s", name, &want_index, &at, how) < 3) return;
+  if (std::string(name) != role_name(role) || want_index != index || count != at) return;
+  std::fprintf(stderr, "FLOTILLA_FAULT: %s %d %s at unit %llu (pid %d)\n", name, index,
+               std::string(how) == "exit" ? "exits" : "kills itself", at, static_cast<int>(::getpid()));
+  std::fflush(stderr);
+  if (std::string(how) == "exit") std::_Exit(3);
+  std::raise(SIGKILL);
+}
+
+}  // namespace flotilla

@@ -42,7 +42,9 @@ TEST(RolePlan, MoreServersThanPartsShareParts) {
   for (int r = 0; r < 4; ++r) used.insert(p.sampler_for(0, r));
   EXPECT_EQ(used.size(), 2u);  // requesters spread over both samplers of part 0
   for (const auto& rp : p.ranks)
-    if (rp.role != Role::Trainer) EXPECT_EQ(rp.parts.size(), 1u);
+    if (rp.role != Role::Trainer) {
+      EXPECT_EQ(rp.parts.size(), 1u);
+    }
 }
 
 TEST(RolePlan, RejectsPlansWithoutTrainersOrHalfColocated) {

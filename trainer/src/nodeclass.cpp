@@ -287,6 +287,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
                 device_name.c_str());
   TrainerResult res;
   res.best = ck;
+  std::uint64_t steps_done = 0;
   namespace F = torch::nn::functional;
   for (std::uint32_t epoch = first_epoch; epoch < epochs; ++epoch) {
     const auto t_epoch = Clock::now();
@@ -296,6 +297,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
     EpochStats st;
     model->train();
     for (std::uint64_t b = 0; b < n_train; ++b) {
+      maybe_inject_fault(Role::Trainer, trainers.rank(), ++steps_done);
       auto t0 = Clock::now();
       ReadyBatch rb = source->next(BatchId{epoch, BatchPhase::Train, b});
       st.wait_s += since(t0);

@@ -22,7 +22,7 @@ struct TrainConfig {
   std::uint64_t eval_batch_size = 4096;
   int epochs = 50;
   double lr = 0.005;
-  double weight_decay = 5e-4;
+  double weight_decay = 5e-3;
   std::int64_t hidden = 256;
   int heads = 4;
   double dropout = 0.5;
