@@ -30,7 +30,12 @@ std::vector<BatchId> schedule_ids(std::uint32_t first_epoch, std::uint32_t epoch
   return ids;
 }
 
-void idle() { std::this_thread::sleep_for(std::chrono::microseconds(50)); }
+// Sleeps briefly; adds the time slept to *idle_seconds.
+void idle(double* idle_seconds = nullptr) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::microseconds(50));
+  if (idle_seconds) *idle_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
 // ---- trainer side ---------------------------------------------------------------------------
 class RemoteBatchSource : public BatchSource {
@@ -113,8 +118,6 @@ class RemoteBatchSource : public BatchSource {
           rb.labels[pos[i]] = labels[li++];
         }
       }
-      const bool local = roles_.ranks[static_cast<std::size_t>(rm.source)].host == roles_.ranks[static_cast<std::size_t>(me_)].host;
-      (local ? counters_.feature_rows_local : counters_.feature_rows_remote) += rows;
       ++got;
     }
     if (std::count(filled.begin(), filled.end(), 0))
@@ -173,7 +176,17 @@ class SamplerServer {
     const std::int64_t classes = samplers.allreduce_max(store_.num_classes());
     if (!store_.info().has_split || !store_.info().has_labels)
       throw std::runtime_error(store_.info().dir + ": the shards carry no labels/split (partition an OGB folder with split/)");
-    PhaseSchedules sched = make_schedules(std::move(all[0]), std::move(all[1]), std::move(all[2]), plan_);
+    // Local seed assignment groups nodes by the primary sampler of their part; a trainer's
+    // group is that of its home sampler's first part.
+    std::vector<int> trainer_group(roles_.trainer_ranks.size());
+    for (std::size_t t = 0; t < trainer_group.size(); ++t) {
+      const int home = roles_.ranks[static_cast<std::size_t>(roles_.trainer_ranks[t])].home_sampler;
+      trainer_group[t] = roles_.part_samplers[roles_.ranks[static_cast<std::size_t>(home)].parts.front()].front();
+    }
+    const PartitionBook& book = store_.book();
+    auto group_of = [&](VertexId v) { return roles_.part_samplers[book.owner(v)].front(); };
+    PhaseSchedules sched =
+        make_schedules(std::move(all[0]), std::move(all[1]), std::move(all[2]), plan_, group_of, trainer_group);
     if (sched.train.num_nodes() == 0) throw std::runtime_error(store_.info().dir + ": no training nodes in the split");
     // Hello to my trainers; their schedules.
     const std::uint64_t nb[3] = {sched.train.num_batches(), sched.valid.num_batches(), sched.test.num_batches()};
@@ -192,6 +205,7 @@ class SamplerServer {
       clients_.push_back(std::move(c));
     }
     std::size_t turn = 0;
+    const auto t_start = std::chrono::steady_clock::now();
     while (done_ < roles_.trainer_ranks.size()) {
       bool worked = pump();
       // Build one batch for the next client (round robin) that has credit.
@@ -203,9 +217,10 @@ class SamplerServer {
         worked = true;
         break;
       }
-      if (!worked) idle();
+      if (!worked) idle(&idle_s_);
     }
     ep_.flush();
+    counters_.busy_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count() - idle_s_;
     counters_.bytes_sent = ep_.bytes_sent();
     counters_.bytes_received = ep_.bytes_received();
     return counters_;
@@ -325,7 +340,7 @@ class SamplerServer {
       for (auto& [rank, idx] : by_rank) {
         const std::uint64_t req = req_of[rank];
         while (!s_.replies_.count(req)) {
-          if (!s_.pump()) idle();
+          if (!s_.pump()) idle(&s_.idle_s_);
         }
         std::vector<std::uint8_t> bytes = std::move(s_.replies_[req]);
         s_.replies_.erase(req);
@@ -392,6 +407,7 @@ class SamplerServer {
   std::uint64_t next_request_ = 0;
   std::size_t done_ = 0;
   std::uint64_t built_ = 0;
+  double idle_s_ = 0;
   TrafficCounters counters_;
 };
 
@@ -416,12 +432,14 @@ TrafficCounters run_loader_server(const std::string& dir, const RolePlan& roles,
   TrafficCounters counters;
   std::size_t done = 0;
   std::uint64_t served = 0;
+  double idle_s = 0;
+  const auto t_start = std::chrono::steady_clock::now();
   const std::uint64_t dim = store.info().feature_dim;
   while (done < roles.trainer_ranks.size()) {
     Message m;
     if (!ep.try_receive(m)) {
       ep.progress();
-      idle();
+      idle(&idle_s);
       continue;
     }
     if (m.tag == wire::kDone) {
@@ -454,12 +472,18 @@ TrafficCounters run_loader_server(const std::string& dir, const RolePlan& roles,
     w.out.resize(at + ids.size() * dim * sizeof(float));
     for (std::size_t i = 0; i < ids.size(); ++i)
       std::memcpy(w.out.data() + at + i * dim * sizeof(float), store.feature_row(ids[i]), dim * sizeof(float));
-    const bool local = roles.ranks[static_cast<std::size_t>(trainer)].host == me.host;
-    (local ? counters.feature_rows_local : counters.feature_rows_remote) += ids.size();
+    // Local: the node's part is served by the trainer's home sampler.
+    const RankPlan& home = roles.ranks[static_cast<std::size_t>(roles.ranks[static_cast<std::size_t>(trainer)].home_sampler)];
+    for (VertexId v : ids) {
+      const std::uint32_t p = store.book().owner(v);
+      const bool local = std::find(home.parts.begin(), home.parts.end(), p) != home.parts.end();
+      ++(local ? counters.feature_rows_local : counters.feature_rows_remote);
+    }
     ep.send(trainer, wire::kRows, std::move(w.out));
     ep.progress();
   }
   ep.flush();
+  counters.busy_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count() - idle_s;
   counters.bytes_sent = ep.bytes_sent();
   counters.bytes_received = ep.bytes_received();
   return counters;

@@ -234,3 +234,38 @@ TEST(EpochSchedule, SlicesUnionToTheGlobalBatchForAnyTrainerCount) {
   EpochSchedule fixed(nodes, 10, 42, false);
   EXPECT_EQ(fixed.batch(5, 0, 0, 1), std::vector<VertexId>(nodes.begin(), nodes.begin() + 10));
 }
+
+TEST(EpochSchedule, LocalModeGivesEachTrainerItsOwnChunk) {
+  std::vector<VertexId> nodes(101);
+  for (VertexId i = 0; i < 101; ++i) nodes[i] = i;
+  const EpochSchedule s = EpochSchedule::local(nodes, 3, 20, 9, true);
+  EXPECT_EQ(s.num_batches(), 5u);  // chunks of 33/34/34, 7 seeds per trainer per step: ceil(34 / 7)
+  for (std::uint32_t epoch : {0u, 1u}) {
+    std::vector<VertexId> all;
+    for (std::uint32_t t = 0; t < 3; ++t) {
+      std::vector<VertexId> mine;
+      for (std::uint64_t b = 0; b < s.num_batches(); ++b) {
+        const auto part = s.batch(epoch, b, t, 3);
+        EXPECT_LE(part.size(), 7u);
+        mine.insert(mine.end(), part.begin(), part.end());
+      }
+      std::sort(mine.begin(), mine.end());
+      // Trainer t's seeds are exactly its contiguous chunk of the ordered nodes.
+      EXPECT_EQ(mine.front(), static_cast<VertexId>(101 * t / 3));
+      EXPECT_EQ(mine.back(), static_cast<VertexId>(101 * (t + 1) / 3 - 1));
+      all.insert(all.end(), mine.begin(), mine.end());
+    }
+    std::sort(all.begin(), all.end());
+    EXPECT_EQ(all, nodes);
+  }
+  std::uint64_t total = 0;
+  for (std::uint64_t b = 0; b < s.num_batches(); ++b) {
+    std::uint64_t sum = 0;
+    for (std::uint32_t t = 0; t < 3; ++t) sum += s.batch(0, b, t, 3).size();
+    EXPECT_EQ(sum, s.global_batch_size(b));
+    total += sum;
+  }
+  EXPECT_EQ(total, 101u);
+  EXPECT_NE(s.batch(0, 0, 1, 3), s.batch(1, 0, 1, 3));  // reshuffled per epoch
+  EXPECT_THROW(s.batch(0, 0, 0, 2), std::invalid_argument);
+}

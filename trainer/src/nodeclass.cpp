@@ -170,6 +170,7 @@ BatchPlan make_batch_plan(const TrainConfig& cfg, const RolePlan& roles, int ran
   const RankPlan& me = roles.ranks[static_cast<std::size_t>(rank)];
   p.trainer = me.role == Role::Trainer ? static_cast<std::uint32_t>(me.index) : 0;
   p.prefetch = cfg.prefetch;
+  p.local_seeds = cfg.seed_assignment == "local";
   return p;
 }
 
@@ -475,10 +476,16 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
   row[4] = mine.bytes_sent;
   row[5] = mine.bytes_received;
   world.allreduce_sum(table.data(), table.size());
+  std::vector<double> busy(W, 0.0);
+  busy[static_cast<std::size_t>(rank)] = mine.busy_seconds;
+  world.allreduce_sum(busy.data(), busy.size());
   if (rank == 0) {
     std::uint64_t tot[3][6] = {};
-    for (std::size_t r = 0; r < W; ++r)
+    double busy_tot[3] = {0, 0, 0};
+    for (std::size_t r = 0; r < W; ++r) {
       for (int i = 0; i < 6; ++i) tot[static_cast<int>(roles.ranks[r].role)][i] += table[r * 6 + static_cast<std::size_t>(i)];
+      busy_tot[static_cast<int>(roles.ranks[r].role)] += busy[r];
+    }
     JsonWriter j;
     j.begin_object()
         .field("task", "nodeclass")
@@ -496,7 +503,8 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
         .field("trainers", roles.trainers)
         .field("samplers", roles.samplers)
         .field("loaders", roles.loaders)
-        .field("partitions", static_cast<std::uint64_t>(roles.num_parts));
+        .field("partitions", static_cast<std::uint64_t>(roles.num_parts))
+        .field("seed_assignment", cfg.seed_assignment);
     j.key("traffic").begin_object();
     for (int r = 0; r < 3; ++r) {
       j.key(role_name(static_cast<Role>(r))).begin_object()
@@ -505,8 +513,12 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
           .field("feature_rows_local", tot[r][2])
           .field("feature_rows_remote", tot[r][3])
           .field("bytes_sent", tot[r][4])
-          .field("bytes_received", tot[r][5])
-          .end_object();
+          .field("bytes_received", tot[r][5]);
+      if (r != static_cast<int>(Role::Trainer)) j.field("busy_seconds", busy_tot[r]);
+      if (r == static_cast<int>(Role::Sampler) && busy_tot[r] > 0)
+        j.field("sampled_edges_per_busy_second_per_sampler",
+                static_cast<double>(tot[r][0] + tot[r][1]) / busy_tot[r]);
+      j.end_object();
     }
     j.end_object().end_object();
     write_text_atomic(cfg.out + "/summary.json", j.str() + "\n");

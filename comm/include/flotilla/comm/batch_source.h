@@ -33,10 +33,15 @@ struct DatasetInfo {
 };
 
 // Counts of what crossed ranks (or would have, co-located), summed over this process.
+// Local/remote are relative to the trainer's home partitions (those its home sampler
+// serves; co-located: everything is local): sampled edges drawn by a sampler for its own
+// batches vs for a peer's request; feature rows of nodes in the trainer's home partitions
+// vs elsewhere.
 struct TrafficCounters {
   std::uint64_t sampled_edges_local = 0, sampled_edges_remote = 0;
   std::uint64_t feature_rows_local = 0, feature_rows_remote = 0;
   std::uint64_t bytes_sent = 0, bytes_received = 0;
+  double busy_seconds = 0;  // servers: time not spent idle-waiting for messages
 };
 
 struct BatchPlan {
@@ -47,6 +52,9 @@ struct BatchPlan {
   std::uint32_t trainer = 0, num_trainers = 1;
   std::uint32_t prefetch = 4;            // remote: batches in flight per trainer
   bool evaluate = true;                  // valid/test batches after each epoch's training
+  // false: global batches sliced across trainers (results independent of T); true: each
+  // trainer draws seeds from its home partitions (DistDGL's node_split; less traffic).
+  bool local_seeds = false;
 };
 
 class BatchSource {

@@ -28,6 +28,9 @@ struct TrainConfig {
   double dropout = 0.5;
   double input_dropout = 0.0;       // on the input features
   std::uint32_t prefetch = 4;       // batches in flight per trainer (distributed)
+  // global: global batches sliced across trainers (same result for any trainer count);
+  // local: each trainer draws seeds from its home partitions (DistDGL's node_split).
+  std::string seed_assignment = "global";
   // Common.
   std::string out;                  // run folder
   std::string resume;               // run folder to continue (its config.yaml is the base)
