@@ -45,6 +45,8 @@ int cmd_train(int argc, char** argv) {
       ("prefetch", "batches in flight per trainer with sampler ranks (default 4)", cxxopts::value<std::string>())
       ("seed-assignment", "global (batches independent of the trainer count) | local (seeds from each trainer's "
        "home partitions, less traffic)", cxxopts::value<std::string>())
+      ("max-steps", "training steps per epoch at most, 0 = all (benchmarks)", cxxopts::value<std::string>())
+      ("eval", "true | false: validation and test after every epoch (default true)", cxxopts::value<std::string>())
       ("out", "run folder: metrics.jsonl, summary.json, checkpoints", cxxopts::value<std::string>())
       ("resume", "continue the run in this folder from its last checkpoint", cxxopts::value<std::string>())
       ("seed", "random seed (default 1)", cxxopts::value<std::string>())

@@ -17,7 +17,9 @@ class ColocatedBatchSource : public BatchSource {
     info_ = dataset_info(store_, schedules_);
   }
   const DatasetInfo& info() const override { return info_; }
-  std::uint64_t num_batches(BatchPhase phase) const override { return schedules_.of(phase).num_batches(); }
+  std::uint64_t num_batches(BatchPhase phase) const override {
+    return planned_batches(schedules_.of(phase), phase, plan_);
+  }
   ReadyBatch next(const BatchId& id) override {
     ReadyBatch r;
     const EpochSchedule& s = schedules_.of(id.phase);

@@ -189,7 +189,9 @@ class SamplerServer {
         make_schedules(std::move(all[0]), std::move(all[1]), std::move(all[2]), plan_, group_of, trainer_group);
     if (sched.train.num_nodes() == 0) throw std::runtime_error(store_.info().dir + ": no training nodes in the split");
     // Hello to my trainers; their schedules.
-    const std::uint64_t nb[3] = {sched.train.num_batches(), sched.valid.num_batches(), sched.test.num_batches()};
+    const std::uint64_t nb[3] = {planned_batches(sched.train, BatchPhase::Train, plan_),
+                                 planned_batches(sched.valid, BatchPhase::Valid, plan_),
+                                 planned_batches(sched.test, BatchPhase::Test, plan_)};
     for (int t : roles_.trainer_ranks) {
       if (roles_.ranks[static_cast<std::size_t>(t)].home_sampler != me_) continue;
       Writer w;

@@ -2,6 +2,7 @@
 // co-located source and the sampler server.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -10,6 +11,13 @@
 #include "flotilla/comm/batch_source.h"
 
 namespace flotilla {
+
+// Batches of a phase per epoch under the plan (max_steps caps training, evaluate = false
+// drops valid/test).
+inline std::uint64_t planned_batches(const EpochSchedule& s, BatchPhase p, const BatchPlan& plan) {
+  if (p != BatchPhase::Train) return plan.evaluate ? s.num_batches() : 0;
+  return plan.max_steps ? std::min(plan.max_steps, s.num_batches()) : s.num_batches();
+}
 
 struct PhaseSchedules {
   EpochSchedule train, valid, test;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -171,6 +172,8 @@ BatchPlan make_batch_plan(const TrainConfig& cfg, const RolePlan& roles, int ran
   p.trainer = me.role == Role::Trainer ? static_cast<std::uint32_t>(me.index) : 0;
   p.prefetch = cfg.prefetch;
   p.local_seeds = cfg.seed_assignment == "local";
+  p.max_steps = cfg.max_steps;
+  p.evaluate = cfg.eval;
   return p;
 }
 
@@ -329,6 +332,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
       opt.step();
       st.compute_s += since(t0);
     }
+    const double train_seconds = since(t_epoch);
     model->eval();
     {
       torch::NoGradGuard ng;
@@ -384,6 +388,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
           .field("valid_accuracy", valid_acc)
           .field("test_accuracy", test_acc)
           .field("seconds", since(t_epoch))
+          .field("train_seconds", train_seconds)
           .field("wait_seconds", sums[7] / T)
           .field("compute_seconds", sums[8] / T)
           .field("allreduce_seconds", sums[9] / T)
@@ -490,10 +495,11 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
     j.begin_object()
         .field("task", "nodeclass")
         .field("model", cfg.model)
-        .field("test_accuracy", res.best.test_at_best)
-        .field("best_valid_accuracy", res.best.best_valid)
+        // null when never evaluated (--eval false)
+        .field("test_accuracy", res.best.best_epoch < 0 ? std::nan("") : res.best.test_at_best)
+        .field("best_valid_accuracy", res.best.best_epoch < 0 ? std::nan("") : res.best.best_valid)
         .field("best_epoch", res.best.best_epoch)
-        .field("final_test_accuracy", res.final_test)
+        .field("final_test_accuracy", res.final_test < 0 ? std::nan("") : res.final_test)
         .field("epochs", static_cast<std::int64_t>(cfg.epochs))
         .field("epochs_run_this_session", res.epochs_run)
         .field("seconds", res.seconds)

@@ -43,7 +43,7 @@ std::string quote(const std::string& s) {
 const std::vector<std::string>& train_config_keys() {
   static const std::vector<std::string> keys = {
       "task",    "shards", "samplers", "loaders",  "model",   "fanouts",  "batch-size", "eval-batch-size",
-      "epochs",  "lr",     "weight-decay", "hidden", "heads", "dropout", "input-dropout", "prefetch", "seed-assignment",   "out",
+      "epochs",  "lr",     "weight-decay", "hidden", "heads", "dropout", "input-dropout", "prefetch", "seed-assignment", "max-steps", "eval",   "out",
       "resume",  "seed",   "device",   "threads",  "dry-run", "print-config", "quiet"};
   return keys;
 }
@@ -67,6 +67,8 @@ void set_config_value(TrainConfig& c, const std::string& raw_key, const std::str
   else if (k == "input-dropout") c.input_dropout = parse_number<double>(k, v);
   else if (k == "prefetch") c.prefetch = parse_number<std::uint32_t>(k, v);
   else if (k == "seed-assignment") c.seed_assignment = v;
+  else if (k == "max-steps") c.max_steps = parse_number<std::uint64_t>(k, v);
+  else if (k == "eval") c.eval = parse_bool(k, v);
   else if (k == "out") c.out = v;
   else if (k == "resume") c.resume = v;
   else if (k == "seed") c.seed = parse_number<std::uint64_t>(k, v);
@@ -116,7 +118,8 @@ std::string config_to_yaml(const TrainConfig& c) {
     << "\nloaders: " << c.loaders << "\nmodel: " << c.model << "\nfanouts: " << c.fanouts
     << "\nbatch-size: " << c.batch_size << "\neval-batch-size: " << c.eval_batch_size << "\nepochs: " << c.epochs
     << "\nlr: " << c.lr << "\nweight-decay: " << c.weight_decay << "\nhidden: " << c.hidden << "\nheads: " << c.heads
-    << "\ndropout: " << c.dropout << "\ninput-dropout: " << c.input_dropout << "\nprefetch: " << c.prefetch << "\nseed-assignment: " << c.seed_assignment << "\nout: " << quote(c.out)
+    << "\ndropout: " << c.dropout << "\ninput-dropout: " << c.input_dropout << "\nprefetch: " << c.prefetch << "\nseed-assignment: " << c.seed_assignment << "\nmax-steps: " << c.max_steps
+    << "\neval: " << (c.eval ? "true" : "false") << "\nout: " << quote(c.out)
     << "\nseed: " << c.seed << "\ndevice: " << c.device << "\nthreads: " << c.threads << "\n";
   return o.str();
 }

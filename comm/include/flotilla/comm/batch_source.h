@@ -52,6 +52,7 @@ struct BatchPlan {
   std::uint32_t trainer = 0, num_trainers = 1;
   std::uint32_t prefetch = 4;            // remote: batches in flight per trainer
   bool evaluate = true;                  // valid/test batches after each epoch's training
+  std::uint64_t max_steps = 0;           // training batches per epoch at most (0 = all; benchmarks)
   // false: global batches sliced across trainers (results independent of T); true: each
   // trainer draws seeds from its home partitions (DistDGL's node_split; less traffic).
   bool local_seeds = false;

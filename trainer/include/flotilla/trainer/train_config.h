@@ -31,6 +31,8 @@ struct TrainConfig {
   // global: global batches sliced across trainers (same result for any trainer count);
   // local: each trainer draws seeds from its home partitions (DistDGL's node_split).
   std::string seed_assignment = "global";
+  std::uint64_t max_steps = 0;      // training steps per epoch at most (0 = all; benchmarks, smoke runs)
+  bool eval = true;                 // validation and test after every epoch
   // Common.
   std::string out;                  // run folder
   std::string resume;               // run folder to continue (its config.yaml is the base)
