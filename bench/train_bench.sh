@@ -46,12 +46,12 @@ for algo in grem hash; do
   report "$work/local-$algo" "2T+2S+2L, $algo, local seeds"
 done
 echo
-printf '%-8s %22s %22s %28s\n' parts "remote sampled edges" "remote feature rows" "sampler edges/busy-s"
+printf '%-8s %22s %22s %28s\n' parts "remote sampled edges" "remote feature rows" "sampled edges/s/sampler"
 for algo in grem hash; do
   d="$work/local-$algo"
   el=$(role "$d" sampler sampled_edges_local); er=$(role "$d" sampler sampled_edges_remote)
   fl_=$(role "$d" loader feature_rows_local); fr=$(role "$d" loader feature_rows_remote)
-  tp=$(role "$d" sampler sampled_edges_per_busy_second_per_sampler)
+  tp=$(role "$d" sampler sampled_edges_per_sampling_second_per_sampler)
   awk -v a="$algo" -v el="$el" -v er="$er" -v fl="$fl_" -v fr="$fr" -v tp="$tp" 'BEGIN{
     printf "%-8s %21.1f%% %21.1f%% %28.0f\n", a, 100*er/(el+er), 100*fr/(fl+fr), tp }'
 done

@@ -223,6 +223,7 @@ class SamplerServer {
     }
     ep_.flush();
     counters_.busy_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count() - idle_s_;
+    counters_.sampling_seconds = sampling_s_ + serve_s_;
     counters_.bytes_sent = ep_.bytes_sent();
     counters_.bytes_received = ep_.bytes_received();
     return counters_;
@@ -273,6 +274,12 @@ class SamplerServer {
   }
 
   void serve_neighbors(const Message& m) {
+    const auto t0 = std::chrono::steady_clock::now();
+    struct AddTime {  // adds the elapsed time to serve_s_ however the function ends
+      std::chrono::steady_clock::time_point t0;
+      double& acc;
+      ~AddTime() { acc += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
+    } add{t0, serve_s_};
     Reader r(m.bytes, wire::from_rank(m.source, "neighbour request"));
     const std::uint64_t req = r.get<std::uint64_t>();
     const std::int64_t fanout = r.get<std::int64_t>();
@@ -341,9 +348,11 @@ class SamplerServer {
       }
       for (auto& [rank, idx] : by_rank) {
         const std::uint64_t req = req_of[rank];
+        const auto w0 = std::chrono::steady_clock::now();
         while (!s_.replies_.count(req)) {
           if (!s_.pump()) idle(&s_.idle_s_);
         }
+        s_.reply_wait_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
         std::vector<std::uint8_t> bytes = std::move(s_.replies_[req]);
         s_.replies_.erase(req);
         Reader r(bytes, wire::from_rank(rank, "neighbour reply"));
@@ -379,7 +388,12 @@ class SamplerServer {
     const EpochSchedule& s = sched.of(id.phase);
     const auto seeds = s.batch(id.epoch, id.index, c.index, plan_.num_trainers);
     Source src(*this);
+    const auto t0 = std::chrono::steady_clock::now();
+    const double wait_before = reply_wait_s_;
     MiniBatch mb = sampler_.sample(seeds, id, src);
+    // Own sampling time: the call minus waiting for peers (peer requests served meanwhile
+    // are timed in serve_neighbors).
+    sampling_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - (reply_wait_s_ - wait_before);
     // Gathers: positions grouped by the loader serving each node's part.
     std::map<int, std::vector<std::uint32_t>> by_loader;
     for (std::uint32_t i = 0; i < mb.nodes.size(); ++i)
@@ -409,7 +423,7 @@ class SamplerServer {
   std::uint64_t next_request_ = 0;
   std::size_t done_ = 0;
   std::uint64_t built_ = 0;
-  double idle_s_ = 0;
+  double idle_s_ = 0, serve_s_ = 0, reply_wait_s_ = 0, sampling_s_ = 0;
   TrafficCounters counters_;
 };
 

@@ -481,15 +481,17 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
   row[4] = mine.bytes_sent;
   row[5] = mine.bytes_received;
   world.allreduce_sum(table.data(), table.size());
-  std::vector<double> busy(W, 0.0);
+  std::vector<double> busy(2 * W, 0.0);
   busy[static_cast<std::size_t>(rank)] = mine.busy_seconds;
+  busy[W + static_cast<std::size_t>(rank)] = mine.sampling_seconds;
   world.allreduce_sum(busy.data(), busy.size());
   if (rank == 0) {
     std::uint64_t tot[3][6] = {};
-    double busy_tot[3] = {0, 0, 0};
+    double busy_tot[3] = {0, 0, 0}, sampling_tot = 0;
     for (std::size_t r = 0; r < W; ++r) {
       for (int i = 0; i < 6; ++i) tot[static_cast<int>(roles.ranks[r].role)][i] += table[r * 6 + static_cast<std::size_t>(i)];
       busy_tot[static_cast<int>(roles.ranks[r].role)] += busy[r];
+      sampling_tot += busy[W + r];
     }
     JsonWriter j;
     j.begin_object()
@@ -524,6 +526,9 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
       if (r == static_cast<int>(Role::Sampler) && busy_tot[r] > 0)
         j.field("sampled_edges_per_busy_second_per_sampler",
                 static_cast<double>(tot[r][0] + tot[r][1]) / busy_tot[r]);
+      if (r == static_cast<int>(Role::Sampler) && sampling_tot > 0)
+        j.field("sampling_seconds", sampling_tot)
+            .field("sampled_edges_per_sampling_second_per_sampler", static_cast<double>(tot[r][0] + tot[r][1]) / sampling_tot);
       j.end_object();
     }
     j.end_object().end_object();
