@@ -42,6 +42,7 @@ int cmd_train(int argc, char** argv) {
       ("heads", "GAT attention heads (default 4)", cxxopts::value<std::string>())
       ("dropout", "dropout between layers (default 0.5)", cxxopts::value<std::string>())
       ("input-dropout", "dropout on the input features (default 0)", cxxopts::value<std::string>())
+      ("feature-norm", "none | row: divide each input feature row by its sum (default none)", cxxopts::value<std::string>())
       ("prefetch", "batches in flight per trainer with sampler ranks (default 4)", cxxopts::value<std::string>())
       ("seed-assignment", "global (batches independent of the trainer count) | local (seeds from each trainer's "
        "home partitions, less traffic)", cxxopts::value<std::string>())

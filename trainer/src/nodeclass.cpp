@@ -84,6 +84,20 @@ void average_gradients(GnnModel& model, GradientAllReducer& reducer) {
     if (!grads[i].device().is_cpu()) grads[i].copy_(host[i]);
 }
 
+// Input rows as a tensor on the device; "row" normalisation divides each row by its sum
+// (PyG's NormalizeFeatures, standard for bag-of-words features such as Planetoid's).
+torch::Tensor input_features(ReadyBatch& rb, std::uint64_t dim, const std::string& norm, const torch::Device& device) {
+  torch::Tensor x = torch::from_blob(rb.features.data(),
+                                     {static_cast<std::int64_t>(rb.batch.nodes.size()), static_cast<std::int64_t>(dim)},
+                                     torch::kFloat32)
+                        .to(device);
+  if (norm == "row") {
+    torch::Tensor sum = x.sum(1, true);
+    x = x / sum.masked_fill(sum == 0, 1.0);
+  }
+  return x;
+}
+
 struct Checkpoint {
   std::int64_t epoch = -1;  // last completed epoch
   double best_valid = -1, test_at_best = -1;
@@ -309,11 +323,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
       opt.zero_grad();
       if (rb.batch.num_seeds > 0) {
         const auto blocks = to_block_tensors(rb.batch, device);
-        torch::Tensor x = torch::from_blob(rb.features.data(),
-                                           {static_cast<std::int64_t>(rb.batch.nodes.size()),
-                                            static_cast<std::int64_t>(info.feature_dim)},
-                                           torch::kFloat32)
-                              .to(device);
+        torch::Tensor x = input_features(rb, info.feature_dim, cfg.feature_norm, device);
         torch::Tensor y = torch::from_blob(rb.labels.data(), {static_cast<std::int64_t>(rb.labels.size())}, torch::kLong)
                               .to(device);
         torch::Tensor logits = model->forward(blocks, x);
@@ -345,11 +355,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
           t0 = Clock::now();
           if (rb.batch.num_seeds == 0) continue;
           const auto blocks = to_block_tensors(rb.batch, device);
-          torch::Tensor x = torch::from_blob(rb.features.data(),
-                                             {static_cast<std::int64_t>(rb.batch.nodes.size()),
-                                              static_cast<std::int64_t>(info.feature_dim)},
-                                             torch::kFloat32)
-                                .to(device);
+          torch::Tensor x = input_features(rb, info.feature_dim, cfg.feature_norm, device);
           torch::Tensor y = torch::from_blob(rb.labels.data(), {static_cast<std::int64_t>(rb.labels.size())}, torch::kLong)
                                 .to(device);
           const double correct = model->forward(blocks, x).argmax(1).eq(y).sum().item<double>();

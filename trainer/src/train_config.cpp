@@ -43,7 +43,7 @@ std::string quote(const std::string& s) {
 const std::vector<std::string>& train_config_keys() {
   static const std::vector<std::string> keys = {
       "task",    "shards", "samplers", "loaders",  "model",   "fanouts",  "batch-size", "eval-batch-size",
-      "epochs",  "lr",     "weight-decay", "hidden", "heads", "dropout", "input-dropout", "prefetch", "seed-assignment", "max-steps", "eval",   "out",
+      "epochs",  "lr",     "weight-decay", "hidden", "heads", "dropout", "input-dropout", "feature-norm", "prefetch", "seed-assignment", "max-steps", "eval",   "out",
       "resume",  "seed",   "device",   "threads",  "dry-run", "print-config", "quiet"};
   return keys;
 }
@@ -65,6 +65,7 @@ void set_config_value(TrainConfig& c, const std::string& raw_key, const std::str
   else if (k == "heads") c.heads = parse_number<int>(k, v);
   else if (k == "dropout") c.dropout = parse_number<double>(k, v);
   else if (k == "input-dropout") c.input_dropout = parse_number<double>(k, v);
+  else if (k == "feature-norm") c.feature_norm = v;
   else if (k == "prefetch") c.prefetch = parse_number<std::uint32_t>(k, v);
   else if (k == "seed-assignment") c.seed_assignment = v;
   else if (k == "max-steps") c.max_steps = parse_number<std::uint64_t>(k, v);
@@ -118,7 +119,7 @@ std::string config_to_yaml(const TrainConfig& c) {
     << "\nloaders: " << c.loaders << "\nmodel: " << c.model << "\nfanouts: " << c.fanouts
     << "\nbatch-size: " << c.batch_size << "\neval-batch-size: " << c.eval_batch_size << "\nepochs: " << c.epochs
     << "\nlr: " << c.lr << "\nweight-decay: " << c.weight_decay << "\nhidden: " << c.hidden << "\nheads: " << c.heads
-    << "\ndropout: " << c.dropout << "\ninput-dropout: " << c.input_dropout << "\nprefetch: " << c.prefetch << "\nseed-assignment: " << c.seed_assignment << "\nmax-steps: " << c.max_steps
+    << "\ndropout: " << c.dropout << "\ninput-dropout: " << c.input_dropout << "\nfeature-norm: " << c.feature_norm << "\nprefetch: " << c.prefetch << "\nseed-assignment: " << c.seed_assignment << "\nmax-steps: " << c.max_steps
     << "\neval: " << (c.eval ? "true" : "false") << "\nout: " << quote(c.out)
     << "\nseed: " << c.seed << "\ndevice: " << c.device << "\nthreads: " << c.threads << "\n";
   return o.str();
@@ -138,6 +139,7 @@ void validate_config(const TrainConfig& c) {
   if (c.hidden < 1) bad("--hidden must be at least 1");
   if (c.heads < 1) bad("--heads must be at least 1");
   if (c.prefetch < 1) bad("--prefetch must be at least 1");
+  if (c.feature_norm != "none" && c.feature_norm != "row") bad("--feature-norm must be none or row");
   if (c.seed_assignment != "global" && c.seed_assignment != "local") bad("--seed-assignment must be global or local");
   if (c.threads < 0) bad("--threads must be >= 0");
   if (c.samplers < 0 || c.loaders < 0) bad("--samplers and --loaders must be >= 0");

@@ -27,6 +27,7 @@ struct TrainConfig {
   int heads = 4;
   double dropout = 0.5;
   double input_dropout = 0.0;       // on the input features
+  std::string feature_norm = "none"; // none | row (divide each feature row by its sum)
   std::uint32_t prefetch = 4;       // batches in flight per trainer (distributed)
   // global: global batches sliced across trainers (same result for any trainer count);
   // local: each trainer draws seeds from its home partitions (DistDGL's node_split).
