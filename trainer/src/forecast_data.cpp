@@ -1,0 +1,294 @@
+#include "flotilla/trainer/forecast_data.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace flotilla {
+
+namespace {
+
+const torch::TensorOptions kLongCpu = torch::TensorOptions().dtype(torch::kLong);
+
+std::string str(std::int64_t v) { return std::to_string(v); }
+
+// Number of training input windows [0, num_train) whose steps [i, i + h) cover step t.
+std::int64_t cover_count(std::int64_t t, std::int64_t h, std::int64_t num_train) {
+  const std::int64_t hi = std::min(t, num_train - 1), lo = std::max<std::int64_t>(0, t - h + 1);
+  return hi >= lo ? hi - lo + 1 : 0;
+}
+
+// Checks that every start of a CPU tensor lies in `w`.
+void check_starts(const torch::Tensor& starts, const WindowRange& w) {
+  if (starts.dim() != 1) throw std::invalid_argument("start indices must be a 1-d tensor");
+  if (!starts.device().is_cpu() || starts.numel() == 0) return;
+  const auto lo = starts.min().item<std::int64_t>(), hi = starts.max().item<std::int64_t>();
+  if (lo < w.begin || hi >= w.end)
+    throw std::out_of_range("window start indices [" + str(lo) + ", " + str(hi) + "] outside the held windows [" +
+                            str(w.begin) + ", " + str(w.end) + ")");
+}
+
+// Steps starts[b] - offset + k (k in [first, first + h)), flattened [B * h], on `device`.
+torch::Tensor step_index(const torch::Tensor& starts, std::int64_t offset, std::int64_t first, std::int64_t h,
+                         const torch::Device& device) {
+  const auto s = starts.to(device, torch::kLong);
+  const auto k = torch::arange(first - offset, first - offset + h, kLongCpu.device(device));
+  return (s.unsqueeze(1) + k.unsqueeze(0)).reshape({-1});
+}
+
+}  // namespace
+
+std::int64_t python_round(double v) {
+  double r = std::round(v);  // half away from zero
+  if (std::fabs(r - v) == 0.5) r = 2.0 * std::round(v / 2.0);
+  return static_cast<std::int64_t>(r);
+}
+
+WindowSplit dcrnn_split(std::int64_t num_steps, std::int64_t horizon, double train_fraction, double test_fraction) {
+  if (horizon < 1) throw std::invalid_argument("horizon must be at least 1");
+  if (num_steps < 2 * horizon)
+    throw std::invalid_argument(str(num_steps) + " steps are fewer than one window of 2 x " + str(horizon));
+  if (!(train_fraction >= 0) || !(test_fraction >= 0) || train_fraction + test_fraction > 1)
+    throw std::invalid_argument("train and test fractions must be >= 0 and add up to at most 1");
+  WindowSplit s;
+  s.num_windows = num_steps - 2 * horizon + 1;
+  s.num_test = python_round(static_cast<double>(s.num_windows) * test_fraction);
+  s.num_train = python_round(static_cast<double>(s.num_windows) * train_fraction);
+  s.num_valid = s.num_windows - s.num_train - s.num_test;
+  if (s.num_valid < 0) throw std::invalid_argument("rounded train and test sets exceed the windows");
+  return s;
+}
+
+Scaler fit_window_scaler(const TrafficData& data, std::int64_t horizon, std::int64_t num_train_windows) {
+  if (num_train_windows < 1) throw std::invalid_argument("no training windows to fit the scaler on");
+  const auto n = static_cast<std::int64_t>(data.num_sensors), f = static_cast<std::int64_t>(data.num_features);
+  const std::int64_t steps = num_train_windows + horizon - 1;
+  if (steps > static_cast<std::int64_t>(data.num_steps)) throw std::invalid_argument("training windows beyond the series");
+  const double count = static_cast<double>(num_train_windows) * static_cast<double>(horizon) * static_cast<double>(n);
+  auto row_sum = [&](std::int64_t t, double centre, bool squared) {
+    const float* p = data.signal.data() + t * n * f;
+    double acc = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double d = static_cast<double>(p[i * f]) - centre;
+      acc += squared ? d * d : d;
+    }
+    return acc;
+  };
+  double sum = 0;
+  for (std::int64_t t = 0; t < steps; ++t) sum += static_cast<double>(cover_count(t, horizon, num_train_windows)) * row_sum(t, 0, false);
+  Scaler s;
+  s.mean = sum / count;
+  double sq = 0;  // second pass around the mean (numerically stable)
+  for (std::int64_t t = 0; t < steps; ++t) sq += static_cast<double>(cover_count(t, horizon, num_train_windows)) * row_sum(t, s.mean, true);
+  s.std = std::sqrt(sq / count);
+  if (!(s.std > 0)) s.std = 1;
+  return s;
+}
+
+ForecastDataset::ForecastDataset(const TrafficData& data, const ForecastOptions& opt) {
+  horizon_ = opt.horizon;
+  num_steps_ = static_cast<std::int64_t>(data.num_steps);
+  num_nodes_ = static_cast<std::int64_t>(data.num_sensors);
+  const auto f = static_cast<std::int64_t>(data.num_features);
+  if (f < 1 || data.signal.size() != data.num_steps * data.num_sensors * data.num_features)
+    throw std::invalid_argument("traffic signal is not [T, N, F] with F >= 1");
+  const std::int64_t channels = opt.signal_channels == 0 ? f : opt.signal_channels;
+  if (channels < 1 || channels > f)
+    throw std::invalid_argument("signal_channels " + str(opt.signal_channels) + " not in 0.." + str(f));
+  split_ = dcrnn_split(num_steps_, horizon_, opt.train_fraction, opt.test_fraction);
+  time_begin_ = opt.time_begin;
+  time_end_ = opt.time_end == 0 ? num_steps_ : opt.time_end;
+  if (time_begin_ < 0 || time_begin_ > time_end_ || time_end_ > num_steps_)
+    throw std::invalid_argument("time range [" + str(time_begin_) + ", " + str(time_end_) + ") not within 0.." +
+                                str(num_steps_));
+  scaler_ = opt.scaler ? *opt.scaler : fit_window_scaler(data, horizon_, split_.num_train);
+  if (opt.steps_per_day < 1) throw std::invalid_argument("steps_per_day must be at least 1");
+
+  time_from_timestamps_ = data.time_of_day.size() == data.num_steps && data.day_of_week.size() == data.num_steps &&
+                          data.num_steps > 0;
+  const std::int64_t spd = opt.steps_per_day;
+  auto tod = [&](std::int64_t t) {
+    return time_from_timestamps_ ? data.time_of_day[static_cast<std::size_t>(t)]
+                                 : static_cast<float>(static_cast<double>(t % spd) / static_cast<double>(spd));
+  };
+  auto dow = [&](std::int64_t t) {
+    return time_from_timestamps_ ? static_cast<std::int64_t>(data.day_of_week[static_cast<std::size_t>(t)])
+                                 : (t / spd) % 7;
+  };
+
+  num_features_ = channels + (opt.time_of_day ? 1 : 0) + (opt.day_of_week ? 7 : 0);
+  const std::int64_t len = time_end_ - time_begin_, fo = num_features_;
+  auto sig = torch::zeros({len, num_nodes_, fo}, torch::TensorOptions().dtype(torch::kFloat));
+  float* out = sig.data_ptr<float>();
+  for (std::int64_t t = 0; t < len; ++t) {
+    const std::int64_t gt = time_begin_ + t;
+    const float* in = data.signal.data() + gt * num_nodes_ * f;
+    const float td = opt.time_of_day ? tod(gt) : 0.f;
+    const std::int64_t dw = opt.day_of_week ? dow(gt) : 0;
+    for (std::int64_t i = 0; i < num_nodes_; ++i) {
+      float* o = out + (t * num_nodes_ + i) * fo;
+      for (std::int64_t c = 0; c < channels; ++c) o[c] = in[i * f + c];
+      std::int64_t c = channels;
+      if (opt.time_of_day) o[c++] = td;
+      if (opt.day_of_week) o[c + dw] = 1.f;
+    }
+  }
+  signal_ = opt.device.is_cpu() ? sig : sig.to(opt.device);
+}
+
+WindowRange ForecastDataset::held_windows() const {
+  const std::int64_t end = std::min(split_.num_windows, time_end_ - 2 * horizon_ + 1);
+  return {time_begin_, std::max(time_begin_, end)};
+}
+
+torch::Tensor ForecastDataset::starts(const WindowRange& r) const { return torch::arange(r.begin, r.end, kLongCpu); }
+
+std::int64_t ForecastDataset::bytes() const { return signal_.numel() * static_cast<std::int64_t>(signal_.element_size()); }
+
+void normalise_speed_(torch::Tensor& x, const Scaler& s) {
+  auto speed = x.select(-1, 0);
+  speed.sub_(static_cast<float>(s.mean)).div_(static_cast<float>(s.std));
+}
+
+IndexBatcher::IndexBatcher(const ForecastDataset& d)
+    : signal_(d.signal()), horizon_(d.horizon()), time_begin_(d.time_begin()), windows_(d.held_windows()),
+      scaler_(d.scaler()) {}
+
+ForecastBatch IndexBatcher::batch(const torch::Tensor& starts) const {
+  check_starts(starts, windows_);
+  const std::int64_t b = starts.numel(), h = horizon_, n = signal_.size(1), f = signal_.size(2);
+  const auto idx = step_index(starts, time_begin_, 0, h, signal_.device());
+  ForecastBatch out;
+  out.x = signal_.index_select(0, idx).view({b, h, n, f});
+  normalise_speed_(out.x, scaler_);
+  out.y = signal_.select(2, 0).index_select(0, idx + h).view({b, h, n, 1});
+  return out;
+}
+
+std::int64_t IndexBatcher::bytes() const { return 0; }  // the signal belongs to the dataset
+
+MaterializedBatcher::MaterializedBatcher(const ForecastDataset& d) : windows_(d.held_windows()) {
+  const auto& sig = d.signal();
+  const std::int64_t w = windows_.size(), h = d.horizon(), n = sig.size(1), f = sig.size(2);
+  const auto starts = torch::arange(windows_.begin, windows_.end, kLongCpu);
+  const auto idx = step_index(starts, d.time_begin(), 0, h, sig.device());
+  x_ = sig.index_select(0, idx).view({w, h, n, f});
+  normalise_speed_(x_, d.scaler());
+  y_ = sig.select(2, 0).index_select(0, idx + h).view({w, h, n, 1});
+}
+
+ForecastBatch MaterializedBatcher::batch(const torch::Tensor& starts) const {
+  check_starts(starts, windows_);
+  const auto rows = starts.to(x_.device(), torch::kLong) - windows_.begin;
+  return {x_.index_select(0, rows), y_.index_select(0, rows)};
+}
+
+std::int64_t MaterializedBatcher::bytes() const {
+  return (x_.numel() + y_.numel()) * static_cast<std::int64_t>(x_.element_size());
+}
+
+std::unique_ptr<ForecastBatcher> make_forecast_batcher(const ForecastDataset& data, const std::string& kind) {
+  if (kind == "index") return std::make_unique<IndexBatcher>(data);
+  if (kind == "materialized") return std::make_unique<MaterializedBatcher>(data);
+  throw std::invalid_argument("unknown batching '" + kind + "' (expected index or materialized)");
+}
+
+// ---- sharding -------------------------------------------------------------------------------
+
+std::vector<VertexId> window_ids(const WindowRange& r) {
+  if (r.begin < 0 || r.end < r.begin || r.end > static_cast<std::int64_t>(kInvalidVertex))
+    throw std::invalid_argument("bad window range");
+  std::vector<VertexId> v(static_cast<std::size_t>(r.size()));
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<VertexId>(r.begin + static_cast<std::int64_t>(i));
+  return v;
+}
+
+torch::Tensor to_starts(const std::vector<VertexId>& ids) {
+  auto t = torch::empty({static_cast<std::int64_t>(ids.size())}, kLongCpu);
+  auto* p = t.data_ptr<std::int64_t>();
+  for (std::size_t i = 0; i < ids.size(); ++i) p[i] = ids[i];
+  return t;
+}
+
+EpochSchedule window_schedule(const WindowRange& windows, std::uint64_t global_batch_size, std::uint64_t seed,
+                              bool shuffle) {
+  return EpochSchedule(window_ids(windows), global_batch_size, seed, shuffle);
+}
+
+torch::Tensor rank_starts(const EpochSchedule& schedule, std::uint32_t epoch, std::uint64_t batch, std::uint32_t rank,
+                          std::uint32_t num_ranks) {
+  return to_starts(schedule.batch(epoch, batch, rank, num_ranks));
+}
+
+TimeShard time_shard(const WindowRange& windows, std::int64_t horizon, std::uint32_t rank, std::uint32_t num_ranks) {
+  if (num_ranks == 0 || rank >= num_ranks) throw std::invalid_argument("rank out of range");
+  const std::int64_t n = windows.size();
+  TimeShard s;
+  s.windows.begin = windows.begin + n * rank / num_ranks;
+  s.windows.end = windows.begin + n * (rank + 1) / num_ranks;
+  s.time_begin = s.windows.begin;
+  s.time_end = s.windows.size() > 0 ? s.windows.end + 2 * horizon - 1 : s.windows.begin;
+  return s;
+}
+
+EpochSchedule time_shard_schedule(const WindowRange& windows, std::uint32_t num_ranks, std::uint64_t global_batch_size,
+                                  std::uint64_t seed, bool shuffle) {
+  return EpochSchedule::local(window_ids(windows), num_ranks, global_batch_size, seed, shuffle);
+}
+
+// ---- metrics ------------------------------------------------------------------------------------
+
+namespace {
+
+void accumulate(double* slot, const torch::Tensor& pred, const torch::Tensor& truth) {
+  const auto mask = truth.ne(0);
+  const auto zero = torch::zeros({}, pred.options());
+  const auto err = (pred - truth).abs();
+  auto masked_sum = [&](const torch::Tensor& v) {
+    return torch::nan_to_num(torch::where(mask, v, zero), 0.0).sum().item<double>();
+  };
+  slot[0] += masked_sum(err);
+  slot[1] += masked_sum(err * err);
+  slot[2] += masked_sum(err / truth.abs());
+  slot[3] += static_cast<double>(mask.sum().item<std::int64_t>());
+}
+
+}  // namespace
+
+void ForecastMetrics::add(const torch::Tensor& pred, const torch::Tensor& truth) {
+  if (pred.sizes() != truth.sizes()) throw std::invalid_argument("prediction and truth shapes differ");
+  if (pred.dim() != 3 && !(pred.dim() == 4 && pred.size(3) == 1))
+    throw std::invalid_argument("expected [B, h, N] or [B, h, N, 1]");
+  const auto p = pred.detach().to(torch::kCPU, torch::kDouble).reshape({pred.size(0), pred.size(1), -1});
+  const auto t = truth.detach().to(torch::kCPU, torch::kDouble).reshape({pred.size(0), pred.size(1), -1});
+  const std::int64_t h = p.size(1);
+  for (std::size_t i = 0; i < kHorizons.size(); ++i)
+    if (kHorizons[i] <= h) accumulate(sums.data() + 4 * i, p.select(1, kHorizons[i] - 1), t.select(1, kHorizons[i] - 1));
+  accumulate(sums.data() + 4 * (kSlots - 1), p, t);
+}
+
+void ForecastMetrics::merge(const ForecastMetrics& o) {
+  for (std::size_t i = 0; i < sums.size(); ++i) sums[i] += o.sums[i];
+}
+
+double ForecastMetrics::mae(int slot) const {
+  const double c = count(slot);
+  return c > 0 ? sums[static_cast<std::size_t>(slot * 4)] / c : 0;
+}
+double ForecastMetrics::rmse(int slot) const {
+  const double c = count(slot);
+  return c > 0 ? std::sqrt(sums[static_cast<std::size_t>(slot * 4 + 1)] / c) : 0;
+}
+double ForecastMetrics::mape(int slot) const {
+  const double c = count(slot);
+  return c > 0 ? sums[static_cast<std::size_t>(slot * 4 + 2)] / c : 0;
+}
+
+torch::Tensor persistence_forecast(const torch::Tensor& x, const Scaler& s) {
+  if (x.dim() != 4) throw std::invalid_argument("expected x [B, h, N, F]");
+  const std::int64_t b = x.size(0), h = x.size(1), n = x.size(2);
+  const auto last = x.select(1, h - 1).select(-1, 0).mul(static_cast<float>(s.std)).add(static_cast<float>(s.mean));
+  return last.unsqueeze(1).expand({b, h, n}).unsqueeze(-1).contiguous();
+}
+
+}  // namespace flotilla
