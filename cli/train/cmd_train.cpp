@@ -37,11 +37,11 @@ int cmd_train(int argc, char** argv) {
       ("eval-batch-size", "global evaluation batch (default 4096)", cxxopts::value<std::string>())
       ("epochs", "epochs (default 50)", cxxopts::value<std::string>())
       ("lr", "Adam learning rate (default 0.005)", cxxopts::value<std::string>())
-      ("weight-decay", "Adam weight decay (default 5e-3)", cxxopts::value<std::string>())
+      ("weight-decay", "Adam weight decay (default 2e-3)", cxxopts::value<std::string>())
       ("hidden", "hidden width (default 256)", cxxopts::value<std::string>())
       ("heads", "GAT attention heads (default 4)", cxxopts::value<std::string>())
       ("dropout", "dropout between layers (default 0.5)", cxxopts::value<std::string>())
-      ("input-dropout", "dropout on the input features (default 0)", cxxopts::value<std::string>())
+      ("input-dropout", "dropout on the input features (default 0.5)", cxxopts::value<std::string>())
       ("feature-norm", "none | row: divide each input feature row by its sum (default none)", cxxopts::value<std::string>())
       ("prefetch", "batches in flight per trainer with sampler ranks (default 4)", cxxopts::value<std::string>())
       ("seed-assignment", "global (batches independent of the trainer count) | local (seeds from each trainer's "

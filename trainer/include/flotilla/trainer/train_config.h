@@ -22,11 +22,11 @@ struct TrainConfig {
   std::uint64_t eval_batch_size = 4096;
   int epochs = 50;
   double lr = 0.005;
-  double weight_decay = 5e-3;
+  double weight_decay = 2e-3;
   std::int64_t hidden = 256;
   int heads = 4;
   double dropout = 0.5;
-  double input_dropout = 0.0;       // on the input features
+  double input_dropout = 0.5;       // on the input features
   std::string feature_norm = "none"; // none | row (divide each feature row by its sum)
   std::uint32_t prefetch = 4;       // batches in flight per trainer (distributed)
   // global: global batches sliced across trainers (same result for any trainer count);
