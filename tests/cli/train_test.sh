@@ -19,7 +19,7 @@ expect_exit() {  # code, grep pattern, command...
 }
 
 "$fl" partition -i "$root/datasets/embedded/cora" -k 2 -o "$work/shards" -q >/dev/null
-small=(--shards "$work/shards" --batch-size 64 --dropout 0 --hidden 32 -q)
+small=(--shards "$work/shards" --batch-size 64 --dropout 0 --input-dropout 0 --hidden 32 -q)
 
 # Co-located, one process: metrics and summary.
 "$fl" train "${small[@]}" --epochs 2 --out "$work/colo" >/dev/null
