@@ -11,6 +11,7 @@
 #include "../commands.h"
 #include "flotilla/comm.h"
 #include "flotilla/datasets/error.h"
+#include "flotilla/trainer/forecast.h"
 #include "flotilla/trainer/nodeclass.h"
 #include "flotilla/trainer/train_config.h"
 
@@ -27,18 +28,25 @@ int cmd_train(int argc, char** argv) {
   const TrainConfig d;
   options.add_options()
       ("config", "config file (YAML subset: key: value per line); flags override it", cxxopts::value<std::string>())
-      ("task", "nodeclass (forecast: issue #6)", cxxopts::value<std::string>())
+      ("task", "nodeclass | forecast", cxxopts::value<std::string>())
+      ("data", "forecast: traffic folder (speed.csv + adj.csv or distances.csv, or signal.npy)", cxxopts::value<std::string>())
+      ("batching", "forecast: index (signal stored once) | materialized (every window stored)", cxxopts::value<std::string>())
+      ("horizon", "forecast: input and output steps (default 12)", cxxopts::value<std::string>())
+      ("layers", "forecast: recurrent layers of dcrnn/tgcn (default 2)", cxxopts::value<std::string>())
+      ("diffusion-steps", "forecast: diffusion hops per direction (default 2)", cxxopts::value<std::string>())
+      ("max-grad-norm", "forecast: gradient clipping norm, 0 = off (default 5)", cxxopts::value<std::string>())
+      ("shard-time", "forecast: each rank holds only its time block (not yet)")
       ("shards", "folder written by `flotilla partition`", cxxopts::value<std::string>())
       ("samplers", "sampler ranks (default 0)", cxxopts::value<std::string>())
       ("loaders", "feature-loader ranks (default 0)", cxxopts::value<std::string>())
-      ("model", "sage | gcn | gat (default sage)", cxxopts::value<std::string>())
+      ("model", "sage | gcn | gat (default sage); forecast: dcrnn | dcrnn1 | tgcn (default dcrnn)", cxxopts::value<std::string>())
       ("fanouts", "neighbours per layer, input layer first, -1 = all (default 15,10)", cxxopts::value<std::string>())
-      ("batch-size", "global training batch, all trainers together (default 1024)", cxxopts::value<std::string>())
+      ("batch-size", "global training batch, all trainers together (default 1024; forecast 64)", cxxopts::value<std::string>())
       ("eval-batch-size", "global evaluation batch (default 4096)", cxxopts::value<std::string>())
-      ("epochs", "epochs (default 50)", cxxopts::value<std::string>())
-      ("lr", "Adam learning rate (default 0.005)", cxxopts::value<std::string>())
-      ("weight-decay", "Adam weight decay (default 2e-3)", cxxopts::value<std::string>())
-      ("hidden", "hidden width (default 256)", cxxopts::value<std::string>())
+      ("epochs", "epochs (default 50; forecast 20)", cxxopts::value<std::string>())
+      ("lr", "Adam learning rate (default 0.005; forecast 0.01)", cxxopts::value<std::string>())
+      ("weight-decay", "Adam weight decay (default 2e-3; forecast 0)", cxxopts::value<std::string>())
+      ("hidden", "hidden width (default 256; forecast 64)", cxxopts::value<std::string>())
       ("heads", "GAT attention heads (default 4)", cxxopts::value<std::string>())
       ("dropout", "dropout between layers (default 0.5)", cxxopts::value<std::string>())
       ("input-dropout", "dropout on the input features (default 0.5)", cxxopts::value<std::string>())
@@ -81,7 +89,7 @@ int cmd_train(int argc, char** argv) {
     }
     for (const std::string& key : train_config_keys()) {
       if (key == "resume" || !r.count(key)) continue;
-      if (key == "dry-run" || key == "print-config" || key == "quiet") {
+      if (key == "dry-run" || key == "print-config" || key == "quiet" || key == "shard-time") {
         set_config_value(cfg, key, "true");
       } else {
         set_config_value(cfg, key, r[key].as<std::string>());
@@ -91,12 +99,13 @@ int cmd_train(int argc, char** argv) {
       std::fprintf(stderr, "flotilla train: --resume continues in its own folder; drop --out\n");
       return kExitUsage;
     }
+    resolve_task_defaults(cfg);
     if (cfg.print_config) {
       std::printf("%s", config_to_yaml(cfg).c_str());
       return kExitOk;
     }
-    if (cfg.task == "forecast") {
-      std::fprintf(stderr, "flotilla train: --task forecast is not available in this build yet (issue #6)\n");
+    if (cfg.shard_time) {
+      std::fprintf(stderr, "flotilla train: --shard-time is not available in this build yet (issue #6)\n");
       return kExitUnavailable;
     }
     validate_config(cfg);
@@ -109,7 +118,7 @@ int cmd_train(int argc, char** argv) {
   }
   MpiSession mpi(&argc, &argv);
   try {
-    return run_training(cfg, mpi, command_line);
+    return cfg.task == "forecast" ? run_forecast(cfg, mpi, command_line) : run_training(cfg, mpi, command_line);
   } catch (const std::exception& e) {
     // Before the roles start (bad shards folder, ...): every rank fails the same way; one says so.
     if (mpi.rank() == 0) std::fprintf(stderr, "flotilla train: error: %s\n", e.what());

@@ -43,7 +43,7 @@ std::string quote(const std::string& s) {
 const std::vector<std::string>& train_config_keys() {
   static const std::vector<std::string> keys = {
       "task",    "shards", "samplers", "loaders",  "model",   "fanouts",  "batch-size", "eval-batch-size",
-      "epochs",  "lr",     "weight-decay", "hidden", "heads", "dropout", "input-dropout", "feature-norm", "prefetch", "seed-assignment", "max-steps", "eval",   "out",
+      "epochs",  "lr",     "weight-decay", "hidden", "heads", "dropout", "input-dropout", "feature-norm", "prefetch", "seed-assignment", "max-steps", "eval", "data", "batching", "horizon", "layers", "diffusion-steps", "max-grad-norm", "shard-time",   "out",
       "resume",  "seed",   "device",   "threads",  "dry-run", "print-config", "quiet"};
   return keys;
 }
@@ -70,6 +70,13 @@ void set_config_value(TrainConfig& c, const std::string& raw_key, const std::str
   else if (k == "seed-assignment") c.seed_assignment = v;
   else if (k == "max-steps") c.max_steps = parse_number<std::uint64_t>(k, v);
   else if (k == "eval") c.eval = parse_bool(k, v);
+  else if (k == "data") c.data = v;
+  else if (k == "batching") c.batching = v;
+  else if (k == "horizon") c.horizon = parse_number<std::int64_t>(k, v);
+  else if (k == "layers") c.layers = parse_number<int>(k, v);
+  else if (k == "diffusion-steps") c.diffusion_steps = parse_number<int>(k, v);
+  else if (k == "max-grad-norm") c.max_grad_norm = parse_number<double>(k, v);
+  else if (k == "shard-time") c.shard_time = parse_bool(k, v);
   else if (k == "out") c.out = v;
   else if (k == "resume") c.resume = v;
   else if (k == "seed") c.seed = parse_number<std::uint64_t>(k, v);
@@ -120,14 +127,40 @@ std::string config_to_yaml(const TrainConfig& c) {
     << "\nbatch-size: " << c.batch_size << "\neval-batch-size: " << c.eval_batch_size << "\nepochs: " << c.epochs
     << "\nlr: " << c.lr << "\nweight-decay: " << c.weight_decay << "\nhidden: " << c.hidden << "\nheads: " << c.heads
     << "\ndropout: " << c.dropout << "\ninput-dropout: " << c.input_dropout << "\nfeature-norm: " << c.feature_norm << "\nprefetch: " << c.prefetch << "\nseed-assignment: " << c.seed_assignment << "\nmax-steps: " << c.max_steps
-    << "\neval: " << (c.eval ? "true" : "false") << "\nout: " << quote(c.out)
+    << "\neval: " << (c.eval ? "true" : "false") << "\ndata: " << quote(c.data) << "\nbatching: " << c.batching
+    << "\nhorizon: " << c.horizon << "\nlayers: " << c.layers << "\ndiffusion-steps: " << c.diffusion_steps
+    << "\nmax-grad-norm: " << c.max_grad_norm << "\nshard-time: " << (c.shard_time ? "true" : "false") << "\nout: " << quote(c.out)
     << "\nseed: " << c.seed << "\ndevice: " << c.device << "\nthreads: " << c.threads << "\n";
   return o.str();
 }
 
+void resolve_task_defaults(TrainConfig& c) {
+  const bool fc = c.task == "forecast";
+  if (c.model.empty()) c.model = fc ? "dcrnn" : "sage";
+  if (c.batch_size == 0) c.batch_size = fc ? 64 : 1024;
+  if (c.epochs == 0) c.epochs = fc ? 20 : 50;
+  if (c.lr == 0) c.lr = fc ? 0.01 : 0.005;
+  if (c.weight_decay < 0) c.weight_decay = fc ? 0.0 : 2e-3;
+  if (c.hidden == 0) c.hidden = fc ? 64 : 256;
+}
+
 void validate_config(const TrainConfig& c) {
   auto bad = [](const std::string& m) { throw std::invalid_argument(m); };
-  if (c.task != "nodeclass") bad("task '" + c.task + "' is not available yet (nodeclass; forecast comes with issue #6)");
+  if (c.task != "nodeclass" && c.task != "forecast") bad("--task must be nodeclass or forecast");
+  if (c.task == "forecast") {
+    if (c.data.empty()) bad("--data DIR is required for --task forecast (a traffic folder)");
+    if (c.out.empty() && !c.dry_run) bad("--out RUNDIR is required");
+    if (c.model != "dcrnn" && c.model != "dcrnn1" && c.model != "tgcn") bad("--model must be dcrnn, dcrnn1 or tgcn for forecasting");
+    if (c.batching != "index" && c.batching != "materialized") bad("--batching must be index or materialized");
+    if (c.horizon < 1) bad("--horizon must be at least 1");
+    if (c.epochs < 1) bad("--epochs must be at least 1");
+    if (c.batch_size < 1) bad("--batch-size must be at least 1");
+    if (!(c.lr > 0) || !std::isfinite(c.lr)) bad("--lr must be positive");
+    if (c.layers < 1 || c.diffusion_steps < 0 || c.hidden < 1) bad("--layers, --hidden >= 1 and --diffusion-steps >= 0");
+    if (!(c.max_grad_norm >= 0)) bad("--max-grad-norm must be >= 0");
+    if (c.samplers || c.loaders) bad("forecasting has no sampler or loader ranks (every rank trains)");
+    return;
+  }
   if (c.shards.empty()) bad("--shards DIR is required (a folder written by `flotilla partition`)");
   if (c.out.empty() && !c.dry_run) bad("--out RUNDIR is required");
   if (c.epochs < 1) bad("--epochs must be at least 1");

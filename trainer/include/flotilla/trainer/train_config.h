@@ -16,14 +16,14 @@ struct TrainConfig {
   // Node classification.
   std::string shards;               // folder written by `flotilla partition`
   int samplers = 0, loaders = 0;    // 0 and 0: co-located sampling and loading
-  std::string model = "sage";       // sage | gcn | gat
+  std::string model;                // nodeclass: sage | gcn | gat; forecast: dcrnn | dcrnn1 | tgcn ("" = task default)
   std::string fanouts = "15,10";    // input layer first (DGL order); -1 = all neighbours
-  std::uint64_t batch_size = 1024;  // global: all trainers together
+  std::uint64_t batch_size = 0;     // global: all trainers together (0 = task default: 1024, forecast 64)
   std::uint64_t eval_batch_size = 4096;
-  int epochs = 50;
-  double lr = 0.005;
-  double weight_decay = 2e-3;
-  std::int64_t hidden = 256;
+  int epochs = 0;                   // 0 = task default: 50, forecast 20
+  double lr = 0;                    // 0 = task default: 0.005, forecast 0.01 (DCRNN's base_lr)
+  double weight_decay = -1;         // < 0 = task default: 2e-3, forecast 0
+  std::int64_t hidden = 0;          // 0 = task default: 256, forecast 64
   int heads = 4;
   double dropout = 0.5;
   double input_dropout = 0.5;       // on the input features
@@ -34,6 +34,14 @@ struct TrainConfig {
   std::string seed_assignment = "global";
   std::uint64_t max_steps = 0;      // training steps per epoch at most (0 = all; benchmarks, smoke runs)
   bool eval = true;                 // validation and test after every epoch
+  // Forecasting.
+  std::string data;                 // traffic folder (speed.csv + adj.csv/distances.csv, or signal.npy)
+  std::string batching = "index";   // index | materialized
+  std::int64_t horizon = 12;        // input steps = output steps
+  int layers = 2;                   // dcrnn/tgcn recurrent layers
+  int diffusion_steps = 2;          // dcrnn/dcrnn1 hops per direction
+  double max_grad_norm = 5.0;       // gradient clipping (DCRNN's max_grad_norm; 0 = off)
+  bool shard_time = false;          // each rank holds only its time block (not yet)
   // Common.
   std::string out;                  // run folder
   std::string resume;               // run folder to continue (its config.yaml is the base)
@@ -57,6 +65,10 @@ void read_config_file(const std::string& path, TrainConfig& cfg);
 
 // YAML text of every key (parsable by read_config_file).
 std::string config_to_yaml(const TrainConfig& cfg);
+
+// Fills the task-dependent defaults left at their "unset" values (model, batch size, epochs,
+// lr, weight decay, hidden width).
+void resolve_task_defaults(TrainConfig& cfg);
 
 // Cross-field checks (e.g. shards given, epochs >= 1, fanouts parse); throws std::invalid_argument.
 void validate_config(const TrainConfig& cfg);

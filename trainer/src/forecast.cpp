@@ -1,0 +1,307 @@
+// Forecasting loop: DCRNN's recipe (Adam, masked MAE on de-normalised speed, gradient
+// clipping, scheduled sampling) over index batches; gradients and metrics summed across
+// ranks. Validation and test metrics every epoch; test figures reported at the best
+// validation MAE, beside the persistence baseline.
+#include "flotilla/trainer/forecast.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "flotilla/comm.h"
+#include "flotilla/comm/communicator.h"
+#include "flotilla/datasets/json_writer.h"
+#include "flotilla/datasets/progress.h"
+#include "flotilla/datasets/random.h"
+#include "flotilla/datasets/traffic.h"
+#include "flotilla/models.h"
+#include "flotilla/models/forecast.h"
+#include "flotilla/trainer.h"
+#include "flotilla/trainer/forecast_data.h"
+#include "run_files.h"
+
+namespace flotilla {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Sum of |pred - y| over entries with y != 0, and their count (DCRNN's masked MAE loss,
+// null_val = 0, on de-normalised speeds).
+std::pair<torch::Tensor, torch::Tensor> masked_abs_error(const torch::Tensor& pred, const torch::Tensor& y) {
+  const torch::Tensor mask = y.ne(0).to(pred.dtype());
+  return {((pred - y).abs() * mask).sum(), mask.sum()};
+}
+
+void write_metric_fields(JsonWriter& j, const std::string& prefix, const ForecastMetrics& m) {
+  static const char* names[] = {"h3", "h6", "h12"};
+  for (int s = 0; s < 3; ++s) {
+    j.field(prefix + "mae_" + names[s], m.mae(s));
+    j.field(prefix + "rmse_" + names[s], m.rmse(s));
+    j.field(prefix + "mape_" + names[s], m.mape(s));
+  }
+  j.field(prefix + "mae", m.mae(3));
+}
+
+}  // namespace
+
+int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& command_line) {
+  const Communicator world = Communicator::world();
+  const int rank = world.rank();
+  const std::uint32_t P = static_cast<std::uint32_t>(world.size());
+  bool fell_back = false;
+  const std::string device_name = pick_device(cfg.device, mpi.local_rank(), &fell_back);
+  if (cfg.dry_run) {
+    const auto hosts = world.allgather(mpi.hostname());
+    const auto devices = world.allgather(device_name);
+    if (rank == 0) {
+      std::printf("flotilla train --task forecast: %u ranks, every rank a trainer holding the signal of %s; "
+                  "window start indices sharded per epoch (distributed-index-batching)\n",
+                  P, cfg.data.c_str());
+      std::printf("%5s  %-20s %-12s\n", "rank", "host", "device");
+      for (std::uint32_t r = 0; r < P; ++r) std::printf("%5u  %-20s %-12s\n", r, hosts[r].c_str(), devices[r].c_str());
+    }
+    return 0;
+  }
+  const torch::Device device(device_name);
+  if (cfg.threads > 0) set_torch_threads(cfg.threads);
+  const auto t_start = Clock::now();
+
+  // Data: the signal once, on the device; the scaler from the training windows.
+  ForecastDataset data = [&] {
+    TrafficData raw = read_traffic(cfg.data);
+    ForecastOptions opt;
+    opt.horizon = cfg.horizon;
+    opt.device = device;
+    return ForecastDataset(raw, opt);
+  }();
+  TrafficGraph tg = read_traffic_graph(cfg.data);
+  const auto batcher = make_forecast_batcher(data, cfg.batching);
+  const WindowSplit split = data.split();
+  if (split.num_train == 0 || split.num_valid == 0 || split.num_test == 0)
+    throw std::runtime_error(cfg.data + ": too few steps (" + std::to_string(data.num_steps()) + ") for " +
+                             std::to_string(cfg.horizon) + "-step windows in train, validation and test");
+  SensorGraph graph;
+  const auto E = static_cast<std::int64_t>(tg.src.size());
+  graph.num_nodes = data.num_nodes();
+  graph.src = torch::empty({E}, torch::kLong);
+  graph.dst = torch::empty({E}, torch::kLong);
+  graph.weight = torch::from_blob(tg.weight.data(), {E}, torch::kFloat32).clone();
+  for (std::int64_t e = 0; e < E; ++e) {
+    graph.src[e] = static_cast<std::int64_t>(tg.src[static_cast<std::size_t>(e)]);
+    graph.dst[e] = static_cast<std::int64_t>(tg.dst[static_cast<std::size_t>(e)]);
+  }
+  graph.src = graph.src.to(device);
+  graph.dst = graph.dst.to(device);
+  graph.weight = graph.weight.to(device);
+
+  ForecastModelConfig mc;
+  mc.model = cfg.model;
+  mc.num_nodes = data.num_nodes();
+  mc.input_dim = data.num_features();
+  mc.output_dim = 1;
+  mc.horizon = cfg.horizon;
+  mc.hidden = cfg.hidden;
+  mc.num_layers = cfg.layers;
+  mc.diffusion_steps = cfg.diffusion_steps;
+  torch::manual_seed(cfg.seed);
+  auto model = make_forecast_model(mc, graph);
+  model->to(device);
+  // DCRNN: Adam with epsilon 1e-3.
+  torch::optim::Adam opt(model->parameters(),
+                         torch::optim::AdamOptions(cfg.lr).eps(1e-3).weight_decay(cfg.weight_decay));
+
+  const std::string ck_path = cfg.out + "/checkpoint.pt";
+  std::uint32_t first_epoch = 0;
+  Checkpoint best;
+  if (!cfg.resume.empty()) {
+    best = load_checkpoint(ck_path, *model, opt);
+    first_epoch = static_cast<std::uint32_t>(best.epoch + 1);
+  } else {
+    // Same initial parameters on every rank (rank 0's).
+    torch::NoGradGuard ng;
+    std::vector<Span<float>> spans;
+    std::vector<torch::Tensor> host;
+    for (auto& p : model->parameters()) {
+      if (rank != 0) p.zero_();
+      host.push_back(p.device().is_cpu() ? p : p.to(torch::kCPU));
+      spans.emplace_back(host.back().data_ptr<float>(), static_cast<std::size_t>(host.back().numel()));
+    }
+    GradientAllReducer(world).allreduce(spans, 1.0f);
+    std::size_t i = 0;
+    for (auto& p : model->parameters()) {
+      if (!p.device().is_cpu()) p.copy_(host[i]);
+      ++i;
+    }
+  }
+  if (rank == 0) {
+    std::filesystem::create_directories(cfg.out);
+    write_text_atomic(cfg.out + "/config.yaml", config_to_yaml(cfg));
+    write_text_atomic(cfg.out + "/command.txt", command_line + "\n");
+    if (cfg.resume.empty()) std::filesystem::remove(cfg.out + "/metrics.jsonl");
+    else truncate_metrics(cfg.out + "/metrics.jsonl", first_epoch);
+  }
+  const EpochSchedule train_sched = window_schedule(split.train(), cfg.batch_size, cfg.seed, true);
+  const EpochSchedule valid_sched = window_schedule(split.valid(), cfg.batch_size, cfg.seed, false);
+  const EpochSchedule test_sched = window_schedule(split.test(), cfg.batch_size, cfg.seed, false);
+  const std::uint64_t steps = cfg.max_steps ? std::min<std::uint64_t>(cfg.max_steps, train_sched.num_batches())
+                                            : train_sched.num_batches();
+  const Scaler sc = data.scaler();
+  if (rank == 0 && !cfg.quiet)
+    std::printf("forecasting with %s on %s: %lld sensors, %lld steps, %lld features; windows %lld/%lld/%lld "
+                "train/valid/test; %llu steps per epoch of %llu windows on %u rank(s); %s batching (%.1f MB held); "
+                "scaler mean %.3f std %.3f\n",
+                cfg.model.c_str(), cfg.data.c_str(), static_cast<long long>(data.num_nodes()),
+                static_cast<long long>(data.num_steps()), static_cast<long long>(data.num_features()),
+                static_cast<long long>(split.num_train), static_cast<long long>(split.num_valid),
+                static_cast<long long>(split.num_test), static_cast<unsigned long long>(steps),
+                static_cast<unsigned long long>(cfg.batch_size), P, batcher->name().c_str(),
+                static_cast<double>(data.bytes() + batcher->bytes()) / 1e6, sc.mean, sc.std);
+
+  GradientAllReducer reducer(world);
+  double best_valid = best.best_valid;  // lower is better; < 0 = none yet
+  std::vector<double> best_metrics = best.best_metrics;
+  std::int64_t best_epoch = best.best_epoch;
+  std::uint64_t global_step = static_cast<std::uint64_t>(first_epoch) * steps;
+  double total_step_s = 0;
+  std::uint64_t total_steps = 0;
+  ForecastMetrics last_persist;
+  for (std::uint32_t epoch = first_epoch; epoch < static_cast<std::uint32_t>(cfg.epochs); ++epoch) {
+    const auto t_epoch = Clock::now();
+    torch::manual_seed(splitmix64(cfg.seed * 0x9e3779b97f4a7c15ULL + epoch));  // scheduled-sampling coins
+    model->train();
+    double loss_sum = 0, loss_count = 0, batch_s = 0, compute_s = 0, allreduce_s = 0;
+    for (std::uint64_t b = 0; b < steps; ++b) {
+      auto t0 = Clock::now();
+      const ForecastBatch fb = batcher->batch(rank_starts(train_sched, epoch, b, static_cast<std::uint32_t>(rank), P).to(device));
+      batch_s += since(t0);
+      t0 = Clock::now();
+      opt.zero_grad();
+      double local[2] = {0, 0};
+      torch::Tensor err_sum, count;
+      if (fb.x.size(0) > 0) {
+        const torch::Tensor y_norm = (fb.y - sc.mean) / sc.std;  // teacher forcing works in normalised units
+        const torch::Tensor pred = model->forward(fb.x, y_norm, static_cast<std::int64_t>(global_step)) * sc.std + sc.mean;
+        std::tie(err_sum, count) = masked_abs_error(pred, fb.y);
+        local[0] = err_sum.item<double>();
+        local[1] = count.item<double>();
+      }
+      // Mean over the unmasked entries of the whole global batch: scale by the global count.
+      double global[2] = {local[0], local[1]};
+      if (P > 1) world.allreduce_sum(global, 2);
+      if (err_sum.defined() && global[1] > 0) (err_sum / global[1]).backward();
+      compute_s += since(t0);
+      t0 = Clock::now();
+      if (P > 1) {
+        std::vector<Span<float>> spans;
+        for (auto& p : model->parameters()) {
+          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+          spans.emplace_back(p.grad().data_ptr<float>(), static_cast<std::size_t>(p.grad().numel()));
+        }
+        reducer.allreduce(spans, 1.0f);
+      }
+      allreduce_s += since(t0);
+      t0 = Clock::now();
+      if (cfg.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), cfg.max_grad_norm);
+      opt.step();
+      compute_s += since(t0);
+      loss_sum += global[0];
+      loss_count += global[1];
+      ++global_step;
+    }
+    const double train_s = since(t_epoch);
+    total_step_s += train_s;
+    total_steps += steps;
+    // Evaluation: each rank its slice of every batch; metric sums all-reduced.
+    ForecastMetrics vm, tm, vp, tp;
+    model->eval();
+    {
+      torch::NoGradGuard ng;
+      for (int phase = 0; phase < 2; ++phase) {
+        const EpochSchedule& s = phase == 0 ? valid_sched : test_sched;
+        for (std::uint64_t b = 0; b < s.num_batches(); ++b) {
+          const ForecastBatch fb = batcher->batch(rank_starts(s, 0, b, static_cast<std::uint32_t>(rank), P).to(device));
+          if (fb.x.size(0) == 0) continue;
+          const torch::Tensor pred = model->forward(fb.x) * sc.std + sc.mean;
+          (phase == 0 ? vm : tm).add(pred.to(torch::kCPU), fb.y.to(torch::kCPU));
+          (phase == 0 ? vp : tp).add(persistence_forecast(fb.x, sc).to(torch::kCPU), fb.y.to(torch::kCPU));
+        }
+      }
+    }
+    for (ForecastMetrics* m : {&vm, &tm, &vp, &tp}) world.allreduce_sum(m->data(), ForecastMetrics::kSize);
+    last_persist = tp;
+    const double valid_mae = vm.mae(3);
+    if (best_valid < 0 || valid_mae < best_valid) {
+      best_valid = valid_mae;
+      best_epoch = epoch;
+      best_metrics.assign(tm.sums.begin(), tm.sums.end());
+      if (rank == 0) {
+        torch::serialize::OutputArchive a;
+        save_params(*model, a);
+        const std::string tmp = cfg.out + "/best_model.pt.tmp-" + std::to_string(::getpid());
+        a.save_to(tmp);
+        std::filesystem::rename(tmp, cfg.out + "/best_model.pt");
+      }
+    }
+    if (rank == 0) {
+      JsonWriter j;
+      j.begin_object()
+          .field("epoch", static_cast<std::int64_t>(epoch))
+          .field("train_mae", loss_count > 0 ? loss_sum / loss_count : std::nan(""))
+          .field("valid_mae", valid_mae);
+      write_metric_fields(j, "valid_", vm);
+      write_metric_fields(j, "test_", tm);
+      j.field("seconds", since(t_epoch))
+          .field("train_seconds", train_s)
+          .field("seconds_per_step", steps ? train_s / static_cast<double>(steps) : 0.0)
+          .field("batch_seconds", batch_s)
+          .field("compute_seconds", compute_s)
+          .field("allreduce_seconds", allreduce_s)
+          .field("steps", steps)
+          .end_object();
+      std::ofstream(cfg.out + "/metrics.jsonl", std::ios::app) << j.str() << "\n";
+      Checkpoint ck;
+      ck.epoch = epoch;
+      ck.best_valid = best_valid;
+      ck.best_epoch = best_epoch;
+      ck.test_at_best = best_metrics.empty() ? -1 : best_metrics[3 * 4 + 0];
+      ck.best_metrics = best_metrics;
+      save_checkpoint(ck_path, *model, opt, ck);
+      if (!cfg.quiet)
+        std::printf("epoch %3u  train MAE %.4f  valid MAE %.4f (h3 %.3f h6 %.3f h12 %.3f)  %.2fs (%.3f s/step)\n", epoch,
+                    loss_count > 0 ? loss_sum / loss_count : 0.0, valid_mae, vm.mae(0), vm.mae(1), vm.mae(2),
+                    since(t_epoch), steps ? train_s / static_cast<double>(steps) : 0.0);
+      std::fflush(stdout);
+    }
+  }
+  if (rank == 0) {
+    ForecastMetrics at_best;
+    if (best_metrics.size() == at_best.sums.size()) std::copy(best_metrics.begin(), best_metrics.end(), at_best.sums.begin());
+    JsonWriter j;
+    j.begin_object().field("task", "forecast").field("model", cfg.model).field("batching", cfg.batching);
+    write_metric_fields(j, "test_", at_best);
+    write_metric_fields(j, "persistence_test_", last_persist);
+    j.field("best_valid_mae", best_valid)
+        .field("best_epoch", best_epoch)
+        .field("epochs", static_cast<std::int64_t>(cfg.epochs))
+        .field("ranks", static_cast<std::uint64_t>(P))
+        .field("seconds", since(t_start))
+        .field("seconds_per_step", total_steps ? total_step_s / static_cast<double>(total_steps) : 0.0)
+        .field("data_bytes_held", static_cast<std::int64_t>(data.bytes() + batcher->bytes()))
+        .field("peak_rss_bytes", peak_rss_bytes())
+        .end_object();
+    write_text_atomic(cfg.out + "/summary.json", j.str() + "\n");
+    if (!cfg.quiet)
+      std::printf("done: test MAE h3 %.3f h6 %.3f h12 %.3f (persistence %.3f %.3f %.3f) at best valid MAE %.4f (epoch %lld)\n",
+                  at_best.mae(0), at_best.mae(1), at_best.mae(2), last_persist.mae(0), last_persist.mae(1),
+                  last_persist.mae(2), best_valid, static_cast<long long>(best_epoch));
+  }
+  return 0;
+}
+
+}  // namespace flotilla
