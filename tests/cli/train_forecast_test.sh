@@ -20,7 +20,7 @@ f=(--task forecast --data "$root/datasets/embedded/metr-la-week" --model dcrnn1 
 "$fl" train "${f[@]}" --epochs 2 --out "$work/index" >/dev/null
 "$fl" train "${f[@]}" --epochs 2 --batching materialized --out "$work/mat" >/dev/null
 "$diff_tool" "$work/index/checkpoint.pt" "$work/mat/checkpoint.pt" 0 || fail "index and materialized batching differ"
-for k in test_mae_h3 test_mae_h6 test_mae_h12 test_rmse_h12 test_mape_h12 persistence_test_mae_h12 best_valid_mae seconds_per_step peak_rss_bytes; do
+for k in test_mae_h3 test_mae_h6 test_mae_h12 test_rmse_h12 test_mape_h12 persistence_test_mae_h12 best_valid_mae train_step_seconds peak_rss_bytes; do
   grep -q "\"$k\"" "$work/index/summary.json" || fail "summary.json lacks $k"
 done
 [ "$(wc -l < "$work/index/metrics.jsonl")" = 2 ] || fail "metrics.jsonl should have 2 lines"

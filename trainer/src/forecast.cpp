@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -171,12 +172,14 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
   double total_step_s = 0;
   std::uint64_t total_steps = 0;
   ForecastMetrics last_persist;
+  std::vector<double> step_seconds;  // every training step of this session
   for (std::uint32_t epoch = first_epoch; epoch < static_cast<std::uint32_t>(cfg.epochs); ++epoch) {
     const auto t_epoch = Clock::now();
     torch::manual_seed(splitmix64(cfg.seed * 0x9e3779b97f4a7c15ULL + epoch));  // scheduled-sampling coins
     model->train();
     double loss_sum = 0, loss_count = 0, batch_s = 0, compute_s = 0, allreduce_s = 0;
     for (std::uint64_t b = 0; b < steps; ++b) {
+      const auto t_step = Clock::now();
       auto t0 = Clock::now();
       const ForecastBatch fb = batcher->batch(rank_starts(train_sched, epoch, b, static_cast<std::uint32_t>(rank), P).to(device));
       batch_s += since(t0);
@@ -213,6 +216,7 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
       loss_sum += global[0];
       loss_count += global[1];
       ++global_step;
+      step_seconds.push_back(since(t_step));
     }
     const double train_s = since(t_epoch);
     total_step_s += train_s;
@@ -292,6 +296,12 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
         .field("ranks", static_cast<std::uint64_t>(P))
         .field("seconds", since(t_start))
         .field("seconds_per_step", total_steps ? total_step_s / static_cast<double>(total_steps) : 0.0)
+        .field("train_step_seconds", [&] {  // median over this session's steps
+          if (step_seconds.empty()) return std::nan("");
+          std::vector<double> v = step_seconds;
+          std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+          return v[v.size() / 2];
+        }())
         .field("data_bytes_held", static_cast<std::int64_t>(data.bytes() + batcher->bytes()))
         .field("peak_rss_bytes", peak_rss_bytes())
         .end_object();
