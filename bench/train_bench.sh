@@ -23,7 +23,7 @@ for algo in grem hash; do
   [ -d "$work/shards-$nodes-$algo" ] || /usr/bin/time -f "partition $algo: %e s, %M KB" \
     "$fl" partition -i "$g" -k 2 --algo "$algo" -o "$work/shards-$nodes-$algo" -q >/dev/null
 done
-"$fl" info "$g" | head -3
+"$fl" info "$g" 2>/dev/null | head -3
 common=(--max-steps "$steps" --epochs 1 --eval false -q)
 js() { sed -n "s/.*\"$2\":\([-0-9.e]*\).*/\1/p" "$1"; }
 role() { sed -n "s/.*\"$2\":{\([^}]*\)}.*/\1/p" "$1/summary.json" | sed -n "s/.*\"$3\":\([-0-9.e]*\).*/\1/p"; }

@@ -1,6 +1,8 @@
 // Distributed batches: sampler ranks build them (expanding remote frontier nodes through
 // the sampler that owns them), loader ranks send the feature rows straight to the trainer.
 // Protocol, flow control and shutdown: docs/architecture.md.
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -219,7 +221,15 @@ class SamplerServer {
         worked = true;
         break;
       }
-      if (!worked) idle(&idle_s_);
+      // Large sends progress only while we call into MPI (shared-memory transports pipeline
+      // fragments): with sends in flight, yield instead of sleeping.
+      if (!worked) {
+        if (ep_.progress() > 0) {
+          sched_yield();
+        } else {
+          idle(&idle_s_);
+        }
+      }
     }
     ep_.flush();
     counters_.busy_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count() - idle_s_;
@@ -454,8 +464,11 @@ TrafficCounters run_loader_server(const std::string& dir, const RolePlan& roles,
   while (done < roles.trainer_ranks.size()) {
     Message m;
     if (!ep.try_receive(m)) {
-      ep.progress();
-      idle(&idle_s);
+      if (ep.progress() > 0) {
+        sched_yield();  // rows in flight: keep pushing them (see the sampler loop)
+      } else {
+        idle(&idle_s);
+      }
       continue;
     }
     if (m.tag == wire::kDone) {
