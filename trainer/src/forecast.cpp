@@ -163,6 +163,7 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
                 static_cast<long long>(split.num_test), static_cast<unsigned long long>(steps),
                 static_cast<unsigned long long>(cfg.batch_size), P, batcher->name().c_str(),
                 static_cast<double>(data.bytes() + batcher->bytes()) / 1e6, sc.mean, sc.std);
+  std::fflush(stdout);
 
   GradientAllReducer reducer(world);
   double best_valid = best.best_valid;  // lower is better; < 0 = none yet
@@ -226,7 +227,7 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
     model->eval();
     {
       torch::NoGradGuard ng;
-      for (int phase = 0; phase < 2; ++phase) {
+      for (int phase = 0; phase < (cfg.eval ? 2 : 0); ++phase) {  // --eval false: benchmarks
         const EpochSchedule& s = phase == 0 ? valid_sched : test_sched;
         for (std::uint64_t b = 0; b < s.num_batches(); ++b) {
           const ForecastBatch fb = batcher->batch(rank_starts(s, 0, b, static_cast<std::uint32_t>(rank), P).to(device));

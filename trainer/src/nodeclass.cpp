@@ -201,6 +201,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
                 static_cast<unsigned long long>(info.num_train), static_cast<unsigned long long>(info.num_valid),
                 static_cast<unsigned long long>(info.num_test), static_cast<unsigned long long>(n_train),
                 device_name.c_str());
+  std::fflush(stdout);
   TrainerResult res;
   res.best = ck;
   std::uint64_t steps_done = 0;
