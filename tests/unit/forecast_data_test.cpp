@@ -531,3 +531,31 @@ TEST(ForecastDataMemory, PeakRss) {
               after, peak, after - before, peak - before);
   EXPECT_EQ(b.x.size(0), 64);
 }
+
+TEST_F(ForecastData, TakingTheSignalOverGivesTheSameDatasetWithOneCopy) {
+  // Two channels in, speed + time of day out: the same width, so the signal is rewritten in
+  // place instead of copied.
+  TrafficData two = synthetic(300, 5, [](std::uint64_t t, std::uint64_t n) { return static_cast<float>(t * 10 + n); });
+  two.num_features = 2;
+  std::vector<float> widened;
+  for (float v : two.signal) {
+    widened.push_back(v);
+    widened.push_back(-1.f);  // a second channel the dataset does not use
+  }
+  two.signal = widened;
+  ForecastOptions opt;
+  opt.horizon = 6;
+  const ForecastDataset copied(two, opt);
+  TrafficData moved_from = two;
+  const float* before = moved_from.signal.data();
+  const ForecastDataset taken(std::move(moved_from), opt);
+  EXPECT_TRUE(moved_from.signal.empty());
+  EXPECT_EQ(taken.signal().data_ptr<float>(), before);  // no copy
+  EXPECT_TRUE(torch::equal(taken.signal(), copied.signal()));
+  EXPECT_EQ(taken.scaler().mean, copied.scaler().mean);
+  EXPECT_EQ(taken.scaler().std, copied.scaler().std);
+  // Different widths still copy.
+  TrafficData one = synthetic(300, 5, [](std::uint64_t t, std::uint64_t n) { return static_cast<float>(t + n); });
+  const ForecastDataset from_one(std::move(one), opt);
+  EXPECT_EQ(from_one.num_features(), 2);
+}

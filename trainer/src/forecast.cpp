@@ -79,7 +79,7 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
     ForecastOptions opt;
     opt.horizon = cfg.horizon;
     opt.device = device;
-    return ForecastDataset(raw, opt);
+    return ForecastDataset(std::move(raw), opt);  // takes the signal over: one copy in memory
   }();
   TrafficGraph tg = read_traffic_graph(cfg.data);
   const auto batcher = make_forecast_batcher(data, cfg.batching);

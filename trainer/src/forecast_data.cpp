@@ -85,7 +85,11 @@ Scaler fit_window_scaler(const TrafficData& data, std::int64_t horizon, std::int
   return s;
 }
 
-ForecastDataset::ForecastDataset(const TrafficData& data, const ForecastOptions& opt) {
+ForecastDataset::ForecastDataset(const TrafficData& data, const ForecastOptions& opt) { build(data, opt, nullptr); }
+
+ForecastDataset::ForecastDataset(TrafficData&& data, const ForecastOptions& opt) { build(data, opt, &data.signal); }
+
+void ForecastDataset::build(const TrafficData& data, const ForecastOptions& opt, std::vector<float>* take) {
   horizon_ = opt.horizon;
   num_steps_ = static_cast<std::int64_t>(data.num_steps);
   num_nodes_ = static_cast<std::int64_t>(data.num_sensors);
@@ -118,11 +122,23 @@ ForecastDataset::ForecastDataset(const TrafficData& data, const ForecastOptions&
 
   num_features_ = channels + (opt.time_of_day ? 1 : 0) + (opt.day_of_week ? 7 : 0);
   const std::int64_t len = time_end_ - time_begin_, fo = num_features_;
-  auto sig = torch::zeros({len, num_nodes_, fo}, torch::TensorOptions().dtype(torch::kFloat));
+  // In place when the caller gave up the signal and the layout has the same width: row t,
+  // sensor i is rewritten over itself (inputs read before outputs at the same offsets).
+  const bool in_place = take != nullptr && opt.device.is_cpu() && fo == f && time_begin_ == 0 && len == num_steps_ &&
+                        !opt.day_of_week;
+  torch::Tensor sig;
+  if (in_place) {
+    auto* owned = new std::vector<float>(std::move(*take));
+    take->clear();
+    sig = torch::from_blob(owned->data(), {len, num_nodes_, fo}, [owned](void*) { delete owned; },
+                           torch::TensorOptions().dtype(torch::kFloat));
+  } else {
+    sig = torch::zeros({len, num_nodes_, fo}, torch::TensorOptions().dtype(torch::kFloat));
+  }
   float* out = sig.data_ptr<float>();
   for (std::int64_t t = 0; t < len; ++t) {
     const std::int64_t gt = time_begin_ + t;
-    const float* in = data.signal.data() + gt * num_nodes_ * f;
+    const float* in = (in_place ? out : data.signal.data()) + gt * num_nodes_ * f;
     const float td = opt.time_of_day ? tod(gt) : 0.f;
     const std::int64_t dw = opt.day_of_week ? dow(gt) : 0;
     for (std::int64_t i = 0; i < num_nodes_; ++i) {
@@ -130,6 +146,7 @@ ForecastDataset::ForecastDataset(const TrafficData& data, const ForecastOptions&
       for (std::int64_t c = 0; c < channels; ++c) o[c] = in[i * f + c];
       std::int64_t c = channels;
       if (opt.time_of_day) o[c++] = td;
+      for (; in_place && c < fo; ++c) o[c] = 0.f;  // zeros() gives these in the copying path
       if (opt.day_of_week) o[c + dw] = 1.f;
     }
   }

@@ -90,6 +90,11 @@ struct ForecastOptions {
 class ForecastDataset {
  public:
   ForecastDataset(const TrafficData& data, const ForecastOptions& options = {});
+  // Same, but may take over data.signal instead of copying it (CPU, whole time range, as
+  // many output channels as input channels): the signal then exists once in memory, which
+  // is what lets a 9.4 GB PeMS-scale series train within 16 GB. `data.signal` is left empty
+  // when taken.
+  ForecastDataset(TrafficData&& data, const ForecastOptions& options = {});
 
   std::int64_t horizon() const { return horizon_; }
   std::int64_t num_steps() const { return num_steps_; }        // T of the whole series
@@ -114,6 +119,7 @@ class ForecastDataset {
   std::int64_t bytes() const;
 
  private:
+  void build(const TrafficData& data, const ForecastOptions& opt, std::vector<float>* take);
   std::int64_t horizon_ = 0, num_steps_ = 0, num_nodes_ = 0, num_features_ = 0;
   std::int64_t time_begin_ = 0, time_end_ = 0;
   bool time_from_timestamps_ = false;
