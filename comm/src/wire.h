@@ -24,51 +24,27 @@ enum Tag : int {
   kDone = 18,         // trainer -> every server: finished, no more requests from it
 };
 
-class Writer {
+// Message framing: ByteWriter/ByteReader (flotilla/datasets/bytes.h) plus batch ids.
+class Writer : public ByteWriter {
  public:
   template <typename T>
   Writer& put(T v) {
-    const std::size_t at = out.size();
-    out.resize(at + sizeof(T));
-    put_le<T>(out.data() + at, v);
+    ByteWriter::put<T>(v);
     return *this;
   }
   template <typename T>
-  Writer& array(const T* data, std::size_t n) {
-    put<std::uint64_t>(n);
-    const std::size_t at = out.size();
-    out.resize(at + n * sizeof(T));
-    if (n) std::memcpy(out.data() + at, data, n * sizeof(T));  // little-endian hosts
+  Writer& array(const std::vector<T>& v) {
+    ByteWriter::array(v);
     return *this;
   }
-  template <typename T>
-  Writer& array(const std::vector<T>& v) { return array(v.data(), v.size()); }
   Writer& id(const BatchId& b) {
     return put<std::uint32_t>(b.epoch).put<std::uint32_t>(static_cast<std::uint32_t>(b.phase)).put<std::uint64_t>(b.index);
   }
-  std::vector<std::uint8_t> out;
 };
 
-class Reader {
+class Reader : public ByteReader {
  public:
-  Reader(const std::vector<std::uint8_t>& b, std::string what) : p_(b.data()), left_(b.size()), what_(std::move(what)) {}
-  template <typename T>
-  T get() {
-    need(sizeof(T));
-    const T v = get_le<T>(p_);
-    p_ += sizeof(T);
-    left_ -= sizeof(T);
-    return v;
-  }
-  template <typename T>
-  void array(std::vector<T>& v) {
-    const std::uint64_t n = get<std::uint64_t>();
-    if (n > left_ / sizeof(T)) fail("array count exceeds the message");
-    v.resize(n);
-    if (n) std::memcpy(v.data(), p_, n * sizeof(T));
-    p_ += n * sizeof(T);
-    left_ -= n * sizeof(T);
-  }
+  Reader(const std::vector<std::uint8_t>& b, std::string what) : ByteReader(b.data(), b.size(), std::move(what)) {}
   BatchId id() {
     BatchId b;
     b.epoch = get<std::uint32_t>();
@@ -78,20 +54,6 @@ class Reader {
     b.index = get<std::uint64_t>();
     return b;
   }
-  const std::uint8_t* data() const { return p_; }
-  std::size_t left() const { return left_; }
-  void done() {
-    if (left_) fail("trailing bytes");
-  }
-  [[noreturn]] void fail(const std::string& m) const { throw std::runtime_error(what_ + ": malformed message: " + m); }
-
- private:
-  void need(std::size_t n) {
-    if (n > left_) fail("truncated");
-  }
-  const std::uint8_t* p_;
-  std::size_t left_;
-  std::string what_;
 };
 
 inline std::string from_rank(int r, const char* kind) { return std::string(kind) + " from rank " + std::to_string(r); }
