@@ -54,15 +54,21 @@ std::vector<BlockTensors> to_block_tensors(const MiniBatch& mb, const torch::Dev
   return out;
 }
 
-// Gradients of every parameter, zero-filled where backward left none (an empty slice).
-void average_gradients(GnnModel& model, GradientAllReducer& reducer) {
-  std::vector<Span<float>> spans;
-  std::vector<torch::Tensor> host;  // CPU copies of device gradients (MPI path)
+// Gradients of every parameter, zero-filled where backward left none (an empty slice),
+// summed across trainers: on GPUs through NCCL when this build has it (device buffers, no
+// host copy), otherwise through MPI (device gradients staged in host memory).
+void average_gradients(GnnModel& model, GradientAllReducer& reducer, NcclGradientReducer* nccl) {
   std::vector<torch::Tensor> grads;
   for (auto& p : model.parameters()) {
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
     grads.push_back(p.grad());
   }
+  if (nccl) {
+    for (auto& g : grads) nccl->allreduce(g.data_ptr<float>(), static_cast<std::size_t>(g.numel()), 1.0f);
+    return;
+  }
+  std::vector<Span<float>> spans;
+  std::vector<torch::Tensor> host;
   for (auto& g : grads) {
     torch::Tensor h = g.device().is_cpu() ? g : g.to(torch::kCPU);
     host.push_back(h);
@@ -190,6 +196,10 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
     if (device.is_cpu()) sync.allreduce(spans, 1.0f);
   }
   GradientAllReducer reducer(trainers);
+  std::unique_ptr<NcclGradientReducer> nccl;
+  // Collective decision: NCCL only when every trainer is on a GPU (a mix falls back to MPI).
+  const bool all_cuda = trainers.allreduce_max(device.is_cuda() ? 0 : 1) == 0;
+  if (all_cuda && nccl_compiled() && roles.trainers > 1) nccl = std::make_unique<NcclGradientReducer>(trainers);
   const std::uint64_t n_train = source->num_batches(BatchPhase::Train);
   const std::uint64_t n_valid = source->num_batches(BatchPhase::Valid);
   const std::uint64_t n_test = source->num_batches(BatchPhase::Test);
@@ -235,7 +245,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
       }
       st.compute_s += since(t0);
       t0 = Clock::now();
-      if (roles.trainers > 1) average_gradients(*model, reducer);
+      if (roles.trainers > 1) average_gradients(*model, reducer, nccl.get());
       st.allreduce_s += since(t0);
       t0 = Clock::now();
       opt.step();

@@ -37,4 +37,24 @@ void allreduce_mean(float* data, std::size_t count);
 // True when this build has the NCCL path (FLOTILLA_CUDA=ON).
 bool nccl_compiled();
 
+class Communicator;
+
+// Sums device buffers across the ranks of a communicator with NCCL (trainers on GPUs), then
+// scales them. Built with FLOTILLA_CUDA=ON; otherwise constructing one throws. The NCCL
+// communicator is made once (rank 0's ncclUniqueId broadcast over MPI) and owned here.
+// Work is enqueued on the legacy default CUDA stream, which LibTorch's kernels also use
+// unless a caller changed streams.
+class NcclGradientReducer {
+ public:
+  explicit NcclGradientReducer(const Communicator& comm);
+  ~NcclGradientReducer();
+  NcclGradientReducer(const NcclGradientReducer&) = delete;
+  NcclGradientReducer& operator=(const NcclGradientReducer&) = delete;
+  // data: device pointer to `count` floats.
+  void allreduce(float* data, std::size_t count, float scale);
+
+ private:
+  void* comm_ = nullptr;  // ncclComm_t
+};
+
 }  // namespace flotilla
