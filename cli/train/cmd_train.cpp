@@ -35,7 +35,7 @@ int cmd_train(int argc, char** argv) {
       ("layers", "forecast: recurrent layers of dcrnn/tgcn (default 2)", cxxopts::value<std::string>())
       ("diffusion-steps", "forecast: diffusion hops per direction (default 2)", cxxopts::value<std::string>())
       ("max-grad-norm", "forecast: gradient clipping norm, 0 = off (default 5)", cxxopts::value<std::string>())
-      ("shard-time", "forecast: each rank holds only its time block (not yet)")
+      ("shard-time", "forecast: each rank holds only its contiguous time block of the train, validation and test windows (plus the 2h-1 steps they reach) and draws only its own windows")
       ("shards", "folder written by `flotilla partition`", cxxopts::value<std::string>())
       ("samplers", "sampler ranks (default 0)", cxxopts::value<std::string>())
       ("loaders", "feature-loader ranks (default 0)", cxxopts::value<std::string>())
@@ -103,10 +103,6 @@ int cmd_train(int argc, char** argv) {
     if (cfg.print_config) {
       std::printf("%s", config_to_yaml(cfg).c_str());
       return kExitOk;
-    }
-    if (cfg.shard_time) {
-      std::fprintf(stderr, "flotilla train: --shard-time is not available in this build yet (issue #6)\n");
-      return kExitUnavailable;
     }
     validate_config(cfg);
   } catch (const InputError& e) {

@@ -531,8 +531,17 @@ TrafficGraph read_traffic_graph(const std::string& dir) {
   return graph_of(l, s.ids);
 }
 
-TrafficData read_traffic(const std::string& dir) {
+TrafficData read_traffic(const std::string& dir) { return read_traffic(dir, TrafficReadOptions{}); }
+
+TrafficData read_traffic(const std::string& dir, const TrafficReadOptions& opt) {
   const Layout l = layout_of(dir);
+  // Steps [first, first + count) of a series of `total` steps; throws when first is beyond it.
+  auto clip = [&](const std::string& file, std::uint64_t total) {
+    if (opt.first_step > total || (opt.first_step == total && total > 0 && opt.num_steps > 0))
+      throw_file(file, "step range starts at " + std::to_string(opt.first_step) + ", beyond the series' " +
+                           std::to_string(total) + " steps");
+    return std::min(opt.num_steps, total - opt.first_step);
+  };
   TrafficData td;
   td.dir = dir;
   SensorList s = canonical_sensors(l);
@@ -544,16 +553,21 @@ TrafficData read_traffic(const std::string& dir) {
     NpyRowReader rr(l.npy);
     const NpyHeader& h = rr.header();
     check_signal_header(h, l.npy, td.num_sensors);
-    td.num_steps = h.shape[0];
+    td.series_steps = h.shape[0];
+    td.first_step = opt.first_step;
+    td.num_steps = clip(l.npy, td.series_steps);
     td.num_features = h.shape.size() == 3 ? h.shape[2] : 1;
     td.signal_source = l.npy;
-    td.signal.resize(static_cast<std::size_t>(h.num_elements()));  // validated against the file size
     const std::uint64_t re = rr.row_elements();
+    td.signal.resize(static_cast<std::size_t>(td.num_steps * re));  // within the validated file size
+    rr.seek_row(td.first_step);
+    const std::uint64_t base = td.first_step * re;  // element offset of the first row read
     const std::uint64_t chunk = std::max<std::uint64_t>(1, (std::uint64_t{16} << 20) / std::max<std::uint64_t>(1, re));
     for (std::uint64_t t = 0; t < td.num_steps;) {
       const std::uint64_t got = rr.read_rows_float(td.signal.data() + t * re, std::min(chunk, td.num_steps - t));
-      for (std::uint64_t i = t * re; i < (t + got) * re; ++i) {
-        const float v = td.signal[i];
+      for (std::uint64_t j = t * re; j < (t + got) * re; ++j) {
+        const float v = td.signal[j];
+        const std::uint64_t i = base + j;  // element index in the file
         if (!std::isfinite(v))
           throw_at_byte(l.npy, h.data_offset + i * h.word_size,
                         "non-finite value at step " + std::to_string(i / re) + ", sensor " +
@@ -576,6 +590,17 @@ TrafficData read_traffic(const std::string& dir) {
     td.num_features = 1;
     read_speed_rows(r, h, &td.signal, &td.timestamps, td.num_steps, nullptr, nullptr);
     if (td.num_steps == 0) throw_file(l.speed, "has a header but no rows (no time steps)");
+    td.series_steps = td.num_steps;
+    td.first_step = opt.first_step;
+    const std::uint64_t keep = clip(l.speed, td.series_steps);
+    if (td.first_step > 0 || keep < td.num_steps) {  // trim to the step range
+      const auto first = static_cast<std::ptrdiff_t>(td.first_step), count = static_cast<std::ptrdiff_t>(keep);
+      std::vector<float>(td.signal.begin() + first * static_cast<std::ptrdiff_t>(td.num_sensors),
+                         td.signal.begin() + (first + count) * static_cast<std::ptrdiff_t>(td.num_sensors))
+          .swap(td.signal);
+      std::vector<std::string>(td.timestamps.begin() + first, td.timestamps.begin() + first + count).swap(td.timestamps);
+      td.num_steps = keep;
+    }
     td.time_of_day.resize(td.timestamps.size());
     td.day_of_week.resize(td.timestamps.size());
     for (std::size_t t = 0; t < td.timestamps.size(); ++t) {
@@ -588,7 +613,7 @@ TrafficData read_traffic(const std::string& dir) {
   } else {
     throw_file(dir, "no signal: a traffic folder needs speed.csv or signal.npy (use read_traffic_graph for the graph alone)");
   }
-  td.graph = graph_of(l, td.sensor_ids);
+  if (opt.graph) td.graph = graph_of(l, td.sensor_ids);
   return td;
 }
 

@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
 
+#include "flotilla/datasets/npy.h"
 #include "flotilla/datasets/traffic.h"
 #include "flotilla/trainer/forecast_data.h"
 #include "test_paths.h"
@@ -385,6 +388,92 @@ TEST_F(ForecastData, ShardTime) {
   const TimeShard e = time_shard({0, 2}, 12, 0, 3);
   EXPECT_EQ(e.windows.size(), 0);
   EXPECT_EQ(e.time_end, e.time_begin);
+}
+
+// --shard-time as the trainer does it: each rank reads only its steps (read_traffic with a
+// step range: pread of signal.npy rows, or the speed.csv trimmed), the scaler comes from
+// partial sums over disjoint step ranges, and its batches equal those of the whole series.
+TEST_F(ForecastData, ShardTimeFromPartialReads) {
+  const std::string csv_dir = std::string(FLOTILLA_TEST_DATA) + "/../../datasets/embedded/metr-la-week";
+  // The same series as signal.npy [T, N, 2] (speed and a second channel) + sensors.csv.
+  const std::string npy_dir = flotilla::test::scratch_dir() + "/npy";
+  std::filesystem::create_directories(npy_dir);
+  const auto T = data().num_steps, N = data().num_sensors;
+  std::vector<float> two(T * N * 2);
+  for (std::uint64_t i = 0; i < T * N; ++i) {
+    two[2 * i] = data().signal[i];
+    two[2 * i + 1] = static_cast<float>(i % 97);
+  }
+  write_npy(npy_dir + "/signal.npy", {T, N, 2}, two);
+  std::filesystem::copy_file(csv_dir + "/sensors.csv", npy_dir + "/sensors.csv");
+  std::filesystem::copy_file(csv_dir + "/adj.csv", npy_dir + "/adj.csv");
+  for (const std::string& dir : {csv_dir, npy_dir}) {
+    const ForecastDataset full(read_traffic(dir));
+    const IndexBatcher full_ib(full);
+    const auto ranges = {full.split().train(), full.split().valid(), full.split().test()};
+    for (std::uint32_t p : {1u, 2u, 3u, 5u}) {
+      double sum = 0, sq = 0;
+      std::vector<TrafficData> train_parts;
+      for (std::uint32_t r = 0; r < p; ++r) {
+        const TimeShard sh = time_shard(full.split().train(), 12, r, p);
+        TrafficReadOptions ro;
+        ro.first_step = static_cast<std::uint64_t>(sh.time_begin);
+        ro.num_steps = static_cast<std::uint64_t>(sh.time_end - sh.time_begin);
+        ro.graph = false;
+        train_parts.push_back(read_traffic(dir, ro));
+        const TrafficData& part = train_parts.back();
+        ASSERT_EQ(part.first_step, ro.first_step);
+        ASSERT_EQ(part.num_steps, ro.num_steps);
+        ASSERT_EQ(part.series_steps, T);
+        EXPECT_EQ(part.graph.num_entries(), 0u);
+        sum += window_scaler_sum(part, 12, full.split().num_train, sh.windows.begin,
+                                 r + 1 < p ? sh.windows.end : INT64_MAX, 0, false);
+      }
+      const double count = window_scaler_count(train_parts[0], 12, full.split().num_train);
+      for (std::uint32_t r = 0; r < p; ++r) {
+        const TimeShard sh = time_shard(full.split().train(), 12, r, p);
+        sq += window_scaler_sum(train_parts[r], 12, full.split().num_train, sh.windows.begin,
+                                r + 1 < p ? sh.windows.end : INT64_MAX, sum / count, true);
+      }
+      const Scaler sc = scaler_from_sums(sum, sq, count);
+      EXPECT_NEAR(sc.mean, full.scaler().mean, 1e-12 * full.scaler().mean) << dir << " P=" << p;
+      EXPECT_NEAR(sc.std, full.scaler().std, 1e-12 * full.scaler().std) << dir << " P=" << p;
+      for (const WindowRange& range : ranges) {
+        for (std::uint32_t r = 0; r < p; ++r) {
+          const TimeShard sh = time_shard(range, 12, r, p);
+          if (sh.windows.size() == 0) continue;
+          TrafficReadOptions ro;
+          ro.first_step = static_cast<std::uint64_t>(sh.time_begin);
+          ro.num_steps = static_cast<std::uint64_t>(sh.time_end - sh.time_begin);
+          ForecastOptions o;
+          o.time_begin = sh.time_begin;
+          o.time_end = sh.time_end;
+          o.scaler = full.scaler();  // bit-identical normalisation for the comparison below
+          const ForecastDataset part(read_traffic(dir, ro), o);
+          EXPECT_EQ(part.held_windows().begin, sh.windows.begin);
+          EXPECT_EQ(part.held_windows().end, sh.windows.end);
+          const IndexBatcher ib(part);
+          const auto s = part.starts(sh.windows);
+          const auto a = ib.batch(s), b = full_ib.batch(s);
+          EXPECT_TRUE(same(a.x, b.x)) << dir << " P=" << p << " r=" << r;
+          EXPECT_TRUE(same(a.y, b.y)) << dir << " P=" << p << " r=" << r;
+        }
+      }
+    }
+    // A step range beyond the series, and a dataset whose range is not held, are errors.
+    TrafficReadOptions beyond;
+    beyond.first_step = T + 1;
+    EXPECT_THROW(read_traffic(dir, beyond), InputError);
+    TrafficReadOptions some;
+    some.first_step = 100;
+    some.num_steps = 50;
+    ForecastOptions outside;
+    outside.time_begin = 90;
+    outside.time_end = 140;
+    EXPECT_THROW(ForecastDataset(read_traffic(dir, some), outside), std::invalid_argument);
+    // Without a given scaler, a partial series cannot fit one (its training steps are not all held).
+    EXPECT_THROW(ForecastDataset(read_traffic(dir, some)), std::invalid_argument);
+  }
 }
 
 // ---- metrics ------------------------------------------------------------------------------

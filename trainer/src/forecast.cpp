@@ -7,6 +7,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
+#include <climits>
+#include <memory>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -49,6 +52,100 @@ void write_metric_fields(JsonWriter& j, const std::string& prefix, const Forecas
   j.field(prefix + "mae", m.mae(3));
 }
 
+// The traffic data a rank holds: one dataset of the whole series for every split, or with
+// --shard-time (time_shard) one dataset per split holding only this rank's block of that
+// split's windows plus the 2h - 1 steps they reach into.
+struct HeldData {
+  struct Part {
+    std::shared_ptr<ForecastDataset> data;  // null: no windows of this split on this rank
+    std::shared_ptr<ForecastBatcher> batcher;
+    WindowRange windows;                    // windows this rank may draw
+  };
+  std::array<Part, 3> part;  // train, valid, test
+  WindowSplit split;
+  Scaler scaler;
+  std::int64_t num_nodes = 0, num_features = 0, num_steps = 0;
+  TrafficGraph graph;
+
+  bool has(int s) const { return part[static_cast<std::size_t>(s)].batcher != nullptr; }
+  const ForecastBatcher& batcher(int s) const { return *part[static_cast<std::size_t>(s)].batcher; }
+  std::int64_t bytes() const {  // tensor memory held (a shared dataset counted once)
+    std::int64_t b = 0;
+    for (std::size_t i = 0; i < part.size(); ++i) {
+      if (!part[i].data) continue;
+      if (i == 0 || part[i].data != part[0].data) b += part[i].data->bytes();
+      if (i == 0 || part[i].batcher != part[0].batcher) b += part[i].batcher->bytes();
+    }
+    return b;
+  }
+};
+
+HeldData load_whole(const TrainConfig& cfg, const torch::Device& device) {
+  HeldData h;
+  TrafficData raw = read_traffic(cfg.data);
+  h.graph = std::move(raw.graph);
+  ForecastOptions opt;
+  opt.horizon = cfg.horizon;
+  opt.device = device;
+  auto data = std::make_shared<ForecastDataset>(std::move(raw), opt);  // takes the signal over: one copy
+  std::shared_ptr<ForecastBatcher> batcher = make_forecast_batcher(*data, cfg.batching);
+  h.split = data->split();
+  h.scaler = data->scaler();
+  h.num_nodes = data->num_nodes();
+  h.num_features = data->num_features();
+  h.num_steps = data->num_steps();
+  const WindowRange ranges[3] = {h.split.train(), h.split.valid(), h.split.test()};
+  for (int s = 0; s < 3; ++s) h.part[static_cast<std::size_t>(s)] = {data, batcher, ranges[s]};
+  return h;
+}
+
+HeldData load_time_shards(const TrainConfig& cfg, const Communicator& world, const torch::Device& device) {
+  HeldData h;
+  const auto rank = static_cast<std::uint32_t>(world.rank()), P = static_cast<std::uint32_t>(world.size());
+  const TrafficInfo info = describe_traffic(cfg.data);  // counts only; the signal is not read
+  h.num_steps = static_cast<std::int64_t>(info.num_steps);
+  h.split = dcrnn_split(h.num_steps, cfg.horizon);
+  const WindowRange ranges[3] = {h.split.train(), h.split.valid(), h.split.test()};
+  if (ranges[0].size() < static_cast<std::int64_t>(P))
+    throw std::runtime_error(cfg.data + ": --shard-time needs at least one training window per rank (" +
+                             std::to_string(ranges[0].size()) + " windows, " + std::to_string(P) + " ranks)");
+  ForecastOptions opt;
+  opt.horizon = cfg.horizon;
+  opt.device = device;
+  for (int s = 0; s < 3; ++s) {
+    const TimeShard ts = time_shard(ranges[s], cfg.horizon, rank, P);
+    if (ts.windows.size() == 0) continue;  // more ranks than validation/test windows
+    TrafficReadOptions ro;
+    ro.first_step = static_cast<std::uint64_t>(ts.time_begin);
+    ro.num_steps = static_cast<std::uint64_t>(ts.time_end - ts.time_begin);
+    ro.graph = s == 0;
+    TrafficData raw = read_traffic(cfg.data, ro);
+    if (s == 0) {
+      h.graph = std::move(raw.graph);
+      // DCRNN's scaler from every rank's share of the training input steps: rank r sums the
+      // steps from its first window up to the next rank's first window (the last rank up to
+      // the last training input step), so the ranges are disjoint and cover them all.
+      const std::int64_t lo = ts.windows.begin, hi = rank + 1 < P ? ts.windows.end : INT64_MAX;
+      const std::int64_t nt = h.split.num_train;
+      double sum = window_scaler_sum(raw, cfg.horizon, nt, lo, hi, 0, false);
+      world.allreduce_sum(&sum, 1);
+      const double count = window_scaler_count(raw, cfg.horizon, nt);
+      double sq = window_scaler_sum(raw, cfg.horizon, nt, lo, hi, sum / count, true);
+      world.allreduce_sum(&sq, 1);
+      opt.scaler = scaler_from_sums(sum, sq, count);
+      h.scaler = *opt.scaler;
+    }
+    opt.time_begin = ts.time_begin;
+    opt.time_end = ts.time_end;
+    auto data = std::make_shared<ForecastDataset>(std::move(raw), opt);
+    h.num_nodes = data->num_nodes();
+    h.num_features = data->num_features();
+    h.part[static_cast<std::size_t>(s)] = {data, std::shared_ptr<ForecastBatcher>(make_forecast_batcher(*data, cfg.batching)),
+                                           ts.windows};
+  }
+  return h;
+}
+
 }  // namespace
 
 int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& command_line) {
@@ -73,29 +170,26 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
   if (cfg.threads > 0) set_torch_threads(cfg.threads);
   const auto t_start = Clock::now();
 
-  // Data: the signal once, on the device; the scaler from the training windows.
-  ForecastDataset data = [&] {
-    TrafficData raw = read_traffic(cfg.data);
-    ForecastOptions opt;
-    opt.horizon = cfg.horizon;
-    opt.device = device;
-    return ForecastDataset(std::move(raw), opt);  // takes the signal over: one copy in memory
-  }();
-  TrafficGraph tg = read_traffic_graph(cfg.data);
-  const auto batcher = make_forecast_batcher(data, cfg.batching);
-  const WindowSplit split = data.split();
+  // Data: the signal once, on the device, or with --shard-time only this rank's blocks.
+  HeldData held = cfg.shard_time ? load_time_shards(cfg, world, device) : load_whole(cfg, device);
+  const WindowSplit split = held.split;
   if (split.num_train == 0 || split.num_valid == 0 || split.num_test == 0)
-    throw std::runtime_error(cfg.data + ": too few steps (" + std::to_string(data.num_steps()) + ") for " +
+    throw std::runtime_error(cfg.data + ": too few steps (" + std::to_string(held.num_steps) + ") for " +
                              std::to_string(cfg.horizon) + "-step windows in train, validation and test");
+  TrafficGraph& tg = held.graph;
   SensorGraph graph;
   const auto E = static_cast<std::int64_t>(tg.src.size());
-  graph.num_nodes = data.num_nodes();
+  graph.num_nodes = held.num_nodes;
   graph.src = torch::empty({E}, torch::kLong);
   graph.dst = torch::empty({E}, torch::kLong);
   graph.weight = torch::from_blob(tg.weight.data(), {E}, torch::kFloat32).clone();
-  for (std::int64_t e = 0; e < E; ++e) {
-    graph.src[e] = static_cast<std::int64_t>(tg.src[static_cast<std::size_t>(e)]);
-    graph.dst[e] = static_cast<std::int64_t>(tg.dst[static_cast<std::size_t>(e)]);
+  {
+    std::int64_t* src = graph.src.data_ptr<std::int64_t>();
+    std::int64_t* dst = graph.dst.data_ptr<std::int64_t>();
+    for (std::size_t e = 0; e < tg.src.size(); ++e) {
+      src[e] = static_cast<std::int64_t>(tg.src[e]);
+      dst[e] = static_cast<std::int64_t>(tg.dst[e]);
+    }
   }
   graph.src = graph.src.to(device);
   graph.dst = graph.dst.to(device);
@@ -103,8 +197,8 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
 
   ForecastModelConfig mc;
   mc.model = cfg.model;
-  mc.num_nodes = data.num_nodes();
-  mc.input_dim = data.num_features();
+  mc.num_nodes = held.num_nodes;
+  mc.input_dim = held.num_features;
   mc.output_dim = 1;
   mc.horizon = cfg.horizon;
   mc.hidden = cfg.hidden;
@@ -147,22 +241,30 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
     if (cfg.resume.empty()) std::filesystem::remove(cfg.out + "/metrics.jsonl");
     else truncate_metrics(cfg.out + "/metrics.jsonl", first_epoch);
   }
-  const EpochSchedule train_sched = window_schedule(split.train(), cfg.batch_size, cfg.seed, true);
-  const EpochSchedule valid_sched = window_schedule(split.valid(), cfg.batch_size, cfg.seed, false);
-  const EpochSchedule test_sched = window_schedule(split.test(), cfg.batch_size, cfg.seed, false);
+  // Training: global batches sliced over the ranks, or with --shard-time each rank drawing
+  // from its own block. Evaluation: each rank a slice of every batch, or its own blocks.
+  const EpochSchedule train_sched = cfg.shard_time ? time_shard_schedule(split.train(), P, cfg.batch_size, cfg.seed, true)
+                                                   : window_schedule(split.train(), cfg.batch_size, cfg.seed, true);
+  auto eval_schedule = [&](int s) {
+    return cfg.shard_time ? EpochSchedule(window_ids(held.part[s].windows), cfg.batch_size, cfg.seed, false)
+                          : window_schedule(s == 1 ? split.valid() : split.test(), cfg.batch_size, cfg.seed, false);
+  };
+  const EpochSchedule valid_sched = eval_schedule(1), test_sched = eval_schedule(2);
+  const std::uint32_t eval_rank = cfg.shard_time ? 0 : static_cast<std::uint32_t>(rank), eval_ranks = cfg.shard_time ? 1 : P;
   const std::uint64_t steps = cfg.max_steps ? std::min<std::uint64_t>(cfg.max_steps, train_sched.num_batches())
                                             : train_sched.num_batches();
-  const Scaler sc = data.scaler();
+  const Scaler sc = held.scaler;
   if (rank == 0 && !cfg.quiet)
     std::printf("forecasting with %s on %s: %lld sensors, %lld steps, %lld features; windows %lld/%lld/%lld "
-                "train/valid/test; %llu steps per epoch of %llu windows on %u rank(s); %s batching (%.1f MB held); "
+                "train/valid/test; %llu steps per epoch of %llu windows on %u rank(s); %s batching (%.1f MB held on rank 0); "
                 "scaler mean %.3f std %.3f\n",
-                cfg.model.c_str(), cfg.data.c_str(), static_cast<long long>(data.num_nodes()),
-                static_cast<long long>(data.num_steps()), static_cast<long long>(data.num_features()),
+                cfg.model.c_str(), cfg.data.c_str(), static_cast<long long>(held.num_nodes),
+                static_cast<long long>(held.num_steps), static_cast<long long>(held.num_features),
                 static_cast<long long>(split.num_train), static_cast<long long>(split.num_valid),
                 static_cast<long long>(split.num_test), static_cast<unsigned long long>(steps),
-                static_cast<unsigned long long>(cfg.batch_size), P, batcher->name().c_str(),
-                static_cast<double>(data.bytes() + batcher->bytes()) / 1e6, sc.mean, sc.std);
+                static_cast<unsigned long long>(cfg.batch_size), P,
+                (cfg.batching + (cfg.shard_time ? " (time-sharded)" : "")).c_str(),
+                static_cast<double>(held.bytes()) / 1e6, sc.mean, sc.std);
   std::fflush(stdout);
 
   GradientAllReducer reducer(world);
@@ -182,7 +284,8 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
     for (std::uint64_t b = 0; b < steps; ++b) {
       const auto t_step = Clock::now();
       auto t0 = Clock::now();
-      const ForecastBatch fb = batcher->batch(rank_starts(train_sched, epoch, b, static_cast<std::uint32_t>(rank), P).to(device));
+      const ForecastBatch fb =
+          held.batcher(0).batch(rank_starts(train_sched, epoch, b, static_cast<std::uint32_t>(rank), P).to(device));
       batch_s += since(t0);
       t0 = Clock::now();
       opt.zero_grad();
@@ -229,8 +332,9 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
       torch::NoGradGuard ng;
       for (int phase = 0; phase < (cfg.eval ? 2 : 0); ++phase) {  // --eval false: benchmarks
         const EpochSchedule& s = phase == 0 ? valid_sched : test_sched;
+        if (!held.has(phase + 1)) continue;  // --shard-time: no windows of this split here
         for (std::uint64_t b = 0; b < s.num_batches(); ++b) {
-          const ForecastBatch fb = batcher->batch(rank_starts(s, 0, b, static_cast<std::uint32_t>(rank), P).to(device));
+          const ForecastBatch fb = held.batcher(phase + 1).batch(rank_starts(s, 0, b, eval_rank, eval_ranks).to(device));
           if (fb.x.size(0) == 0) continue;
           const torch::Tensor pred = model->forward(fb.x) * sc.std + sc.mean;
           (phase == 0 ? vm : tm).add(pred.to(torch::kCPU), fb.y.to(torch::kCPU));
@@ -303,7 +407,8 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
           std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
           return v[v.size() / 2];
         }())
-        .field("data_bytes_held", static_cast<std::int64_t>(data.bytes() + batcher->bytes()))
+        .field("shard_time", cfg.shard_time)
+        .field("data_bytes_held", held.bytes())  // rank 0
         .field("peak_rss_bytes", peak_rss_bytes())
         .end_object();
     write_text_atomic(cfg.out + "/summary.json", j.str() + "\n");

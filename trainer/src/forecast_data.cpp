@@ -59,30 +59,52 @@ WindowSplit dcrnn_split(std::int64_t num_steps, std::int64_t horizon, double tra
   return s;
 }
 
-Scaler fit_window_scaler(const TrafficData& data, std::int64_t horizon, std::int64_t num_train_windows) {
+static std::int64_t series_steps_of(const TrafficData& d) {
+  return static_cast<std::int64_t>(d.series_steps ? d.series_steps : d.num_steps);  // 0: built by hand, whole series
+}
+
+double window_scaler_sum(const TrafficData& data, std::int64_t horizon, std::int64_t num_train_windows,
+                         std::int64_t lo, std::int64_t hi, double centre, bool squared) {
   if (num_train_windows < 1) throw std::invalid_argument("no training windows to fit the scaler on");
   const auto n = static_cast<std::int64_t>(data.num_sensors), f = static_cast<std::int64_t>(data.num_features);
-  const std::int64_t steps = num_train_windows + horizon - 1;
-  if (steps > static_cast<std::int64_t>(data.num_steps)) throw std::invalid_argument("training windows beyond the series");
-  const double count = static_cast<double>(num_train_windows) * static_cast<double>(horizon) * static_cast<double>(n);
-  auto row_sum = [&](std::int64_t t, double centre, bool squared) {
-    const float* p = data.signal.data() + t * n * f;
+  const auto first = static_cast<std::int64_t>(data.first_step), held = static_cast<std::int64_t>(data.num_steps);
+  hi = std::min(hi, num_train_windows + horizon - 1);  // steps beyond the last training input weigh 0
+  if (lo < hi && (lo < first || hi > first + held))
+    throw std::invalid_argument("scaler steps [" + str(lo) + ", " + str(hi) + ") not held (steps [" + str(first) +
+                                ", " + str(first + held) + "))");
+  double sum = 0;
+  for (std::int64_t t = std::max<std::int64_t>(lo, 0); t < hi; ++t) {
+    const float* p = data.signal.data() + (t - first) * n * f;
     double acc = 0;
     for (std::int64_t i = 0; i < n; ++i) {
       const double d = static_cast<double>(p[i * f]) - centre;
       acc += squared ? d * d : d;
     }
-    return acc;
-  };
-  double sum = 0;
-  for (std::int64_t t = 0; t < steps; ++t) sum += static_cast<double>(cover_count(t, horizon, num_train_windows)) * row_sum(t, 0, false);
+    sum += static_cast<double>(cover_count(t, horizon, num_train_windows)) * acc;
+  }
+  return sum;
+}
+
+double window_scaler_count(const TrafficData& data, std::int64_t horizon, std::int64_t num_train_windows) {
+  return static_cast<double>(num_train_windows) * static_cast<double>(horizon) * static_cast<double>(data.num_sensors);
+}
+
+Scaler scaler_from_sums(double sum, double squared_deviations, double count) {
   Scaler s;
   s.mean = sum / count;
-  double sq = 0;  // second pass around the mean (numerically stable)
-  for (std::int64_t t = 0; t < steps; ++t) sq += static_cast<double>(cover_count(t, horizon, num_train_windows)) * row_sum(t, s.mean, true);
-  s.std = std::sqrt(sq / count);
+  s.std = std::sqrt(squared_deviations / count);
   if (!(s.std > 0)) s.std = 1;
   return s;
+}
+
+Scaler fit_window_scaler(const TrafficData& data, std::int64_t horizon, std::int64_t num_train_windows) {
+  if (num_train_windows < 1) throw std::invalid_argument("no training windows to fit the scaler on");
+  const std::int64_t steps = num_train_windows + horizon - 1;
+  if (steps > series_steps_of(data)) throw std::invalid_argument("training windows beyond the series");
+  const double count = window_scaler_count(data, horizon, num_train_windows);
+  const double mean = window_scaler_sum(data, horizon, num_train_windows, 0, steps, 0, false) / count;
+  // Second pass around the mean (numerically stable).
+  return scaler_from_sums(mean * count, window_scaler_sum(data, horizon, num_train_windows, 0, steps, mean, true), count);
 }
 
 ForecastDataset::ForecastDataset(const TrafficData& data, const ForecastOptions& opt) { build(data, opt, nullptr); }
@@ -91,7 +113,8 @@ ForecastDataset::ForecastDataset(TrafficData&& data, const ForecastOptions& opt)
 
 void ForecastDataset::build(const TrafficData& data, const ForecastOptions& opt, std::vector<float>* take) {
   horizon_ = opt.horizon;
-  num_steps_ = static_cast<std::int64_t>(data.num_steps);
+  num_steps_ = series_steps_of(data);
+  const auto first = static_cast<std::int64_t>(data.first_step), held = static_cast<std::int64_t>(data.num_steps);
   num_nodes_ = static_cast<std::int64_t>(data.num_sensors);
   const auto f = static_cast<std::int64_t>(data.num_features);
   if (f < 1 || data.signal.size() != data.num_steps * data.num_sensors * data.num_features)
@@ -101,22 +124,22 @@ void ForecastDataset::build(const TrafficData& data, const ForecastOptions& opt,
     throw std::invalid_argument("signal_channels " + str(opt.signal_channels) + " not in 0.." + str(f));
   split_ = dcrnn_split(num_steps_, horizon_, opt.train_fraction, opt.test_fraction);
   time_begin_ = opt.time_begin;
-  time_end_ = opt.time_end == 0 ? num_steps_ : opt.time_end;
-  if (time_begin_ < 0 || time_begin_ > time_end_ || time_end_ > num_steps_)
-    throw std::invalid_argument("time range [" + str(time_begin_) + ", " + str(time_end_) + ") not within 0.." +
-                                str(num_steps_));
+  time_end_ = opt.time_end == 0 ? first + held : opt.time_end;
+  if (time_begin_ < first || time_begin_ > time_end_ || time_end_ > first + held)
+    throw std::invalid_argument("time range [" + str(time_begin_) + ", " + str(time_end_) + ") not within the held steps " +
+                                str(first) + ".." + str(first + held));
   scaler_ = opt.scaler ? *opt.scaler : fit_window_scaler(data, horizon_, split_.num_train);
   if (opt.steps_per_day < 1) throw std::invalid_argument("steps_per_day must be at least 1");
 
   time_from_timestamps_ = data.time_of_day.size() == data.num_steps && data.day_of_week.size() == data.num_steps &&
                           data.num_steps > 0;
   const std::int64_t spd = opt.steps_per_day;
-  auto tod = [&](std::int64_t t) {
-    return time_from_timestamps_ ? data.time_of_day[static_cast<std::size_t>(t)]
+  auto tod = [&](std::int64_t t) {  // t: global step
+    return time_from_timestamps_ ? data.time_of_day[static_cast<std::size_t>(t - first)]
                                  : static_cast<float>(static_cast<double>(t % spd) / static_cast<double>(spd));
   };
   auto dow = [&](std::int64_t t) {
-    return time_from_timestamps_ ? static_cast<std::int64_t>(data.day_of_week[static_cast<std::size_t>(t)])
+    return time_from_timestamps_ ? static_cast<std::int64_t>(data.day_of_week[static_cast<std::size_t>(t - first)])
                                  : (t / spd) % 7;
   };
 
@@ -124,7 +147,7 @@ void ForecastDataset::build(const TrafficData& data, const ForecastOptions& opt,
   const std::int64_t len = time_end_ - time_begin_, fo = num_features_;
   // In place when the caller gave up the signal and the layout has the same width: row t,
   // sensor i is rewritten over itself (inputs read before outputs at the same offsets).
-  const bool in_place = take != nullptr && opt.device.is_cpu() && fo == f && time_begin_ == 0 && len == num_steps_ &&
+  const bool in_place = take != nullptr && opt.device.is_cpu() && fo == f && time_begin_ == first && len == held &&
                         !opt.day_of_week;
   torch::Tensor sig;
   if (in_place) {
@@ -138,7 +161,7 @@ void ForecastDataset::build(const TrafficData& data, const ForecastOptions& opt,
   float* out = sig.data_ptr<float>();
   for (std::int64_t t = 0; t < len; ++t) {
     const std::int64_t gt = time_begin_ + t;
-    const float* in = (in_place ? out : data.signal.data()) + gt * num_nodes_ * f;
+    const float* in = (in_place ? out : data.signal.data()) + (gt - first) * num_nodes_ * f;
     const float td = opt.time_of_day ? tod(gt) : 0.f;
     const std::int64_t dw = opt.day_of_week ? dow(gt) : 0;
     for (std::int64_t i = 0; i < num_nodes_; ++i) {

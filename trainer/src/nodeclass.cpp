@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -140,7 +141,11 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
   const auto t_start = Clock::now();
   const bool leader = trainers.rank() == 0;
   const torch::Device device(device_name);
-  if (cfg.threads > 0) set_torch_threads(cfg.threads);
+  {
+    const auto& me = roles.ranks[static_cast<std::size_t>(rank)];
+    const auto on_node = std::count_if(roles.ranks.begin(), roles.ranks.end(), [&](const RankPlan& r) { return r.node == me.node; });
+    apply_torch_threads(cfg.threads, static_cast<int>(on_node));
+  }
   const BatchPlan plan = make_batch_plan(cfg, roles, rank);
 
   std::unique_ptr<BatchSource> source;

@@ -161,6 +161,7 @@ void validate_config(const TrainConfig& c) {
     if (c.samplers || c.loaders) bad("forecasting has no sampler or loader ranks (every rank trains)");
     return;
   }
+  if (c.shard_time) bad("--shard-time applies to --task forecast (node classification shards by partition)");
   if (c.shards.empty()) bad("--shards DIR is required (a folder written by `flotilla partition`)");
   if (c.out.empty() && !c.dry_run) bad("--out RUNDIR is required");
   if (c.epochs < 1) bad("--epochs must be at least 1");

@@ -70,10 +70,13 @@ struct TrafficData {
   std::string dir;
   std::vector<std::string> sensor_ids;
   std::vector<double> latitude, longitude;   // from sensors.csv; empty when it has none
-  std::uint64_t num_steps = 0, num_sensors = 0, num_features = 0;
-  std::vector<float> signal;                 // [T, N, F] row-major (time-major)
+  std::uint64_t num_steps = 0, num_sensors = 0, num_features = 0;  // num_steps = steps held
+  // Steps held: [first_step, first_step + num_steps) of a series of series_steps steps
+  // (the whole series unless read with a TrafficReadOptions step range).
+  std::uint64_t first_step = 0, series_steps = 0;
+  std::vector<float> signal;                 // [num_steps, N, F] row-major (time-major)
   std::string signal_source;                 // path of speed.csv or signal.npy
-  std::vector<std::string> timestamps;       // speed.csv only, as written
+  std::vector<std::string> timestamps;       // speed.csv only, as written (held steps)
   // Per step, when every timestamp parses as "YYYY-MM-DD HH:MM[:SS]" (else empty):
   std::vector<float> time_of_day;            // seconds since midnight / 86400, in [0, 1)
   std::vector<std::uint8_t> day_of_week;     // 0 = Monday .. 6 = Sunday
@@ -86,6 +89,18 @@ struct TrafficData {
 
 // Reads the whole folder (signal, sensors, graph). Throws InputError.
 TrafficData read_traffic(const std::string& dir);
+
+// Part of a series, for ranks that hold only their time block (--shard-time): steps
+// [first_step, first_step + num_steps) (clipped to the series; a range starting beyond it is
+// an error). signal.npy is read with pread from the first row needed, so memory is the block
+// only; speed.csv is parsed whole and trimmed (CSV series are small; convert large ones to
+// signal.npy with `flotilla convert`).
+struct TrafficReadOptions {
+  std::uint64_t first_step = 0;
+  std::uint64_t num_steps = UINT64_MAX;  // UINT64_MAX: up to the end
+  bool graph = true;                     // false: leave TrafficData::graph empty
+};
+TrafficData read_traffic(const std::string& dir, const TrafficReadOptions& options);
 // Sensor list and graph only (e.g. pems-bay-graph, which has no speeds).
 TrafficGraph read_traffic_graph(const std::string& dir);
 

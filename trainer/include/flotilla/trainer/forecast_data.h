@@ -27,6 +27,9 @@
 //
 // Time sharding: a dataset built with a time range [t0, t1) holds only those steps; start
 // indices stay global (the batchers subtract t0) and a window must lie inside the range.
+// The TrafficData may itself hold only part of the series (read_traffic with a step range):
+// the split is always that of the whole series (TrafficData::series_steps), and the range
+// must lie within the held steps.
 #pragma once
 
 #include <torch/torch.h>
@@ -69,6 +72,17 @@ struct Scaler {
 // DCRNN's scaler over the training inputs x_train[..., 0] (windows [0, num_train_windows)),
 // from the raw series with window-count weights. Channel 0 of data.signal.
 Scaler fit_window_scaler(const TrafficData& data, std::int64_t horizon, std::int64_t num_train_windows);
+
+// The same in parts, for ranks that each hold a block of the series (--shard-time): the
+// weighted sum over global steps [lo, hi) of (v - centre) (squared = false) or
+// (v - centre)^2, v = channel 0; the steps must be held by `data` (TrafficData::first_step).
+// Ranks sum disjoint step ranges that together cover [0, num_train_windows + h - 1), add the
+// sums up (first pass: centre 0, giving the mean; second pass: centre = mean) and call
+// scaler_from_sums with window_scaler_count.
+double window_scaler_sum(const TrafficData& data, std::int64_t horizon, std::int64_t num_train_windows,
+                         std::int64_t lo, std::int64_t hi, double centre, bool squared);
+double window_scaler_count(const TrafficData& data, std::int64_t horizon, std::int64_t num_train_windows);
+Scaler scaler_from_sums(double sum, double squared_deviations, double count);
 
 struct ForecastOptions {
   std::int64_t horizon = 12;          // input and output steps

@@ -41,7 +41,7 @@ struct TrainConfig {
   int layers = 2;                   // dcrnn/tgcn recurrent layers
   int diffusion_steps = 2;          // dcrnn/dcrnn1 hops per direction
   double max_grad_norm = 5.0;       // gradient clipping (DCRNN's max_grad_norm; 0 = off)
-  bool shard_time = false;          // each rank holds only its time block (not yet)
+  bool shard_time = false;          // forecast: each rank holds only its time blocks
   // Common.
   std::string out;                  // run folder
   std::string resume;               // run folder to continue (its config.yaml is the base)
