@@ -2,6 +2,8 @@
 // and returns the process exit code; errors about input are reported, not thrown.
 #pragma once
 
+#include <string>
+
 namespace flotilla::cli {
 
 int cmd_info(int argc, char** argv);
@@ -10,6 +12,8 @@ int cmd_convert(int argc, char** argv);
 int cmd_partition(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_version(int argc, char** argv);
+// The software a training run used, as one JSON object (written to RUNDIR/versions.json).
+std::string versions_json();
 
 // Exit codes shared by all subcommands.
 inline constexpr int kExitOk = 0;

@@ -43,7 +43,7 @@ int cmd_train(int argc, char** argv) {
       ("fanouts", "neighbours per layer, input layer first, -1 = all (default 15,10)", cxxopts::value<std::string>())
       ("batch-size", "global training batch, all trainers together (default 1024; forecast 64)", cxxopts::value<std::string>())
       ("eval-batch-size", "global evaluation batch (default 4096)", cxxopts::value<std::string>())
-      ("epochs", "epochs (default 50; forecast 20)", cxxopts::value<std::string>())
+      ("epochs", "epochs (default 50; forecast 10, DCRNN's METR-LA config uses 100)", cxxopts::value<std::string>())
       ("lr", "Adam learning rate (default 0.005; forecast 0.01)", cxxopts::value<std::string>())
       ("weight-decay", "Adam weight decay (default 2e-3; forecast 0)", cxxopts::value<std::string>())
       ("hidden", "hidden width (default 256; forecast 64)", cxxopts::value<std::string>())
@@ -63,7 +63,9 @@ int cmd_train(int argc, char** argv) {
       ("threads", "LibTorch intra/inter-op threads per trainer, 0 = LibTorch's default", cxxopts::value<std::string>())
       ("dry-run", "print the rank -> role -> host -> partitions/device plan and exit")
       ("print-config", "print the resolved configuration and exit")
-      ("q,quiet", "no per-epoch lines")
+      ("q,quiet", "no per-epoch lines (log level warn)")
+      ("log-level", "error | warn | info (default: start, epoch lines, progress bar on a TTY) | debug (every step)",
+       cxxopts::value<std::string>())
       ("h,help", "show this help");
   int code = kExitOk;
   auto parsed = parse_or_exit(options, argc, argv, &code);
@@ -114,7 +116,8 @@ int cmd_train(int argc, char** argv) {
   }
   MpiSession mpi(&argc, &argv);
   try {
-    return cfg.task == "forecast" ? run_forecast(cfg, mpi, command_line) : run_training(cfg, mpi, command_line);
+    const RunInfo info{command_line, versions_json()};
+    return cfg.task == "forecast" ? run_forecast(cfg, mpi, info) : run_training(cfg, mpi, info);
   } catch (const std::exception& e) {
     // Before the roles start (bad shards folder, ...): every rank fails the same way; one says so.
     if (mpi.rank() == 0) std::fprintf(stderr, "flotilla train: error: %s\n", e.what());

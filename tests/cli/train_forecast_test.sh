@@ -17,7 +17,8 @@ expect_exit() {  # code, grep pattern, command...
   [ "$got" = "$want" ] || { cat "$work/out.txt" >&2; fail "exit $got (want $want): $*"; }
   grep -q -- "$pat" "$work/out.txt" || { cat "$work/out.txt" >&2; fail "no '$pat' in output of: $*"; }
 }
-f=(--task forecast --data "$root/datasets/embedded/metr-la-week" --model dcrnn1 --max-steps 4 --threads 1 -q)
+fv=(--task forecast --data "$root/datasets/embedded/metr-la-week" --model dcrnn1 --max-steps 4 --threads 1)
+f=("${fv[@]}" -q)
 
 "$fl" train "${f[@]}" --epochs 2 --out "$work/index" >/dev/null
 "$fl" train "${f[@]}" --epochs 2 --batching materialized --out "$work/mat" >/dev/null
@@ -26,6 +27,14 @@ for k in test_mae_h3 test_mae_h6 test_mae_h12 test_rmse_h12 test_mape_h12 persis
   grep -q "\"$k\"" "$work/index/summary.json" || fail "summary.json lacks $k"
 done
 [ "$(wc -l < "$work/index/metrics.jsonl")" = 2 ] || fail "metrics.jsonl should have 2 lines"
+# The run folder records the configuration, the command line and the software versions.
+for k in libtorch mpi blas compiler; do grep -q "\"$k\":" "$work/index/versions.json" || fail "versions.json lacks $k"; done
+grep -q -- "--max-steps 4" "$work/index/command.txt" || fail "command.txt"
+# --log-level debug prints every step; error prints nothing on success.
+"$fl" train "${fv[@]}" --epochs 1 --max-steps 2 --eval false --log-level debug --out "$work/dbg" > "$work/dbg.txt"
+[ "$(grep -c '^epoch 0 step' "$work/dbg.txt")" = 2 ] || { cat "$work/dbg.txt"; fail "--log-level debug: per-step lines"; }
+"$fl" train "${fv[@]}" --epochs 1 --max-steps 2 --eval false --log-level error --out "$work/err" > "$work/err.txt" 2>&1
+[ ! -s "$work/err.txt" ] || { cat "$work/err.txt"; fail "--log-level error should print nothing"; }
 timeout 300 mpirun --oversubscribe --allow-run-as-root -np 2 "$fl" train "${f[@]}" --epochs 2 --out "$work/two" >/dev/null
 "$diff_tool" "$work/index/checkpoint.pt" "$work/two/checkpoint.pt" 1e-5 || fail "2 ranks differ from 1"
 "$fl" train "${f[@]}" --epochs 1 --out "$work/resumed" >/dev/null
@@ -40,6 +49,7 @@ done
 expect_exit 2 "--data DIR is required" "$fl" train --task forecast --out "$work/x"
 expect_exit 2 "dcrnn, dcrnn1 or tgcn" "$fl" train --task forecast --data "$root/datasets/embedded/metr-la-week" --model sage --out "$work/x"
 expect_exit 2 "index or materialized" "$fl" train "${f[@]}" --batching lazy --out "$work/x"
+expect_exit 2 "not one of error, warn, info, debug" "$fl" train "${f[@]}" --log-level loud --out "$work/x"
 
 # --shard-time: with a learning rate too small to move any parameter, 2 time-sharded ranks
 # must evaluate the validation and test windows exactly like 1 rank holding everything (the

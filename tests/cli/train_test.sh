@@ -27,7 +27,7 @@ small=(--shards "$work/shards" --batch-size 64 --dropout 0 --input-dropout 0 --h
 for k in test_accuracy best_valid_accuracy epochs seconds wait_seconds compute_seconds allreduce_seconds traffic; do
   grep -q "\"$k\"" "$work/colo/summary.json" || fail "summary.json lacks $k"
 done
-[ -f "$work/colo/checkpoint.pt" ] && [ -f "$work/colo/best_model.pt" ] && [ -f "$work/colo/config.yaml" ] || fail "run folder files"
+[ -f "$work/colo/checkpoint.pt" ] && [ -f "$work/colo/best_model.pt" ] && [ -f "$work/colo/config.yaml" ] && [ -f "$work/colo/versions.json" ] && [ -f "$work/colo/command.txt" ] || fail "run folder files"
 acc=$(num "$work/colo/summary.json" test_accuracy)
 awk -v a="$acc" 'BEGIN{exit !(a > 0.5)}' || fail "co-located test accuracy $acc after 2 epochs"
 

@@ -148,7 +148,8 @@ HeldData load_time_shards(const TrainConfig& cfg, const Communicator& world, con
 
 }  // namespace
 
-int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& command_line) {
+static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& info) {
+  const LogLevel log = log_level_of(cfg);
   const Communicator world = Communicator::world();
   const int rank = world.rank();
   const std::uint32_t P = static_cast<std::uint32_t>(world.size());
@@ -237,7 +238,8 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
   if (rank == 0) {
     std::filesystem::create_directories(cfg.out);
     write_text_atomic(cfg.out + "/config.yaml", config_to_yaml(cfg));
-    write_text_atomic(cfg.out + "/command.txt", command_line + "\n");
+    write_text_atomic(cfg.out + "/command.txt", info.command_line + "\n");
+    write_text_atomic(cfg.out + "/versions.json", info.versions_json);
     if (cfg.resume.empty()) std::filesystem::remove(cfg.out + "/metrics.jsonl");
     else truncate_metrics(cfg.out + "/metrics.jsonl", first_epoch);
   }
@@ -254,7 +256,7 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
   const std::uint64_t steps = cfg.max_steps ? std::min<std::uint64_t>(cfg.max_steps, train_sched.num_batches())
                                             : train_sched.num_batches();
   const Scaler sc = held.scaler;
-  if (rank == 0 && !cfg.quiet)
+  if (rank == 0 && log >= LogLevel::Info)
     std::printf("forecasting with %s on %s: %lld sensors, %lld steps, %lld features; windows %lld/%lld/%lld "
                 "train/valid/test; %llu steps per epoch of %llu windows on %u rank(s); %s batching (%.1f MB held on rank 0); "
                 "scaler mean %.3f std %.3f\n",
@@ -281,6 +283,8 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
     torch::manual_seed(splitmix64(cfg.seed * 0x9e3779b97f4a7c15ULL + epoch));  // scheduled-sampling coins
     model->train();
     double loss_sum = 0, loss_count = 0, batch_s = 0, compute_s = 0, allreduce_s = 0;
+    // A bar redrawn on a TTY, a plain line every 30 s otherwise; per-step lines at debug.
+    ProgressBar bar("epoch " + std::to_string(epoch), steps, "steps", rank == 0 && log == LogLevel::Info, 30.0);
     for (std::uint64_t b = 0; b < steps; ++b) {
       const auto t_step = Clock::now();
       auto t0 = Clock::now();
@@ -321,7 +325,13 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
       loss_count += global[1];
       ++global_step;
       step_seconds.push_back(since(t_step));
+      bar.update(b + 1);
+      if (rank == 0 && log >= LogLevel::Debug)
+        std::printf("epoch %u step %llu/%llu  batch MAE %.4f  %.3f s\n", epoch, static_cast<unsigned long long>(b + 1),
+                    static_cast<unsigned long long>(steps), global[1] > 0 ? global[0] / global[1] : 0.0,
+                    step_seconds.back());
     }
+    bar.finish();
     const double train_s = since(t_epoch);
     total_step_s += train_s;
     total_steps += steps;
@@ -381,7 +391,7 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
       ck.test_at_best = best_metrics.empty() ? -1 : best_metrics[3 * 4 + 0];
       ck.best_metrics = best_metrics;
       save_checkpoint(ck_path, *model, opt, ck);
-      if (!cfg.quiet)
+      if (log >= LogLevel::Info)
         std::printf("epoch %3u  train MAE %.4f  valid MAE %.4f (h3 %.3f h6 %.3f h12 %.3f)  %.2fs (%.3f s/step)\n", epoch,
                     loss_count > 0 ? loss_sum / loss_count : 0.0, valid_mae, vm.mae(0), vm.mae(1), vm.mae(2),
                     since(t_epoch), steps ? train_s / static_cast<double>(steps) : 0.0);
@@ -412,12 +422,24 @@ int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
         .field("peak_rss_bytes", peak_rss_bytes())
         .end_object();
     write_text_atomic(cfg.out + "/summary.json", j.str() + "\n");
-    if (!cfg.quiet)
+    if (log >= LogLevel::Info)
       std::printf("done: test MAE h3 %.3f h6 %.3f h12 %.3f (persistence %.3f %.3f %.3f) at best valid MAE %.4f (epoch %lld)\n",
                   at_best.mae(0), at_best.mae(1), at_best.mae(2), last_persist.mae(0), last_persist.mae(1),
                   last_persist.mae(2), best_valid, static_cast<long long>(best_epoch));
   }
   return 0;
+}
+
+int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& info) {
+  try {
+    return run_forecast_ranks(cfg, mpi, info);
+  } catch (const std::exception& e) {
+    if (mpi.size() == 1) throw;  // the CLI reports it and exits 1
+    // One rank alone may fail (e.g. a corrupt row in its --shard-time block) while the others
+    // wait in a collective: end the whole job rather than hang.
+    abort_job("flotilla train: rank " + std::to_string(mpi.rank()) + " (trainer on " + mpi.hostname() +
+              "): error: " + e.what());
+  }
 }
 
 }  // namespace flotilla

@@ -1,7 +1,9 @@
 #include "flotilla/trainer/forecast_data.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 namespace flotilla {
@@ -207,9 +209,42 @@ ForecastBatch IndexBatcher::batch(const torch::Tensor& starts) const {
 
 std::int64_t IndexBatcher::bytes() const { return 0; }  // the signal belongs to the dataset
 
+namespace {
+
+// MemAvailable from /proc/meminfo in bytes, or -1 when unknown (not Linux).
+std::int64_t mem_available_bytes() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return -1;
+  char line[256];
+  std::int64_t kb = -1;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "MemAvailable: %" SCNd64 " kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb < 0 ? -1 : kb * 1024;
+}
+
+std::string gib(double bytes) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f GiB", bytes / 1073741824.0);
+  return b;
+}
+
+}  // namespace
+
 MaterializedBatcher::MaterializedBatcher(const ForecastDataset& d) : windows_(d.held_windows()) {
   const auto& sig = d.signal();
   const std::int64_t w = windows_.size(), h = d.horizon(), n = sig.size(1), f = sig.size(2);
+  // Every window stored: fail with the figures before the allocator does (or, with
+  // overcommit, before the OOM killer does halfway through the copy).
+  const double need = static_cast<double>(w) * static_cast<double>(h) * static_cast<double>(n) *
+                      static_cast<double>(f + 1) * static_cast<double>(sig.element_size());
+  const std::int64_t avail = sig.device().is_cpu() ? mem_available_bytes() : -1;
+  if (avail >= 0 && need > static_cast<double>(avail))
+    throw std::runtime_error("materialized batching stores all " + str(w) + " windows: x [" + str(w) + ", " + str(h) +
+                             ", " + str(n) + ", " + str(f) + "] + y [" + str(w) + ", " + str(h) + ", " + str(n) +
+                             ", 1] float32 = " + gib(need) + ", more than the " + gib(static_cast<double>(avail)) +
+                             " of memory available; use --batching index (the signal once: " +
+                             gib(static_cast<double>(d.bytes())) + ")");
   const auto starts = torch::arange(windows_.begin, windows_.end, kLongCpu);
   const auto idx = step_index(starts, d.time_begin(), 0, h, sig.device());
   x_ = sig.index_select(0, idx).view({w, h, n, f});

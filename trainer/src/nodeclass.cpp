@@ -137,7 +137,8 @@ struct TrainerResult {
 };
 
 TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int rank, const Communicator& trainers,
-                          const std::string& device_name, std::uint32_t first_epoch, const std::string& command_line) {
+                          const std::string& device_name, std::uint32_t first_epoch) {
+  const LogLevel log = log_level_of(cfg);
   const auto t_start = Clock::now();
   const bool leader = trainers.rank() == 0;
   const torch::Device device(device_name);
@@ -208,7 +209,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
   const std::uint64_t n_train = source->num_batches(BatchPhase::Train);
   const std::uint64_t n_valid = source->num_batches(BatchPhase::Valid);
   const std::uint64_t n_test = source->num_batches(BatchPhase::Test);
-  if (leader && !cfg.quiet)
+  if (leader && log >= LogLevel::Info)
     std::printf("training %s on %s: %llu nodes, %llu features, %lld classes; %llu/%llu/%llu train/valid/test; "
                 "%llu steps per epoch; device %s\n",
                 cfg.model.c_str(), cfg.shards.c_str(), static_cast<unsigned long long>(info.num_nodes),
@@ -228,6 +229,8 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
     torch::manual_seed(splitmix64(cfg.seed * 0x9e3779b97f4a7c15ULL + epoch) ^ static_cast<std::uint64_t>(trainers.rank()));
     EpochStats st;
     model->train();
+    // A bar redrawn on a TTY, a plain line every 30 s otherwise; per-step lines at debug.
+    ProgressBar bar("epoch " + std::to_string(epoch), n_train, "steps", leader && log == LogLevel::Info, 30.0);
     for (std::uint64_t b = 0; b < n_train; ++b) {
       maybe_inject_fault(Role::Trainer, trainers.rank(), ++steps_done);
       auto t0 = Clock::now();
@@ -255,7 +258,13 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
       t0 = Clock::now();
       opt.step();
       st.compute_s += since(t0);
+      bar.update(b + 1);
+      if (leader && log >= LogLevel::Debug)
+        std::printf("epoch %u step %llu/%llu  wait %.3f s  compute %.3f s  all-reduce %.3f s (epoch so far)\n", epoch,
+                    static_cast<unsigned long long>(b + 1), static_cast<unsigned long long>(n_train), st.wait_s,
+                    st.compute_s, st.allreduce_s);
     }
+    bar.finish();
     const double train_seconds = since(t_epoch);
     model->eval();
     {
@@ -324,7 +333,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
         std::filesystem::rename(tmp, cfg.out + "/best_model.pt");
       }
       save_checkpoint(ck_path, *model, opt, res.best);
-      if (!cfg.quiet)
+      if (log >= LogLevel::Info)
         std::printf("epoch %3u  loss %.4f  train %.4f  valid %.4f  test %.4f  %.2fs (wait %.2f, compute %.2f, allreduce %.2f)\n",
                     epoch, train_loss, train_acc, valid_acc, test_acc, since(t_epoch), sums[7] / T, sums[8] / T,
                     sums[9] / T);
@@ -335,13 +344,13 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
   res.counters = source->counters();
   source->finish();
   res.seconds = since(t_start);
-  (void)command_line;
   return res;
 }
 
 }  // namespace
 
-int run_training(const TrainConfig& cfg, MpiSession& mpi, const std::string& command_line) {
+int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_info) {
+  const LogLevel log = log_level_of(cfg);
   const Communicator world = Communicator::world();
   const int rank = world.rank();
   const ShardSetInfo shard_info = read_shard_set_info(cfg.shards);
@@ -355,13 +364,14 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
     if (rank == 0) print_plan(roles, cfg, devices);
     return 0;
   }
-  if (fell_back && !cfg.quiet)
+  if (fell_back && log >= LogLevel::Warn)
     std::fprintf(stderr, "rank %d: --device %s requested but LibTorch sees no GPU; training on the CPU\n", rank,
                  cfg.device.c_str());
   if (rank == 0) {
     std::filesystem::create_directories(cfg.out);
     write_text_atomic(cfg.out + "/config.yaml", config_to_yaml(cfg));
-    write_text_atomic(cfg.out + "/command.txt", command_line + "\n");
+    write_text_atomic(cfg.out + "/command.txt", run_info.command_line + "\n");
+    write_text_atomic(cfg.out + "/versions.json", run_info.versions_json);
     if (cfg.resume.empty()) std::filesystem::remove(cfg.out + "/metrics.jsonl");
   }
   world.barrier();
@@ -375,7 +385,7 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
   try {
     switch (me.role) {
       case Role::Trainer: {
-        res = run_trainer(cfg, roles, rank, role_comm, device, first_epoch, command_line);
+        res = run_trainer(cfg, roles, rank, role_comm, device, first_epoch);
         counters = res.counters;
         break;
       }
@@ -453,7 +463,7 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const std::string& com
     }
     j.end_object().end_object();
     write_text_atomic(cfg.out + "/summary.json", j.str() + "\n");
-    if (!cfg.quiet)
+    if (log >= LogLevel::Info)
       std::printf("done: test accuracy %.4f at best valid %.4f (epoch %lld); %.1f s; summary in %s/summary.json\n",
                   res.best.test_at_best, res.best.best_valid, static_cast<long long>(res.best.best_epoch), res.seconds,
                   cfg.out.c_str());

@@ -12,6 +12,6 @@ namespace flotilla {
 class MpiSession;
 
 // Returns the process exit code.
-int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const std::string& command_line);
+int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& info);
 
 }  // namespace flotilla

@@ -12,6 +12,6 @@ class MpiSession;
 
 // Returns the process exit code. Errors that leave other ranks waiting abort the job
 // (MPI_Abort) after naming the rank and its role.
-int run_training(const TrainConfig& cfg, MpiSession& mpi, const std::string& command_line);
+int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& info);
 
 }  // namespace flotilla

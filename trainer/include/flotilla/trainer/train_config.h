@@ -20,7 +20,7 @@ struct TrainConfig {
   std::string fanouts = "15,10";    // input layer first (DGL order); -1 = all neighbours
   std::uint64_t batch_size = 0;     // global: all trainers together (0 = task default: 1024, forecast 64)
   std::uint64_t eval_batch_size = 4096;
-  int epochs = 0;                   // 0 = task default: 50, forecast 20
+  int epochs = 0;                   // 0 = task default: 50, forecast 10
   double lr = 0;                    // 0 = task default: 0.005, forecast 0.01 (DCRNN's base_lr)
   double weight_decay = -1;         // < 0 = task default: 2e-3, forecast 0
   std::int64_t hidden = 0;          // 0 = task default: 256, forecast 64
@@ -50,7 +50,19 @@ struct TrainConfig {
   int threads = 0;                  // LibTorch intra/inter-op threads per trainer (0 = default)
   bool dry_run = false;
   bool print_config = false;
-  bool quiet = false;
+  bool quiet = false;                // same as log-level warn
+  std::string log_level = "info";   // error | warn | info (epoch lines, progress) | debug (every step)
+};
+
+// Log levels, most severe first. `quiet` caps the level at Warn.
+enum class LogLevel { Error = 0, Warn = 1, Info = 2, Debug = 3 };
+LogLevel log_level_of(const TrainConfig& c);
+
+// What a run records beside its metrics besides the configuration: the command line and the
+// software it ran with (versions.json, built by the CLI, which links every library).
+struct RunInfo {
+  std::string command_line;
+  std::string versions_json;
 };
 
 // Every key the config accepts, in print order.
