@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -21,15 +23,41 @@ MpiSession::MpiSession(int* argc, char*** argv) {
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  MPI_Comm local;
-  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
-  MPI_Comm_rank(local, &local_rank_);
-  MPI_Comm_size(local, &local_size_);
-  MPI_Comm_free(&local);
   char name[MPI_MAX_PROCESSOR_NAME];
   int len = 0;
   MPI_Get_processor_name(name, &len);
   hostname_.assign(name, static_cast<std::size_t>(len));
+  // FLOTILLA_HOSTNAME overrides the host name (tests fake several nodes on one machine;
+  // containers on different machines may all be called the same). Collective: when any
+  // rank has it, every rank groups by name instead of by shared memory.
+  const char* forced = std::getenv("FLOTILLA_HOSTNAME");
+  int any_forced = forced && *forced ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &any_forced, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (!any_forced) {
+    MPI_Comm local;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
+    MPI_Comm_rank(local, &local_rank_);
+    MPI_Comm_size(local, &local_size_);
+    MPI_Comm_free(&local);
+    return;
+  }
+  if (forced && *forced) hostname_ = std::string(forced).substr(0, MPI_MAX_PROCESSOR_NAME - 1);
+  // All names, fixed-width (MPI_MAX_PROCESSOR_NAME bytes each); local rank = position among
+  // the ranks of the same name, by rank (what MPI_COMM_TYPE_SHARED gives on real nodes).
+  std::string mine(hostname_);
+  mine.resize(MPI_MAX_PROCESSOR_NAME, '\0');
+  std::vector<char> all(static_cast<std::size_t>(size_) * MPI_MAX_PROCESSOR_NAME);
+  MPI_Allgather(mine.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
+                MPI_COMM_WORLD);
+  local_rank_ = 0;
+  local_size_ = 0;
+  for (int r = 0; r < size_; ++r) {
+    if (std::strncmp(all.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME, mine.c_str(),
+                     MPI_MAX_PROCESSOR_NAME) != 0)
+      continue;
+    if (r < rank_) ++local_rank_;
+    ++local_size_;
+  }
 }
 
 MpiSession::~MpiSession() {

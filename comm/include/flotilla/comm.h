@@ -21,6 +21,10 @@ class MpiSession {
   // Rank and size within this node (MPI_COMM_TYPE_SHARED), e.g. to pick a GPU.
   int local_rank() const { return local_rank_; }
   int local_size() const { return local_size_; }
+  // MPI_Get_processor_name, or the environment variable FLOTILLA_HOSTNAME when set: an
+  // override for testing (tests/tools/fake-rsh.sh fakes several nodes on one machine) and
+  // for machines that share a name. When any rank has FLOTILLA_HOSTNAME, local rank and
+  // size group the ranks by host name instead of by shared memory.
   const std::string& hostname() const { return hostname_; }
   // Highest thread level MPI granted (MPI_THREAD_* value).
   int thread_level() const { return thread_level_; }
