@@ -60,7 +60,7 @@ int cmd_train(int argc, char** argv) {
       ("resume", "continue the run in this folder from its last checkpoint", cxxopts::value<std::string>())
       ("seed", "random seed (default 1)", cxxopts::value<std::string>())
       ("device", "auto | cpu | cuda[:i] (default auto: GPU by node-local rank when present)", cxxopts::value<std::string>())
-      ("threads", "LibTorch intra/inter-op threads per trainer, 0 = LibTorch's default", cxxopts::value<std::string>())
+      ("threads", "LibTorch intra/inter-op threads per trainer, 0 (default) = this process's CPUs divided by the ranks on its node", cxxopts::value<std::string>())
       ("dry-run", "print the rank -> role -> host -> partitions/device plan and exit")
       ("print-config", "print the resolved configuration and exit")
       ("q,quiet", "no per-epoch lines (log level warn)")
@@ -118,6 +118,9 @@ int cmd_train(int argc, char** argv) {
   try {
     const RunInfo info{command_line, versions_json()};
     return cfg.task == "forecast" ? run_forecast(cfg, mpi, info) : run_training(cfg, mpi, info);
+  } catch (const UsageError& e) {
+    if (mpi.rank() == 0) std::fprintf(stderr, "flotilla train: %s\n(see flotilla train --help)\n", e.what());
+    return kExitUsage;
   } catch (const std::exception& e) {
     // Before the roles start (bad shards folder, ...): every rank fails the same way; one says so.
     if (mpi.rank() == 0) std::fprintf(stderr, "flotilla train: error: %s\n", e.what());

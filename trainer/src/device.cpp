@@ -1,4 +1,7 @@
+#include <sched.h>
+
 #include <algorithm>
+#include <thread>
 #include <stdexcept>
 
 #include "flotilla/models.h"
@@ -23,9 +26,13 @@ std::string pick_device(const std::string& requested, int local_rank, bool* fell
 int apply_torch_threads(int requested, int ranks_on_node) {
   int threads = requested;
   if (threads <= 0) {
-    const int cores = torch_runtime().intra_op_threads;  // LibTorch's default: the cores it sees
-    threads = ranks_on_node > 1 ? std::max(1, cores / ranks_on_node) : cores;
-    if (ranks_on_node <= 1) return threads;  // leave LibTorch's own default alone
+    // The CPUs this process may run on (affinity: Slurm's --cpus-per-task, taskset, cgroups).
+    // Not LibTorch's default, which counts physical cores through cpuinfo and can see fewer
+    // than there are (1 on the 2-vCPU VMs here).
+    int cpus = static_cast<int>(std::thread::hardware_concurrency());
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
+    threads = std::max(1, cpus / std::max(1, ranks_on_node));
   }
   set_torch_threads(threads);
   return threads;

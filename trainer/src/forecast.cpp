@@ -168,7 +168,7 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
     return 0;
   }
   const torch::Device device(device_name);
-  if (cfg.threads > 0) set_torch_threads(cfg.threads);
+  apply_torch_threads(cfg.threads, mpi.local_size());
   const auto t_start = Clock::now();
 
   // Data: the signal once, on the device, or with --shard-time only this rank's blocks.

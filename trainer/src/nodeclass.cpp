@@ -136,8 +136,15 @@ struct TrainerResult {
   TrafficCounters counters;
 };
 
+// The run folder's record of what ran: configuration, command line, software versions.
+void write_run_header(const TrainConfig& cfg, const RunInfo& run_info) {
+  write_text_atomic(cfg.out + "/config.yaml", config_to_yaml(cfg));
+  write_text_atomic(cfg.out + "/command.txt", run_info.command_line + "\n");
+  write_text_atomic(cfg.out + "/versions.json", run_info.versions_json);
+}
+
 TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int rank, const Communicator& trainers,
-                          const std::string& device_name, std::uint32_t first_epoch) {
+                          const std::string& device_name, std::uint32_t first_epoch, const RunInfo& run_info) {
   const LogLevel log = log_level_of(cfg);
   const auto t_start = Clock::now();
   const bool leader = trainers.rank() == 0;
@@ -189,7 +196,12 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
     ck = load_checkpoint(ck_path, *model, opt);
     if (static_cast<std::uint32_t>(ck.epoch + 1) != first_epoch)
       throw std::runtime_error(ck_path + " changed while the job started");
-    if (leader) truncate_metrics(cfg.out + "/metrics.jsonl", first_epoch);
+    if (leader) {
+      truncate_metrics(cfg.out + "/metrics.jsonl", first_epoch);
+      // Only now that the checkpoint fits this configuration: a failed --resume (say, with
+      // another --model) leaves the run folder as it was.
+      write_run_header(cfg, run_info);
+    }
   } else {
     // Same initial parameters everywhere: trainer 0's, summed with zeros from the others.
     GradientAllReducer sync(trainers);
@@ -354,7 +366,13 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
   const Communicator world = Communicator::world();
   const int rank = world.rank();
   const ShardSetInfo shard_info = read_shard_set_info(cfg.shards);
-  const RolePlan roles = plan_roles(world.allgather(mpi.hostname()), cfg.samplers, cfg.loaders, shard_info.num_parts);
+  const RolePlan roles = [&] {
+    try {
+      return plan_roles(world.allgather(mpi.hostname()), cfg.samplers, cfg.loaders, shard_info.num_parts);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());  // e.g. more samplers + loaders than ranks: a flag error (exit 2)
+    }
+  }();
   const RankPlan& me = roles.ranks[static_cast<std::size_t>(rank)];
   std::string device = "cpu";
   bool fell_back = false;
@@ -367,12 +385,10 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
   if (fell_back && log >= LogLevel::Warn)
     std::fprintf(stderr, "rank %d: --device %s requested but LibTorch sees no GPU; training on the CPU\n", rank,
                  cfg.device.c_str());
-  if (rank == 0) {
+  if (rank == 0 && cfg.resume.empty()) {  // a resumed run writes them once its checkpoint loaded
     std::filesystem::create_directories(cfg.out);
-    write_text_atomic(cfg.out + "/config.yaml", config_to_yaml(cfg));
-    write_text_atomic(cfg.out + "/command.txt", run_info.command_line + "\n");
-    write_text_atomic(cfg.out + "/versions.json", run_info.versions_json);
-    if (cfg.resume.empty()) std::filesystem::remove(cfg.out + "/metrics.jsonl");
+    write_run_header(cfg, run_info);
+    std::filesystem::remove(cfg.out + "/metrics.jsonl");
   }
   world.barrier();
   // One communicator per role: trainers all-reduce gradients, samplers agree on seed sets.
@@ -385,7 +401,7 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
   try {
     switch (me.role) {
       case Role::Trainer: {
-        res = run_trainer(cfg, roles, rank, role_comm, device, first_epoch);
+        res = run_trainer(cfg, roles, rank, role_comm, device, first_epoch, run_info);
         counters = res.counters;
         break;
       }

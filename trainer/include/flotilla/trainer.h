@@ -12,9 +12,9 @@ namespace flotilla {
 std::string pick_device(const std::string& requested, int local_rank, bool* fell_back = nullptr);
 
 // LibTorch's intra- and inter-op threads for a trainer: `requested` when > 0 (--threads),
-// else the cores LibTorch would use divided among the `ranks_on_node` processes on this
-// node (at least 1), so that mpirun's ranks on one node do not oversubscribe its cores
-// (as torchrun sets OMP_NUM_THREADS). Returns the number set.
+// else the CPUs this process may use (its affinity mask) divided among the `ranks_on_node`
+// processes on this node (at least 1), so that mpirun's ranks on one node share its cores
+// instead of oversubscribing them (as torchrun sets OMP_NUM_THREADS). Returns the number set.
 int apply_torch_threads(int requested, int ranks_on_node);
 
 }  // namespace flotilla

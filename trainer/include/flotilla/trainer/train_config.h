@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -47,11 +48,17 @@ struct TrainConfig {
   std::string resume;               // run folder to continue (its config.yaml is the base)
   std::uint64_t seed = 1;
   std::string device = "auto";      // auto | cpu | cuda[:i]
-  int threads = 0;                  // LibTorch intra/inter-op threads per trainer (0 = default)
+  int threads = 0;                  // LibTorch intra/inter-op threads per trainer (0 = CPUs / ranks on the node)
   bool dry_run = false;
   bool print_config = false;
   bool quiet = false;                // same as log-level warn
   std::string log_level = "info";   // error | warn | info (epoch lines, progress) | debug (every step)
+};
+
+// A configuration that cannot run, found only once the job knows its ranks (e.g. more
+// samplers and loaders than ranks): the CLI exits 2 as for a bad flag.
+struct UsageError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
 };
 
 // Log levels, most severe first. `quiet` caps the level at Warn.
