@@ -64,6 +64,13 @@ void ProgressBar::draw(bool final) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double rate = secs > 0 ? static_cast<double>(done_) / secs : 0;
   const auto amount = [&](double v) { return unit_ == "B" ? human_bytes(v) : human_count(v) + " " + unit_; };
+  // Slow units (training steps of seconds each) read better as seconds per unit.
+  const auto speed = [&](double r) {
+    if (unit_ == "B" || r >= 1 || r <= 0) return amount(r) + "/s";
+    char b[64];
+    std::snprintf(b, sizeof b, "%.2f s/%s", 1 / r, unit_.size() > 1 && unit_.back() == 's' ? unit_.substr(0, unit_.size() - 1).c_str() : unit_.c_str());
+    return std::string(b);
+  };
   char line[256];
   if (total_ > 0) {
     const double frac = std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_));
@@ -72,11 +79,11 @@ void ProgressBar::draw(bool final) {
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.resize(width, '.');
     const double eta = rate > 0 ? (static_cast<double>(total_) - static_cast<double>(done_)) / rate : 0;
-    std::snprintf(line, sizeof line, "%s [%s] %5.1f%%  %s/s  %.0fs left", label_.c_str(), bar.c_str(), 100 * frac,
-                  amount(rate).c_str(), final ? 0.0 : eta);
+    std::snprintf(line, sizeof line, "%s [%s] %5.1f%%  %s  %.0fs left", label_.c_str(), bar.c_str(), 100 * frac,
+                  speed(rate).c_str(), final ? 0.0 : eta);
   } else {
-    std::snprintf(line, sizeof line, "%s %s  %s/s  %.0fs", label_.c_str(), amount(static_cast<double>(done_)).c_str(),
-                  amount(rate).c_str(), secs);
+    std::snprintf(line, sizeof line, "%s %s  %s  %.0fs", label_.c_str(), amount(static_cast<double>(done_)).c_str(),
+                  speed(rate).c_str(), secs);
   }
   if (tty_) {
     std::fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
