@@ -1,5 +1,6 @@
 // flotilla convert IN OUT: streams a graph from any readable format into a Flotilla binary
 // edge list or a text edge list (memory O(chunk)), or into METIS (needs the CSR in memory).
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,8 +48,20 @@ void write_text_edges(EdgeStream& stream, const std::string& out, std::size_t ch
     throw_file(tmp, std::string("write failed: ") + std::strerror(errno));
   f.reset();
   bar.finish();
-  if (std::rename(tmp.c_str(), out.c_str()) != 0) throw_file(out, "cannot rename temp file into place");
+  if (std::rename(tmp.c_str(), out.c_str()) != 0)
+    throw_file(out, std::string("cannot rename temp file into place: ") + std::strerror(errno));
   unlink_tmp.commit();
+}
+
+// Creates and removes OUT.tmp, the name every writer below writes to first: an unwritable
+// destination fails before the input is read (opening an edge list scans it whole; METIS
+// output builds the CSR first).
+void check_output_writable(const std::string& out) {
+  const std::string tmp = out + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw_file(tmp, std::string("cannot create: ") + std::strerror(errno));
+  ::close(fd);
+  ::unlink(tmp.c_str());
 }
 
 }  // namespace
@@ -103,6 +116,7 @@ int cmd_convert(int argc, char** argv) {
   }
   sopts.keep_ids = args->count("keep-ids") > 0;
   try {
+    check_output_writable(out);
     auto stream = open_edge_stream(in, sopts);
     ProgressBar bar("converting", 0);
     stream->set_progress([&](std::uint64_t d, std::uint64_t t) { bar.set_total(t); bar.update(d); });

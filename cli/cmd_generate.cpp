@@ -7,6 +7,7 @@
 
 #include "cli_util.h"
 #include "flotilla/datasets.h"
+#include "flotilla/partition/durable.h"
 
 namespace flotilla::cli {
 
@@ -61,6 +62,15 @@ int run_generator(const char* program, F&& body) {
     std::fprintf(stderr, "%s: error: %s\n", program, e.what());
     return kExitFailure;
   }
+}
+
+// Folder outputs (sbm, traffic) are written as OUT.tmp-PID: remove those of killed runs to
+// the same OUT (exact name, PID not running), as flotilla partition does.
+void remove_stale_temps(const char* program, const std::string& out) {
+  if (out.empty()) return;  // the generator refuses it
+  for (const StaleTemp& st : remove_stale_temp_dirs(normalise_out_dir(out)))
+    std::fprintf(stderr, "%s: removed stale temporary folder %s (process %llu is not running)\n", program,
+                 st.path.c_str(), static_cast<unsigned long long>(st.pid));
 }
 
 GenProgressFn bar_progress(ProgressBar& bar) {
@@ -157,6 +167,7 @@ int generate_sbm_cmd(int argc, char** argv) {
   const std::string out = (*args)["out"].as<std::string>();
   const bool quiet = args->count("quiet") > 0;
   return run_generator("flotilla generate sbm", [&] {
+    remove_stale_temps("flotilla generate sbm", out);
     ProgressBar bar("sbm", 0, "nodes", !quiet);
     const SbmResult r = generate_sbm(o, out, bar_progress(bar));
     bar.finish();
@@ -197,6 +208,7 @@ int generate_traffic_cmd(int argc, char** argv) {
   const std::string out = (*args)["out"].as<std::string>();
   const bool quiet = args->count("quiet") > 0;
   return run_generator("flotilla generate traffic", [&] {
+    remove_stale_temps("flotilla generate traffic", out);
     ProgressBar bar("traffic", 0, "steps", !quiet);
     const TrafficGenResult r = generate_traffic(o, out, bar_progress(bar));
     bar.finish();

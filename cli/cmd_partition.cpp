@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <zlib.h>
 
 #include "cli_util.h"
@@ -179,6 +180,41 @@ int cmd_partition(int argc, char** argv) {
   }
 
   try {
+    // The output folder first: an unwritable or occupied destination fails before the input
+    // is read (opening an edge list or .npy already scans the whole file). --evaluate writes
+    // nothing.
+    const bool evaluate = args->count("evaluate") > 0;
+    std::string out, tmp;
+    std::optional<TempPathGuard> guard;  // an interrupted or failed run leaves no temp folder behind
+    if (!evaluate) {
+      if (!args->count("parts") || !args->count("out")) {
+        std::fprintf(stderr, "flotilla partition: --parts and --out are required (see --help)\n");
+        return kExitUsage;
+      }
+      cfg.num_parts = (*args)["parts"].as<std::uint32_t>();
+      if (cfg.num_parts == 0 || cfg.num_parts > 65535) {
+        std::fprintf(stderr, "flotilla partition: --parts must be between 1 and 65535\n");
+        return kExitUsage;
+      }
+      out = normalise_out_dir((*args)["out"].as<std::string>());
+      // Temp folders of killed runs to the same DIR (exact name DIR.tmp-PID, PID not running).
+      for (const StaleTemp& st : remove_stale_temp_dirs(out))
+        std::fprintf(stderr, "flotilla partition: removed stale temporary folder %s (process %llu is not running)\n",
+                     st.path.c_str(), static_cast<unsigned long long>(st.pid));
+      std::error_code ec;
+      if (std::filesystem::exists(out, ec) && !std::filesystem::is_empty(out, ec)) {
+        std::fprintf(stderr, "flotilla partition: output folder %s exists and is not empty\n", out.c_str());
+        return kExitFailure;
+      }
+      tmp = out + ".tmp-" + std::to_string(::getpid());
+      std::filesystem::create_directories(tmp, ec);
+      if (ec) {
+        std::fprintf(stderr, "flotilla partition: cannot create %s: %s\n", tmp.c_str(), ec.message().c_str());
+        return kExitFailure;
+      }
+      guard.emplace(tmp);
+    }
+
     auto stream = open_edge_stream(input, sopts);
     const std::uint64_t n = stream->info().num_nodes;
     const bool ogb = stream->info().format == GraphFormat::Ogb;
@@ -188,7 +224,7 @@ int cmd_partition(int argc, char** argv) {
       return kExitUsage;
     }
 
-    if (args->count("evaluate")) {
+    if (evaluate) {
       const std::string pf = (*args)["evaluate"].as<std::string>();
       std::uint32_t k = args->count("parts") ? (*args)["parts"].as<std::uint32_t>() : 0;
       if (k > 65535) {
@@ -209,34 +245,6 @@ int cmd_partition(int argc, char** argv) {
       }
       return kExitOk;
     }
-
-    if (!args->count("parts") || !args->count("out")) {
-      std::fprintf(stderr, "flotilla partition: --parts and --out are required (see --help)\n");
-      return kExitUsage;
-    }
-    cfg.num_parts = (*args)["parts"].as<std::uint32_t>();
-    if (cfg.num_parts == 0 || cfg.num_parts > 65535) {
-      std::fprintf(stderr, "flotilla partition: --parts must be between 1 and 65535\n");
-      return kExitUsage;
-    }
-    const std::string out = normalise_out_dir((*args)["out"].as<std::string>());
-    // Temp folders of killed runs to the same DIR (exact name DIR.tmp-PID, PID not running).
-    for (const StaleTemp& st : remove_stale_temp_dirs(out))
-      std::fprintf(stderr, "flotilla partition: removed stale temporary folder %s (process %llu is not running)\n",
-                   st.path.c_str(), static_cast<unsigned long long>(st.pid));
-    std::error_code ec;
-    if (std::filesystem::exists(out, ec) && !std::filesystem::is_empty(out, ec)) {
-      std::fprintf(stderr, "flotilla partition: output folder %s exists and is not empty\n", out.c_str());
-      return kExitFailure;
-    }
-    // Fail on an unwritable destination before any work is done.
-    const std::string tmp = out + ".tmp-" + std::to_string(::getpid());
-    std::filesystem::create_directories(tmp, ec);
-    if (ec) {
-      std::fprintf(stderr, "flotilla partition: cannot create %s: %s\n", tmp.c_str(), ec.message().c_str());
-      return kExitFailure;
-    }
-    TempPathGuard guard(tmp);  // an interrupted or failed run leaves no temp folder behind
 
     // Weights the algorithms do not use (docs/partitioning.md, "Weights").
     if (stream->info().format == GraphFormat::Metis && metis_has_vertex_weights(input))
@@ -345,7 +353,7 @@ int cmd_partition(int argc, char** argv) {
     // by write_part_file, partition.json here); then tmp itself, the rename, and the parent.
     write_file_synced(tmp + "/partition.json", w.str() + "\n");
     publish_dir(tmp, out);
-    guard.commit();
+    guard->commit();
     if (json) {
       std::printf("%s\n", w.str().c_str());
     } else {

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each for a bounded time.
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 20)
+# FLOTILLA_FUZZ_BUILD=DIR builds in DIR instead of build-fuzz/; FLOTILLA_FUZZ_TARGETS="shard npy"
+# runs only those targets.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 secs="${1:-20}"
-build="$root/build-fuzz"
+build="${FLOTILLA_FUZZ_BUILD:-$root/build-fuzz}"
 if [ ! -f "$build/CMakeCache.txt" ]; then
   generator=(); command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -15,6 +17,7 @@ status=0
 for bin in "$build"/tests/fuzz/fuzz_*; do
   [ -x "$bin" ] || continue
   name=$(basename "$bin"); name=${name#fuzz_}
+  if [ -n "${FLOTILLA_FUZZ_TARGETS:-}" ] && [[ " $FLOTILLA_FUZZ_TARGETS " != *" $name "* ]]; then continue; fi
   corpus_seed="$root/tests/fuzz/corpus/$name"
   work="$build/corpus/$name"; mkdir -p "$work" "$build/crashes"
   echo "-- fuzz_$name for ${secs}s"

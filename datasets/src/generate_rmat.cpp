@@ -65,6 +65,9 @@ RmatResult generate_rmat(const RmatOptions& opts, const std::string& out, const 
   const std::uint64_t tAB = std::max(tA, threshold(opts.a + opts.b));
   const std::uint64_t tABC = std::max(tAB, threshold(opts.a + opts.b + opts.c));
 
+  // The output first: an unwritable path fails before any work.
+  BinaryEdgeWriter writer(out, n, opts.id_bytes, /*each_edge_once=*/true);
+
   // Vertex label permutation (Fisher-Yates), shared read-only by the workers.
   std::vector<VertexId> perm;
   if (opts.permute) {
@@ -114,7 +117,6 @@ RmatResult generate_rmat(const RmatOptions& opts, const std::string& out, const 
     }
   };
 
-  BinaryEdgeWriter writer(out, n, opts.id_bytes, /*each_edge_once=*/true);
   const std::uint64_t num_blocks = (m + kEdgesPerBlock - 1) / kEdgesPerBlock;
   std::uint64_t done = 0;
   if (progress) progress(0, m);

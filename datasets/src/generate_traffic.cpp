@@ -25,9 +25,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <stdexcept>
@@ -371,7 +373,7 @@ class TextOut {
  public:
   explicit TextOut(std::string path) : path_(std::move(path)) {
     f_ = std::fopen(path_.c_str(), "wb");
-    if (!f_) throw_file(path_, "cannot create");
+    if (!f_) throw_file(path_, std::string("cannot create: ") + std::strerror(errno));
   }
   ~TextOut() {
     if (f_) std::fclose(f_);
@@ -387,13 +389,14 @@ class TextOut {
     flush();
     const int rc = std::fclose(f_);
     f_ = nullptr;
-    if (rc != 0) throw_file(path_, "write failed");
+    if (rc != 0) throw_file(path_, std::string("write failed: ") + std::strerror(errno));
     return bytes_;
   }
 
  private:
   void flush() {
-    if (std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size()) throw_file(path_, "write failed");
+    if (std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size())
+      throw_file(path_, std::string("write failed: ") + std::strerror(errno));
     bytes_ += buf_.size();
     buf_.clear();
   }

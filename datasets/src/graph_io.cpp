@@ -68,7 +68,8 @@ void write_metis(const CsrGraph& g, const std::string& path) {
   if (std::fflush(f.get()) != 0 || std::ferror(f.get()) || ::fsync(::fileno(f.get())) != 0)
     throw_file(tmp, std::string("write failed: ") + std::strerror(errno));
   f.reset();
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw_file(path, "cannot rename temp file into place");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw_file(path, std::string("cannot rename temp file into place: ") + std::strerror(errno));
   unlink_tmp.commit();
 }
 

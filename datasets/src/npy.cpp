@@ -219,7 +219,7 @@ double element_as_double(NpyType t, const unsigned char* p) {
 void convert_to_float(NpyType t, const unsigned char* in, float* out, std::uint64_t count) {
   const std::size_t w = npy_itemsize(t);
   if (t == NpyType::Float32) {
-    std::memcpy(out, in, count * sizeof(float));
+    if (count) std::memcpy(out, in, count * sizeof(float));  // out may be null when empty
     return;
   }
   for (std::uint64_t i = 0; i < count; ++i) out[i] = static_cast<float>(element_as_double(t, in + i * w));

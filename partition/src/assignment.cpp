@@ -149,7 +149,8 @@ void write_part_file(const std::string& path, const std::vector<PartId>& part) {
     buf.insert(buf.end(), num, e);
     buf.push_back('\n');
     if (buf.size() > (1 << 20) - 16) {
-      if (std::fwrite(buf.data(), 1, buf.size(), f.get()) != buf.size()) throw_file(tmp, "write failed");
+      if (std::fwrite(buf.data(), 1, buf.size(), f.get()) != buf.size())
+        throw_file(tmp, std::string("write failed: ") + std::strerror(errno));
       buf.clear();
     }
   }
@@ -158,7 +159,8 @@ void write_part_file(const std::string& path, const std::vector<PartId>& part) {
   // Durable before it replaces anything: a crash leaves the old file or the complete new one.
   if (::fsync(::fileno(f.get())) != 0) throw_file(tmp, std::string("fsync failed: ") + std::strerror(errno));
   if (std::fclose(f.release()) != 0) throw_file(tmp, std::string("close failed: ") + std::strerror(errno));
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw_file(path, "cannot rename temp file into place");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw_file(path, std::string("cannot rename temp file into place: ") + std::strerror(errno));
   const std::string parent = std::filesystem::path(path).parent_path().string();
   fsync_path(parent.empty() ? "." : parent);
 }

@@ -587,7 +587,7 @@ Shard read_shard(const std::string& path) {
   auto take = [&](auto& vec, std::uint64_t count) {
     using T = typename std::decay_t<decltype(vec)>::value_type;
     vec.resize(count);
-    std::memcpy(vec.data(), bytes.data() + at, count * sizeof(T));
+    if (count) std::memcpy(vec.data(), bytes.data() + at, count * sizeof(T));  // data() may be null when empty
     at += count * sizeof(T);
     if (padded) at = (at + 7) / 8 * 8;
   };
@@ -609,6 +609,8 @@ Shard read_shard(const std::string& path) {
     if (t >= h.num_nodes) throw_file(path, "neighbour id beyond the graph");
   for (std::uint8_t c : s.split)
     if (c > 3) throw_file(path, "split code " + std::to_string(c) + " (expected 0..3)");
+  for (std::int64_t l : s.labels)  // as the OGB reader accepts them; -1 = unlabeled
+    if (l < -1 || l > std::int64_t{0x7fffffff}) throw_file(path, "label " + std::to_string(l) + " (expected -1..2^31-1)");
   for (std::size_t i = 0; i < s.halo.size(); ++i)
     if (s.halo[i] >= h.num_nodes || (s.halo[i] >= h.begin && s.halo[i] < h.end) || (i && s.halo[i] <= s.halo[i - 1]))
       throw_file(path, "halo list is not sorted, unique ids outside the owned range");
@@ -624,7 +626,7 @@ std::vector<VertexId> read_old_to_new(const std::string& path) {
   if (h.num_nodes >= kMaxVertices || bytes.size() != want)
     throw_file(path, "size does not match the header's vertex count");
   std::vector<VertexId> ids(h.num_nodes);
-  std::memcpy(ids.data(), bytes.data() + ShardHeader::kSize, ids.size() * sizeof(VertexId));
+  if (!ids.empty()) std::memcpy(ids.data(), bytes.data() + ShardHeader::kSize, ids.size() * sizeof(VertexId));
   for (VertexId v : ids)
     if (v >= h.num_nodes) throw_file(path, "new id " + std::to_string(v) + " is beyond the vertex count");
   return ids;

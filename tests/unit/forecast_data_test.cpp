@@ -405,8 +405,8 @@ TEST_F(ForecastData, ShardTimeFromPartialReads) {
     two[2 * i + 1] = static_cast<float>(i % 97);
   }
   write_npy(npy_dir + "/signal.npy", {T, N, 2}, two);
-  std::filesystem::copy_file(csv_dir + "/sensors.csv", npy_dir + "/sensors.csv");
-  std::filesystem::copy_file(csv_dir + "/adj.csv", npy_dir + "/adj.csv");
+  for (const char* f : {"/sensors.csv", "/adj.csv"})
+    std::filesystem::copy_file(csv_dir + f, npy_dir + f, std::filesystem::copy_options::overwrite_existing);
   for (const std::string& dir : {csv_dir, npy_dir}) {
     const ForecastDataset full(read_traffic(dir));
     const IndexBatcher full_ib(full);

@@ -171,6 +171,8 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
   apply_torch_threads(cfg.threads, mpi.local_size());
   const auto t_start = Clock::now();
 
+  // The run folder first: an unwritable --out fails before the data is read.
+  if (rank == 0) std::filesystem::create_directories(cfg.out);
   // Data: the signal once, on the device, or with --shard-time only this rank's blocks.
   HeldData held = cfg.shard_time ? load_time_shards(cfg, world, device) : load_whole(cfg, device);
   const WindowSplit split = held.split;
@@ -362,9 +364,7 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
       if (rank == 0) {
         torch::serialize::OutputArchive a;
         save_params(*model, a);
-        const std::string tmp = cfg.out + "/best_model.pt.tmp-" + std::to_string(::getpid());
-        a.save_to(tmp);
-        std::filesystem::rename(tmp, cfg.out + "/best_model.pt");
+        save_archive_atomic(a, cfg.out + "/best_model.pt");
       }
     }
     if (rank == 0) {
@@ -383,7 +383,7 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
           .field("allreduce_seconds", allreduce_s)
           .field("steps", steps)
           .end_object();
-      std::ofstream(cfg.out + "/metrics.jsonl", std::ios::app) << j.str() << "\n";
+      append_line(cfg.out + "/metrics.jsonl", j.str());
       Checkpoint ck;
       ck.epoch = epoch;
       ck.best_valid = best_valid;

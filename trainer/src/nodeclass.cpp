@@ -335,14 +335,11 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
           .field("allreduce_seconds", sums[9] / T)
           .field("steps", n_train)
           .end_object();
-      std::ofstream m(cfg.out + "/metrics.jsonl", std::ios::app);
-      m << j.str() << "\n";
+      append_line(cfg.out + "/metrics.jsonl", j.str());
       if (improved) {
         torch::serialize::OutputArchive a;
         save_params(*model, a);
-        const std::string tmp = cfg.out + "/best_model.pt.tmp-" + std::to_string(::getpid());
-        a.save_to(tmp);
-        std::filesystem::rename(tmp, cfg.out + "/best_model.pt");
+        save_archive_atomic(a, cfg.out + "/best_model.pt");
       }
       save_checkpoint(ck_path, *model, opt, res.best);
       if (log >= LogLevel::Info)

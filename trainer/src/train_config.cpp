@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include "flotilla/datasets/error.h"
 #include "flotilla/datasets/line_reader.h"
@@ -20,6 +21,9 @@ std::string canonical(std::string k) {
 
 template <typename T>
 T parse_number(const std::string& key, const std::string& v) {
+  // istream reads "-1" into an unsigned type as 2^64 - 1: refuse a sign there.
+  if (std::is_unsigned_v<T> && v.find('-') != std::string::npos)
+    throw std::invalid_argument("bad value '" + v + "' for " + key + " (must not be negative)");
   std::istringstream ss(v);
   T out{};
   ss >> out;
@@ -100,7 +104,14 @@ void read_config_file(const std::string& path, TrainConfig& cfg) {
   while (in.next(view)) {
     std::string line(view);
     const std::uint64_t no = in.line_number();
-    if (const auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    // A comment starts at a '#' that begins the line or follows a blank (YAML's rule), so
+    // values such as `out: run#1` keep their '#'.
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      if (line[i] == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+        line.resize(i);
+        break;
+      }
+    }
     const auto first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos) continue;
     const auto colon = line.find(':');

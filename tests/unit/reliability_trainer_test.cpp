@@ -1,0 +1,354 @@
+// Reliability of the training run's files (issue #5): checkpoint.pt (trainer/src/run_files.h)
+// fed truncated, corrupted, empty files and archives with missing keys, wrong shapes and wrong
+// types must give a std::runtime_error naming the file, never a crash, another exception
+// (LibTorch's c10::Error must not escape unexplained) or silently different parameters; the
+// --config reader (key: value) gives an InputError naming file and line.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "flotilla/datasets/error.h"
+#include "flotilla/trainer/train_config.h"
+#include "run_files.h"
+#include "test_paths.h"
+
+using namespace flotilla;
+using flotilla::test::scratch_dir;
+
+namespace {
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void put_bytes(const std::string& path, const std::string& bytes) {
+  ::unlink(path.c_str());  // not truncate + rewrite: ext4 would flush each variant (auto_da_alloc)
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+struct Net : torch::nn::Module {
+  Net() {
+    a = register_module("a", torch::nn::Linear(3, 4));
+    b = register_module("b", torch::nn::Linear(4, 2));
+  }
+  torch::nn::Linear a{nullptr}, b{nullptr};
+};
+
+// A model and an Adam optimizer that has taken one step (so it has state to save).
+struct Trained {
+  std::shared_ptr<Net> net = std::make_shared<Net>();
+  torch::optim::Adam opt{net->parameters(), torch::optim::AdamOptions(0.01)};
+  Trained() {
+    torch::manual_seed(1);
+    const torch::Tensor x = torch::randn({5, 3});
+    opt.zero_grad();
+    net->b->forward(net->a->forward(x)).sum().backward();
+    opt.step();
+  }
+};
+
+Checkpoint sample_checkpoint() {
+  Checkpoint c;
+  c.epoch = 4;
+  c.best_valid = 0.75;
+  c.test_at_best = 0.5;
+  c.best_epoch = 3;
+  c.best_metrics = {1.5, 2.5};
+  return c;
+}
+
+// Loads path into a fresh model; true when it loaded, false on the documented error.
+bool try_load(const std::string& path, const std::string& what, std::vector<torch::Tensor>* params = nullptr) {
+  Trained fresh;
+  try {
+    const Checkpoint c = load_checkpoint(path, *fresh.net, fresh.opt);
+    (void)checkpoint_next_epoch(path);
+    if (params)
+      for (const auto& p : fresh.net->parameters()) params->push_back(p.detach().clone());
+    EXPECT_GE(c.epoch, -1) << what;
+    return true;
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << what << ": error does not name the file: " << e.what();
+    return false;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << what << ": expected std::runtime_error naming the file, got: " << std::string(e.what()).substr(0, 300);
+    return false;
+  }
+}
+
+TEST(CheckpointReliability, SavedCheckpointLoadsBack) {
+  const std::string path = scratch_dir() + "/checkpoint.pt";
+  Trained t;
+  save_checkpoint(path, *t.net, t.opt, sample_checkpoint());
+  Trained fresh;
+  const Checkpoint c = load_checkpoint(path, *fresh.net, fresh.opt);
+  EXPECT_EQ(c.epoch, 4);
+  EXPECT_EQ(c.best_epoch, 3);
+  EXPECT_EQ(c.best_metrics, (std::vector<double>{1.5, 2.5}));
+  EXPECT_EQ(checkpoint_next_epoch(path), 5u);
+  for (std::size_t i = 0; i < t.net->parameters().size(); ++i)
+    EXPECT_TRUE(torch::equal(t.net->parameters()[i], fresh.net->parameters()[i]));
+  EXPECT_TRUE(std::filesystem::is_regular_file(path));
+  for (const auto& e : std::filesystem::directory_iterator(scratch_dir()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << "temp file left: " << e.path();
+}
+
+// Checkpoints written before the checksum comment (LibTorch's own writer) still load.
+TEST(CheckpointReliability, CheckpointsWithoutChecksumStillLoad) {
+  const std::string path = scratch_dir() + "/old.pt";
+  Trained t;
+  torch::serialize::OutputArchive root, m, o;
+  save_params(*t.net, m);
+  t.opt.save(o);
+  root.write("model", m);
+  root.write("optimizer", o);
+  root.write("epoch", torch::tensor(std::int64_t{2}));
+  root.write("best_valid", torch::tensor(0.5, torch::kDouble));
+  root.write("test_at_best", torch::tensor(0.25, torch::kDouble));
+  root.write("best_epoch", torch::tensor(std::int64_t{1}));
+  root.write("best_metrics", torch::tensor(std::vector<double>{}, torch::kDouble));
+  root.save_to(path);
+  Trained fresh;
+  EXPECT_EQ(load_checkpoint(path, *fresh.net, fresh.opt).epoch, 2);
+  EXPECT_EQ(checkpoint_next_epoch(path), 3u);
+}
+
+// Every truncation and a sample of single-byte corruptions: an error naming the file, or a
+// load whose parameters are exactly the saved ones (a byte of zip metadata LibTorch ignores).
+TEST(CheckpointReliability, TruncatedAndCorruptedCheckpointsAreRejected) {
+  const std::string dir = scratch_dir();
+  const std::string good = dir + "/good.pt", path = dir + "/checkpoint.pt";
+  Trained t;
+  save_checkpoint(good, *t.net, t.opt, sample_checkpoint());
+  const std::string bytes = read_bytes(good);
+  ASSERT_GT(bytes.size(), 200u);
+  std::vector<torch::Tensor> saved;
+  for (const auto& p : t.net->parameters()) saved.push_back(p.detach().clone());
+
+  put_bytes(path, "");
+  EXPECT_FALSE(try_load(path, "empty file"));
+  put_bytes(path, "not a zip file at all\n");
+  EXPECT_FALSE(try_load(path, "text file"));
+  const std::size_t stride = std::max<std::size_t>(1, bytes.size() / 150);
+  for (std::size_t cut = 0; cut < bytes.size(); cut += stride) {
+    put_bytes(path, bytes.substr(0, cut));
+    EXPECT_FALSE(try_load(path, "truncated at " + std::to_string(cut))) << "a truncated checkpoint loaded (cut " << cut << ")";
+  }
+  int silently_different = 0;
+  for (std::size_t at = 0; at < bytes.size(); at += stride) {
+    std::string b = bytes;
+    b[at] = static_cast<char>(b[at] ^ 0x5a);
+    put_bytes(path, b);
+    std::vector<torch::Tensor> got;
+    if (try_load(path, "byte " + std::to_string(at), &got)) {
+      bool same = got.size() == saved.size();
+      for (std::size_t i = 0; same && i < got.size(); ++i) same = torch::equal(got[i], saved[i]);
+      if (!same) {
+        ++silently_different;
+        ADD_FAILURE() << "byte " << at << " corrupted: the checkpoint loaded with different parameters";
+      }
+    }
+    if (HasFailure()) break;
+  }
+  EXPECT_EQ(silently_different, 0);
+}
+
+// Archives that are valid zips but not checkpoints of this model.
+TEST(CheckpointReliability, WrongKeysShapesAndTypesAreRejected) {
+  const std::string dir = scratch_dir();
+  Trained t;
+  auto write = [&](const std::string& name, const std::function<void(torch::serialize::OutputArchive&)>& fill) {
+    torch::serialize::OutputArchive root;
+    fill(root);
+    const std::string p = dir + "/" + name;
+    save_archive_atomic(root, p);
+    return p;
+  };
+  auto model = [&](torch::serialize::OutputArchive& root) {
+    torch::serialize::OutputArchive m;
+    save_params(*t.net, m);
+    root.write("model", m);
+  };
+  auto optim = [&](torch::serialize::OutputArchive& root) {
+    torch::serialize::OutputArchive o;
+    t.opt.save(o);
+    root.write("optimizer", o);
+  };
+  auto scalars = [&](torch::serialize::OutputArchive& root) {
+    root.write("epoch", torch::tensor(std::int64_t{4}));
+    root.write("best_valid", torch::tensor(0.5, torch::kDouble));
+    root.write("test_at_best", torch::tensor(0.5, torch::kDouble));
+    root.write("best_epoch", torch::tensor(std::int64_t{2}));
+    root.write("best_metrics", torch::tensor(std::vector<double>{1.0}, torch::kDouble));
+  };
+  const std::vector<std::pair<std::string, std::function<void(torch::serialize::OutputArchive&)>>> cases = {
+      {"no_model.pt", [&](auto& r) { optim(r); scalars(r); }},
+      {"no_optimizer.pt", [&](auto& r) { model(r); scalars(r); }},
+      {"no_epoch.pt", [&](auto& r) {
+         model(r); optim(r);
+         r.write("best_valid", torch::tensor(0.5, torch::kDouble));
+       }},
+      {"epoch_as_double.pt", [&](auto& r) {
+         model(r); optim(r); scalars(r);
+         r.write("epoch", torch::tensor(4.0, torch::kDouble));
+       }},
+      {"epoch_vector.pt", [&](auto& r) {
+         model(r); optim(r); scalars(r);
+         r.write("epoch", torch::tensor(std::vector<std::int64_t>{1, 2}));
+       }},
+      {"epoch_negative.pt", [&](auto& r) {
+         model(r); optim(r); scalars(r);
+         r.write("epoch", torch::tensor(std::int64_t{-7}));
+       }},
+      {"epoch_huge.pt", [&](auto& r) {
+         model(r); optim(r); scalars(r);
+         r.write("epoch", torch::tensor(std::int64_t{1} << 40));
+       }},
+      {"best_after_epoch.pt", [&](auto& r) {
+         model(r); optim(r); scalars(r);
+         r.write("best_epoch", torch::tensor(std::int64_t{9}));
+       }},
+      {"metrics_as_float.pt", [&](auto& r) {
+         model(r); optim(r); scalars(r);
+         r.write("best_metrics", torch::tensor(std::vector<float>{1.0f}));
+       }},
+      {"metrics_2d.pt", [&](auto& r) {
+         model(r); optim(r); scalars(r);
+         r.write("best_metrics", torch::zeros({2, 2}, torch::kDouble));
+       }},
+      {"wrong_shape.pt", [&](auto& r) {
+         torch::serialize::OutputArchive m;
+         for (const auto& p : t.net->named_parameters()) m.write(p.key(), torch::zeros({7}));
+         r.write("model", m);
+         optim(r); scalars(r);
+       }},
+      {"missing_param.pt", [&](auto& r) {
+         torch::serialize::OutputArchive m;
+         m.write("a.weight", t.net->a->weight);
+         r.write("model", m);
+         optim(r); scalars(r);
+       }},
+      {"optimizer_of_another_model.pt", [&](auto& r) {
+         model(r); scalars(r);
+         auto other = std::make_shared<torch::nn::LinearImpl>(5, 6);
+         torch::optim::Adam o2(other->parameters(), torch::optim::AdamOptions(0.01));
+         o2.zero_grad();
+         other->forward(torch::randn({2, 5})).sum().backward();
+         o2.step();
+         torch::serialize::OutputArchive o;
+         o2.save(o);
+         r.write("optimizer", o);
+       }},
+      {"empty_archive.pt", [&](auto&) {}},
+  };
+  for (const auto& [name, fill] : cases) {
+    const std::string p = write(name, fill);
+    EXPECT_FALSE(try_load(p, name)) << name << " loaded";
+  }
+  EXPECT_FALSE(try_load(dir + "/missing.pt", "missing file"));
+}
+
+// save_checkpoint into a folder that does not exist: an error naming the file, no temp file.
+TEST(CheckpointReliability, UnwritableDestinationNamesTheFile) {
+  Trained t;
+  const std::string path = scratch_dir() + "/no/such/folder/checkpoint.pt";
+  try {
+    save_checkpoint(path, *t.net, t.opt, sample_checkpoint());
+    ADD_FAILURE() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("No such file or directory"), std::string::npos) << e.what();
+  }
+  try {
+    write_text_atomic(scratch_dir() + "/no/such/config.yaml", "x: 1\n");
+    ADD_FAILURE() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("config.yaml"), std::string::npos) << e.what();
+  }
+}
+
+// metrics.jsonl of a killed run may end in a cut line; resuming keeps the complete earlier ones.
+TEST(CheckpointReliability, TruncateMetricsSurvivesACutLastLine) {
+  const std::string path = scratch_dir() + "/metrics.jsonl";
+  for (const std::string tail : {"{\"epoch\":", "{\"epoch\":2,\"loss\":0.", "{\"epo", "{\"epoch\":99999999999999999999999}"}) {
+    put_bytes(path, "{\"epoch\":0,\"loss\":1}\n{\"epoch\":1,\"loss\":0.5}\n" + tail);
+    ASSERT_NO_THROW(truncate_metrics(path, 2)) << tail;
+    EXPECT_EQ(read_bytes(path), "{\"epoch\":0,\"loss\":1}\n{\"epoch\":1,\"loss\":0.5}\n") << tail;
+  }
+}
+
+// ---- --config files --------------------------------------------------------------------------------
+TEST(ConfigReliability, BadConfigFilesGiveInputErrorsNamingFileAndLine) {
+  const std::string dir = scratch_dir();
+  const std::string good = "# a run\ntask: nodeclass\nshards: \"cora shards\"\nepochs: 3\nlr: 0.01\nbatch-size: 64\n"
+                           "fanouts: 10,5\neval: true\nout: run1\n";
+  {
+    const std::string p = dir + "/good.yaml";
+    put_bytes(p, good);
+    TrainConfig c;
+    read_config_file(p, c);
+    EXPECT_EQ(c.shards, "cora shards");
+    EXPECT_EQ(c.epochs, 3);
+    EXPECT_EQ(c.batch_size, 64u);
+  }
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"no_colon", "epochs 3\n"},
+      {"unknown_key", "epochz: 3\n"},
+      {"duplicate", "epochs: 3\nepochs: 4\n"},
+      {"duplicate_spelling", "batch-size: 3\nbatch_size: 4\n"},
+      {"not_a_number", "epochs: three\n"},
+      {"empty_number", "epochs:\n"},
+      {"trailing_garbage", "epochs: 3x\n"},
+      {"int_overflow", "epochs: 99999999999999999999\n"},
+      {"u64_overflow", "batch-size: 99999999999999999999999\n"},
+      {"bad_bool", "eval: maybe\n"},
+      {"binary", std::string("\x00\x01\x02\xff\xfe", 5) + "\n"},
+  };
+  for (const auto& [name, text] : bad) {
+    const std::string p = dir + "/" + name + ".yaml";
+    put_bytes(p, text);
+    TrainConfig c;
+    try {
+      read_config_file(p, c);
+      ADD_FAILURE() << name << ": accepted";
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.file(), p) << name;
+      EXPECT_EQ(e.where(), InputError::Where::Line) << name << ": " << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << name << ": expected InputError, got " << e.what();
+    }
+  }
+  // Every truncation of the good file reads or fails with an InputError; never anything else.
+  for (std::size_t cut = 0; cut <= good.size(); ++cut) {
+    const std::string p = dir + "/cut.yaml";
+    put_bytes(p, good.substr(0, cut));
+    TrainConfig c;
+    try {
+      read_config_file(p, c);
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.file(), p);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "cut at " << cut << ": " << e.what();
+    }
+  }
+  TrainConfig c;
+  EXPECT_THROW(read_config_file(dir + "/missing.yaml", c), InputError);
+}
+
+// Negative values for unsigned settings must not wrap around to huge ones (istream reads
+// "-1" into an unsigned as 2^64-1).
+TEST(ConfigReliability, NegativeValuesForUnsignedKeysAreRejected) {
+  const std::string dir = scratch_dir();
+  for (const char* line : {"batch-size: -1", "eval-batch-size: -64", "max-steps: -2", "prefetch: -1", "seed: -5"}) {
+    const std::string p = dir + "/neg.yaml";
+    put_bytes(p, std::string(line) + "\n");
+    TrainConfig c;
+    EXPECT_THROW(read_config_file(p, c), InputError) << line << " was accepted (batch_size " << c.batch_size
+                                                     << ", max_steps " << c.max_steps << ", prefetch " << c.prefetch
+                                                     << ", seed " << c.seed << ")";
+  }
+}
+
+}  // namespace
