@@ -491,6 +491,13 @@ TEST(ForecastLearning, BeatsPersistenceOnPeriodicRing) {
 // ---------------------------------------------------------------- memory
 
 // 20,000 sensors: a dense N x N float matrix would be 1.6 GB; the models must stay far below.
+// Under AddressSanitizer (redzones, shadow memory, quarantined frees) the same run peaks at
+// ~410 MB, so the bound there is 800 MB: still half of one dense matrix.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long kPeakBoundMb = 800;
+#else
+constexpr long kPeakBoundMb = 400;
+#endif
 TEST(ForecastMemory, LargeGraphForwardHasNoDenseAdjacency) {
   const std::int64_t N = 20000, B = 2;
   torch::manual_seed(8);
@@ -508,7 +515,7 @@ TEST(ForecastMemory, LargeGraphForwardHasNoDenseAdjacency) {
     EXPECT_EQ(out.sizes(), (std::vector<std::int64_t>{B, 4, N, 1}));
     const long grown_mb = (proc_status_kb("VmHWM:") - before) / 1024;
     std::printf("[ memory   ] %-16s peak RSS grew by %ld MB\n", name_of(c).c_str(), grown_mb);
-    EXPECT_LT(grown_mb, 400) << name_of(c);
+    EXPECT_LT(grown_mb, kPeakBoundMb) << name_of(c);
   }
 }
 
