@@ -511,35 +511,81 @@ void decode_header(const std::string& path, const unsigned char* b, ShardHeader&
     throw_at_byte(path, 20, "unknown flags " + std::to_string(h.flags));
 }
 
-// Whole file into memory after checking the header; InputError on any inconsistency.
-std::vector<unsigned char> read_verified(const std::string& path, ShardHeader& h) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_file(path, std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  ::fstat(fd, &st);
-  const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
-  std::vector<unsigned char> bytes;
-  try {
-    if (size < ShardHeader::kSize) throw_at_byte(path, size, "truncated: no complete 128-byte header");
-    bytes.resize(size);
-    std::size_t done = 0;
-    while (done < size) {
-      const ssize_t r = ::pread(fd, bytes.data() + done, size - done, static_cast<off_t>(done));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) throw_at_byte(path, done, "read failed");
-      done += static_cast<std::size_t>(r);
+// A shard-format file opened for reading (owns the descriptor). After the header, sections
+// are read in order straight into the caller's arrays, each byte (padding too) folded into
+// the payload checksum, so a reader holds the file's bytes once, in their final arrays.
+class VerifiedFileReader {
+ public:
+  explicit VerifiedFileReader(const std::string& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw_file(path, std::string("cannot open: ") + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+      ::close(fd_);
+      throw_file(path, std::string("cannot stat: ") + std::strerror(errno));
     }
-  } catch (...) {
-    ::close(fd);
-    throw;
+    size_ = static_cast<std::uint64_t>(st.st_size);
   }
-  ::close(fd);
-  decode_header(path, bytes.data(), h);
-  const unsigned char* b = bytes.data();
-  if (crc32_update(0, b + ShardHeader::kSize, size - ShardHeader::kSize) != h.payload_crc32)
-    throw_at_byte(path, ShardHeader::kSize, "payload checksum mismatch: the shard is corrupt");
-  return bytes;
-}
+  ~VerifiedFileReader() { ::close(fd_); }
+  VerifiedFileReader(const VerifiedFileReader&) = delete;
+  VerifiedFileReader& operator=(const VerifiedFileReader&) = delete;
+
+  std::uint64_t size() const { return size_; }
+
+  // Magic, version and header checksum of the first 128 bytes.
+  ShardHeader header() {
+    if (size_ < ShardHeader::kSize) throw_at_byte(path_, size_, "truncated: no complete 128-byte header");
+    unsigned char b[ShardHeader::kSize];
+    read_raw(b, sizeof b);
+    ShardHeader h;
+    decode_header(path_, b, h);
+    return h;
+  }
+
+  // count elements into vec (resized); then zero padding to a multiple of 8 when pad.
+  template <class T>
+  void section(std::vector<T>& vec, std::uint64_t count, bool pad) {
+    vec.resize(count);
+    if (count) payload(vec.data(), count * sizeof(T));
+    if (pad) pad_to_8();
+  }
+  void pad_to_8() {
+    unsigned char z[8];
+    const std::uint64_t n = (8 - at_ % 8) % 8;
+    if (n) payload(z, n);
+  }
+
+  // After the last section: every byte read, and the payload checksum matches the header's.
+  void finish(const ShardHeader& h) const {
+    if (at_ != size_) throw_at_byte(path_, at_, std::to_string(size_ - at_) + " bytes after the last section");
+    if (crc_ != h.payload_crc32) throw_at_byte(path_, ShardHeader::kSize, "payload checksum mismatch: the shard is corrupt");
+  }
+
+ private:
+  void payload(void* dst, std::uint64_t n) {
+    read_raw(dst, n);
+    crc_ = crc32_update(crc_, static_cast<const unsigned char*>(dst), n);
+  }
+  void read_raw(void* dst, std::uint64_t n) {
+    auto* p = static_cast<unsigned char*>(dst);
+    std::uint64_t done = 0;
+    while (done < n) {
+      // (at most 1 GiB per call: Linux transfers at most ~2 GiB per read)
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(n - done, std::uint64_t{1} << 30));
+      const ssize_t r = ::pread(fd_, p + done, want, static_cast<off_t>(at_ + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) throw_at_byte(path_, at_ + done, std::string("read failed: ") + std::strerror(errno));
+      if (r == 0) throw_at_byte(path_, at_ + done, "truncated: the file ends inside a section");
+      done += static_cast<std::uint64_t>(r);
+    }
+    at_ += n;
+  }
+
+  std::string path_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0, at_ = 0;
+  std::uint32_t crc_ = 0;
+};
 
 }  // namespace
 
@@ -565,7 +611,8 @@ ShardHeader read_shard_header(const std::string& path) {
 
 Shard read_shard(const std::string& path) {
   Shard s;
-  const std::vector<unsigned char> bytes = read_verified(path, s.header);
+  VerifiedFileReader in(path);
+  s.header = in.header();
   const ShardHeader& h = s.header;
   if (h.begin > h.end || h.end > h.num_nodes || h.num_nodes >= kMaxVertices)
     throw_at_byte(path, 32, "inconsistent id range in the header");
@@ -581,27 +628,18 @@ Shard read_shard(const std::string& path) {
   if (h.flags & ShardHeader::kFeatures) want += section(4.0L * owned * h.feature_dim);
   want += 8.0L * (owned + 1) + section(4.0L * h.num_arcs) + section(4.0L * h.num_halo);
   if (h.flags & ShardHeader::kWeights) want += section(4.0L * h.num_arcs);
-  if (want != static_cast<long double>(bytes.size()))
-    throw_file(path, "size " + std::to_string(bytes.size()) + " does not match the header's counts");
-  std::size_t at = ShardHeader::kSize;
-  auto take = [&](auto& vec, std::uint64_t count) {
-    using T = typename std::decay_t<decltype(vec)>::value_type;
-    vec.resize(count);
-    if (count) std::memcpy(vec.data(), bytes.data() + at, count * sizeof(T));  // data() may be null when empty
-    at += count * sizeof(T);
-    if (padded) at = (at + 7) / 8 * 8;
-  };
-  take(s.old_ids, owned);
-  if (h.flags & ShardHeader::kLabels) take(s.labels, owned);
-  if (h.flags & ShardHeader::kSplit) {
-    take(s.split, owned);
-    at = (at + 7) / 8 * 8;
-  }
-  if (h.flags & ShardHeader::kFeatures) take(s.features, owned * h.feature_dim);
-  take(s.offsets, owned + 1);
-  take(s.targets, h.num_arcs);
-  if (h.flags & ShardHeader::kWeights) take(s.weights, h.num_arcs);
-  take(s.halo, h.num_halo);
+  if (want != static_cast<long double>(in.size()))
+    throw_file(path, "size " + std::to_string(in.size()) + " bytes, but the header's counts need " +
+                         std::to_string(static_cast<unsigned long long>(want)) + ": the shard is truncated or corrupt");
+  in.section(s.old_ids, owned, padded);
+  if (h.flags & ShardHeader::kLabels) in.section(s.labels, owned, padded);
+  if (h.flags & ShardHeader::kSplit) in.section(s.split, owned, true);
+  if (h.flags & ShardHeader::kFeatures) in.section(s.features, owned * h.feature_dim, padded);
+  in.section(s.offsets, owned + 1, padded);
+  in.section(s.targets, h.num_arcs, padded);
+  if (h.flags & ShardHeader::kWeights) in.section(s.weights, h.num_arcs, padded);
+  in.section(s.halo, h.num_halo, padded);
+  in.finish(h);
   if (s.offsets.front() != 0 || s.offsets.back() != h.num_arcs) throw_file(path, "adjacency offsets are inconsistent");
   for (std::uint64_t i = 0; i < owned; ++i)
     if (s.offsets[i + 1] < s.offsets[i]) throw_file(path, "adjacency offsets decrease");
@@ -618,15 +656,16 @@ Shard read_shard(const std::string& path) {
 }
 
 std::vector<VertexId> read_old_to_new(const std::string& path) {
-  ShardHeader h;
-  const std::vector<unsigned char> bytes = read_verified(path, h);
+  VerifiedFileReader in(path);
+  const ShardHeader h = in.header();
   // Version 2 pads the id array to a multiple of 8 bytes.
-  const std::uint64_t payload = h.num_nodes * sizeof(VertexId);
-  const std::uint64_t want = ShardHeader::kSize + (h.version >= 2 ? (payload + 7) / 8 * 8 : payload);
-  if (h.num_nodes >= kMaxVertices || bytes.size() != want)
+  const long double payload = static_cast<long double>(h.num_nodes) * sizeof(VertexId);
+  const long double want = ShardHeader::kSize + (h.version >= 2 ? std::ceil(payload / 8.0L) * 8.0L : payload);
+  if (h.num_nodes >= kMaxVertices || want != static_cast<long double>(in.size()))
     throw_file(path, "size does not match the header's vertex count");
-  std::vector<VertexId> ids(h.num_nodes);
-  if (!ids.empty()) std::memcpy(ids.data(), bytes.data() + ShardHeader::kSize, ids.size() * sizeof(VertexId));
+  std::vector<VertexId> ids;
+  in.section(ids, h.num_nodes, h.version >= 2);
+  in.finish(h);
   for (VertexId v : ids)
     if (v >= h.num_nodes) throw_file(path, "new id " + std::to_string(v) + " is beyond the vertex count");
   return ids;

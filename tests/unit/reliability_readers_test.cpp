@@ -37,8 +37,11 @@
 namespace {
 std::atomic<std::size_t> g_alloc_limit{0};     // 0 = no limit
 std::atomic<std::size_t> g_refused_bytes{0};  // last refused request
+std::atomic<bool> g_count_allocs{false};       // while set, g_allocated_bytes sums every request
+std::atomic<std::size_t> g_allocated_bytes{0};
 
 void* guarded_alloc(std::size_t n) {
+  if (g_count_allocs.load(std::memory_order_relaxed)) g_allocated_bytes.fetch_add(n, std::memory_order_relaxed);
   const std::size_t limit = g_alloc_limit.load(std::memory_order_relaxed);
   if (limit && n > limit) {
     g_refused_bytes.store(n, std::memory_order_relaxed);
@@ -615,6 +618,40 @@ TEST(ReaderReliability, AllocationGuardRefusesOversizedRequests) {
   g_alloc_limit = 0;
   EXPECT_NO_THROW(p = ::operator new(kAllocLimit + 1));  // not touched: no memory used
   ::operator delete(p);
+}
+
+// read_shard and read_old_to_new hold a file's bytes once: straight into their arrays,
+// never the whole file in a buffer and then a copy (which peaked at twice the shard).
+TEST(ReaderReliability, ShardReadersAllocateTheFileOnce) {
+  const std::string cora = flotilla::test::shared_data("nodeclass/cora");
+  const OgbNodeDataset ds = read_ogb_node_dataset(cora);
+  ShardNodeData nd;
+  nd.feature_file = cora + "/raw/node-feat.csv.gz";
+  nd.feature_dim = ds.num_features;
+  nd.labels = ds.labels;
+  nd.split.assign(ds.num_nodes, 1);
+  std::vector<PartId> part(ds.num_nodes);
+  for (std::size_t v = 0; v < part.size(); ++v) part[v] = static_cast<PartId>(v % 2);
+  const std::string dir = scratch_dir() + "/cora-shards";
+  std::filesystem::create_directories(dir);
+  auto stream = open_edge_stream(cora);
+  write_shards(*stream, part, 2, nd, dir);
+  auto allocated_by = [](auto&& read) {
+    g_allocated_bytes = 0;
+    g_count_allocs = true;
+    read();
+    g_count_allocs = false;
+    return static_cast<std::uint64_t>(g_allocated_bytes.load());
+  };
+  for (const std::string name : {"part-0.shard", "part-1.shard", "old_to_new.bin"}) {
+    const std::string path = dir + "/" + name;
+    const std::uint64_t size = std::filesystem::file_size(path);
+    const std::uint64_t bytes = name == "old_to_new.bin" ? allocated_by([&] { (void)read_old_to_new(path); })
+                                                         : allocated_by([&] { (void)read_shard(path); });
+    // (Cora's shards are ~3.8 MB, mostly features; the slack covers the path strings)
+    EXPECT_GT(size, 10000u) << name;
+    EXPECT_LE(bytes, size + 4096) << name << ": " << bytes << " bytes allocated to read a " << size << "-byte file";
+  }
 }
 
 // A header count far beyond the file never reaches an allocation (direct checks, one per reader).
