@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -628,9 +629,12 @@ Shard read_shard(const std::string& path) {
   if (h.flags & ShardHeader::kFeatures) want += section(4.0L * owned * h.feature_dim);
   want += 8.0L * (owned + 1) + section(4.0L * h.num_arcs) + section(4.0L * h.num_halo);
   if (h.flags & ShardHeader::kWeights) want += section(4.0L * h.num_arcs);
-  if (want != static_cast<long double>(in.size()))
-    throw_file(path, "size " + std::to_string(in.size()) + " bytes, but the header's counts need " +
-                         std::to_string(static_cast<unsigned long long>(want)) + ": the shard is truncated or corrupt");
+  if (want != static_cast<long double>(in.size())) {
+    char need[64];  // (counts from a corrupt header can exceed any integer type)
+    std::snprintf(need, sizeof need, "%.0Lf", want);
+    throw_file(path, "size " + std::to_string(in.size()) + " bytes, but the header's counts need " + need +
+                         ": the shard is truncated or corrupt");
+  }
   in.section(s.old_ids, owned, padded);
   if (h.flags & ShardHeader::kLabels) in.section(s.labels, owned, padded);
   if (h.flags & ShardHeader::kSplit) in.section(s.split, owned, true);
