@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 namespace flotilla {
@@ -210,22 +211,32 @@ ForecastBatch IndexBatcher::batch(const torch::Tensor& starts) const {
   const std::int64_t b = starts.numel(), h = horizon_, n = signal_.size(1), f = signal_.size(2);
   const auto idx = step_index(starts, time_begin_, 0, h, signal_.device());
   ForecastBatch out;
-  out.x = signal_.index_select(0, idx).view({b, h, n, f});
-  normalise_speed_(out.x, scaler_);
   if (signal_.device().is_cpu() && signal_.scalar_type() == torch::kFloat && signal_.is_contiguous() && f > 0) {
-    // y is the speed channel of rows idx + h: copied out of those rows in one pass (an
-    // index_select of the strided channel view took as long as the whole x gather).
+    // One pass over the batch: each of the b*h rows of x is copied and its speed channel
+    // normalised while the row is in L1 (the same arithmetic as normalise_speed_, so equal
+    // to materialized batches bit for bit); y is the speed channel of rows idx + h. With
+    // index_select plus a strided normalise and a strided channel gather, a batch cost
+    // 2.5x the materialized one on the METR-LA week.
+    out.x = torch::empty({b, h, n, f}, signal_.options());
     out.y = torch::empty({b, h, n, 1}, signal_.options());
     const auto rows = idx.contiguous();
     const std::int64_t* t = rows.data_ptr<std::int64_t>();
     const float* sig = signal_.data_ptr<float>();
+    float* x = out.x.data_ptr<float>();
     float* y = out.y.data_ptr<float>();
+    const float mean = static_cast<float>(scaler_.mean), std = static_cast<float>(scaler_.std);
+    const std::int64_t row = n * f;
     for (std::int64_t r = 0; r < b * h; ++r) {
-      const float* src = sig + (t[r] + h) * n * f;
-      float* dst = y + r * n;
-      for (std::int64_t j = 0; j < n; ++j) dst[j] = src[j * f];
+      float* dx = x + r * row;
+      std::memcpy(dx, sig + t[r] * row, static_cast<std::size_t>(row) * sizeof(float));
+      for (std::int64_t j = 0; j < n; ++j) dx[j * f] = (dx[j * f] - mean) / std;
+      const float* src = sig + (t[r] + h) * row;
+      float* dy = y + r * n;
+      for (std::int64_t j = 0; j < n; ++j) dy[j] = src[j * f];
     }
-  } else {
+  } else {  // other devices: the same with LibTorch ops
+    out.x = signal_.index_select(0, idx).view({b, h, n, f});
+    normalise_speed_(out.x, scaler_);
     out.y = signal_.select(2, 0).index_select(0, idx + h).view({b, h, n, 1});
   }
   return out;
