@@ -203,6 +203,20 @@ def plural(n, word):
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+def epoch_time_panel(ax, run, rows, mp, input_key, input_label, wall_label, ylabel):
+    """Per-epoch bars: getting inputs (INPUT_KEY), compute, all-reduce; the epoch wall time as a line."""
+    ep = epochs_of(run)
+    stacked_bars(ax, ep, [series(rows, mp, k, required=False)
+                          for k in (input_key, "compute_seconds", "allreduce_seconds")],
+                 [input_label, "compute", "gradient all-reduce"], ["C1", "C0", "C2"])
+    ax.plot(ep, series(rows, mp, "seconds", required=False), color="k", marker=".", lw=1, label=wall_label)
+    epoch_axis(ax)
+    ax.set_ylabel(ylabel)
+    ax.set_title("time per epoch")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+
+
 def stacked_bars(ax, x, parts, labels, colors):
     bottom = [0.0] * len(x)
     for vals, label, color in zip(parts, labels, colors):
@@ -251,18 +265,8 @@ def plot_nodeclass(plt, run, name, out, made):
         fig, axes = plt.subplots(1, ncols, figsize=(6.5 * ncols, 4), squeeze=False)
         axes = list(axes[0])
         if has_epochs:
-            ax = axes.pop(0)
-            ep = epochs_of(run)
-            stacked_bars(ax, ep, [series(rows, mp, k, required=False)
-                                  for k in ("wait_seconds", "compute_seconds", "allreduce_seconds")],
-                         ["waiting for batches", "compute", "gradient all-reduce"], ["C1", "C0", "C2"])
-            ax.plot(ep, series(rows, mp, "seconds", required=False), color="k", marker=".", lw=1,
-                    label="epoch wall time")
-            epoch_axis(ax)
-            ax.set_ylabel("seconds (mean per trainer)")
-            ax.set_title("time per epoch")
-            ax.legend(fontsize=8)
-            ax.grid(alpha=0.3, axis="y")
+            epoch_time_panel(axes.pop(0), run, rows, mp, "wait_seconds", "waiting for batches",
+                             "epoch wall time", "seconds (mean per trainer)")
         if s:
             ax = axes.pop(0)
             sp = run["summary_path"]
@@ -392,16 +396,8 @@ def plot_forecast(plt, run, name, out, made):
     if rows and has_any(rows, "compute_seconds"):
         ep = epochs_of(run)
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-        stacked_bars(a1, ep, [series(rows, mp, k, required=False)
-                              for k in ("batch_seconds", "compute_seconds", "allreduce_seconds")],
-                     ["batch gathering", "compute", "gradient all-reduce"], ["C1", "C0", "C2"])
-        a1.plot(ep, series(rows, mp, "seconds", required=False), color="k", marker=".", lw=1,
-                label="epoch wall time (with evaluation)")
-        epoch_axis(a1)
-        a1.set_ylabel("seconds (rank 0)")
-        a1.set_title("time per epoch")
-        a1.legend(fontsize=8)
-        a1.grid(alpha=0.3, axis="y")
+        epoch_time_panel(a1, run, rows, mp, "batch_seconds", "batch gathering",
+                         "epoch wall time (with evaluation)", "seconds (rank 0)")
         a2.plot(ep, series(rows, mp, "seconds_per_step", required=False), marker=".", color="C0")
         if s and s.get("train_step_seconds") is not None:
             a2.axhline(s["train_step_seconds"], color="gray", ls="--", lw=1,
