@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <optional>
 #include <zlib.h>
 
@@ -363,6 +364,10 @@ int cmd_partition(int argc, char** argv) {
     return kExitOk;
   } catch (const InputError& e) {
     std::fprintf(stderr, "flotilla partition: %s\n", e.what());
+    return kExitFailure;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "flotilla partition: %s: out of memory (peak RSS %s); see docs/cluster.md, \"Partitioning "
+                 "node\", for the memory each algorithm needs\n", input.c_str(), human_bytes(static_cast<double>(peak_rss_bytes())).c_str());
     return kExitFailure;
   }
 }

@@ -36,6 +36,14 @@ std::uint64_t peak_rss_bytes() {
   return 0;
 }
 
+std::int64_t mem_available_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("MemAvailable:", 0) == 0) return static_cast<std::int64_t>(std::stoull(line.substr(13))) * 1024;
+  return -1;
+}
+
 ProgressBar::ProgressBar(std::string label, std::uint64_t total, std::string unit, bool enabled,
                          double plain_interval_s)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total), enabled_(enabled),

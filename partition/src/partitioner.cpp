@@ -12,6 +12,7 @@
 
 #include "flotilla/datasets/csr.h"
 #include "flotilla/datasets/error.h"
+#include "flotilla/datasets/progress.h"
 #include "flotilla/datasets/random.h"
 #include "grem_lp.h"
 #include "metis_weights.h"
@@ -537,6 +538,49 @@ std::uint64_t fennel_edge_count(EdgeStream& stream, std::size_t chunk_edges, boo
   return balance == 0 ? entries / 2 : entries;
 }
 
+std::uint64_t partition_state_lower_bound(const PartitionConfig& cfg, std::uint64_t n, std::uint64_t m) {
+  std::uint64_t per_vertex = 0, per_edge = 0;
+  switch (cfg.algo) {
+    case PartitionAlgo::Grem:  // part + affinity summary (4 B a slot) + local-id map or degrees
+      per_vertex = 8 + 4 * static_cast<std::uint64_t>(std::max(1, cfg.summary_slots));
+      break;
+    case PartitionAlgo::Fennel:
+    case PartitionAlgo::Ldg: per_vertex = 8; break;  // part + local-id map
+    case PartitionAlgo::Hash: per_vertex = 4; break;
+    case PartitionAlgo::Metis:  // our CSR (8 B offsets, 4 B targets) + METIS's copy + part;
+      per_vertex = 8 + 2 * sizeof(idx_t);  // at least one arc per listed edge (two when listed once)
+      per_edge = 4 + sizeof(idx_t);
+      break;
+  }
+  const long double b = static_cast<long double>(per_vertex) * n + static_cast<long double>(per_edge) * m;
+  return b >= 1.8e19L ? std::numeric_limits<std::uint64_t>::max() : static_cast<std::uint64_t>(b);
+}
+
+namespace {
+
+std::string gib(long double bytes) {
+  char b[48];
+  std::snprintf(b, sizeof b, "%.1Lf GiB", bytes / 1073741824.0L);
+  return b;
+}
+
+// A header declaring billions of vertices (or a graph too large for this node) fails here,
+// naming the file and the figures, before the O(n) arrays are allocated: otherwise the
+// allocator throws a bare bad_alloc or, with overcommit, the OOM killer ends the run midway.
+void check_state_fits(const EdgeStream& stream, const PartitionConfig& cfg) {
+  const std::uint64_t n = stream.info().num_nodes, m = stream.info().num_edges_hint;
+  const std::uint64_t need = partition_state_lower_bound(cfg, n, m);
+  const std::int64_t avail = mem_available_bytes();
+  if (avail < 0 || need <= static_cast<std::uint64_t>(avail)) return;
+  throw_file(stream.info().path,
+             std::to_string(n) + " vertices" + (m ? ", " + std::to_string(m) + " edges" : std::string()) + ": " +
+                 algo_name(cfg.algo) + " needs at least " + gib(need) + " for its per-vertex state, more than the " +
+                 gib(avail) + " of memory available here; partition on a node with more memory " +
+                 "(docs/cluster.md, \"Partitioning node\"), or check the vertex count in the file's header");
+}
+
+}  // namespace
+
 std::vector<PartId> partition_graph(EdgeStream& stream, const PartitionConfig& cfg, PartitionStats* stats_out,
                                     const PartitionProgressFn& progress) {
   if (cfg.num_parts == 0) throw std::invalid_argument("number of parts must be at least 1");
@@ -546,6 +590,7 @@ std::vector<PartId> partition_graph(EdgeStream& stream, const PartitionConfig& c
   PartitionStats stats;
   std::vector<PartId> result;
   const std::uint64_t n = stream.info().num_nodes;
+  check_state_fits(stream, cfg);
   if (cfg.algo == PartitionAlgo::Metis) {
     result = run_metis(stream, cfg, stats);
   } else {

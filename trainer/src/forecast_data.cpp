@@ -1,11 +1,12 @@
 #include "flotilla/trainer/forecast_data.h"
 
 #include <algorithm>
-#include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+
+#include "flotilla/datasets/progress.h"
 
 namespace flotilla {
 
@@ -245,18 +246,6 @@ ForecastBatch IndexBatcher::batch(const torch::Tensor& starts) const {
 std::int64_t IndexBatcher::bytes() const { return 0; }  // the signal belongs to the dataset
 
 namespace {
-
-// MemAvailable from /proc/meminfo in bytes, or -1 when unknown (not Linux).
-std::int64_t mem_available_bytes() {
-  std::FILE* f = std::fopen("/proc/meminfo", "r");
-  if (!f) return -1;
-  char line[256];
-  std::int64_t kb = -1;
-  while (std::fgets(line, sizeof line, f))
-    if (std::sscanf(line, "MemAvailable: %" SCNd64 " kB", &kb) == 1) break;
-  std::fclose(f);
-  return kb < 0 ? -1 : kb * 1024;
-}
 
 std::string gib(double bytes) {
   char b[32];

@@ -32,5 +32,10 @@ std::string human_bytes(double bytes);
 std::string human_count(double count);
 // Peak resident set size of this process in bytes (VmHWM), 0 if unknown.
 std::uint64_t peak_rss_bytes();
+// Memory the kernel could give this process without swapping (MemAvailable in
+// /proc/meminfo), in bytes; -1 when unknown (not Linux). Tools compare their own O(n)
+// needs against it to refuse a job with the figures, instead of dying in the allocator or,
+// with overcommit, in the OOM killer halfway through.
+std::int64_t mem_available_bytes();
 
 }  // namespace flotilla

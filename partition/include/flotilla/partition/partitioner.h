@@ -66,6 +66,11 @@ double fennel_alpha(std::uint64_t n, std::uint64_t m, std::uint32_t k);
 // whether a pass over the stream was needed.
 std::uint64_t fennel_edge_count(EdgeStream& stream, std::size_t chunk_edges, bool* counted = nullptr);
 
+// Bytes `partition_graph` certainly allocates for n vertices and m edges (m = 0 when
+// unknown) with `config`: its O(n) arrays, and for METIS the CSR. A lower bound of its peak
+// (chunk working memory and the output are extra); partition_graph refuses, naming the
+// input, a graph whose bound exceeds the memory available (MemAvailable).
+std::uint64_t partition_state_lower_bound(const PartitionConfig& config, std::uint64_t n, std::uint64_t m);
 // (edges done in this pass, edges in the pass or 0, pass index)
 using PartitionProgressFn = std::function<void(std::uint64_t, std::uint64_t, int)>;
 
