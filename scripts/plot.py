@@ -7,7 +7,7 @@ Each DIR is detected by its contents:
   - a training run (metrics.jsonl, summary.json) of `flotilla train`:
       node classification: NAME-curves.png (loss, train/valid/test accuracy per epoch),
         NAME-time.png (wait/compute/all-reduce seconds per epoch; with summary.json also
-        the busy time of each role), NAME-traffic.png (bytes, edges and feature rows per
+        each role's busy, sending and idle time), NAME-traffic.png (bytes, edges and feature rows per
         role, from summary.json);
       forecasting: NAME-mae.png (train/valid MAE per epoch, valid and test MAE at 15/30/60
         min with the persistence baseline of summary.json as dashed lines),
@@ -290,7 +290,11 @@ def plot_nodeclass(plt, run, name, out, made):
                 if role == "sampler" and "sampling_seconds" in r:
                     smp = number(r, "sampling_seconds", f"{sp}: traffic.{role}") / count
                     ax.barh(y, smp, height=0.4, color="C5", label="of which sampling")
-                ax.barh(y, max(0.0, total - b), left=b, color="0.85", label="idle" if y == 1 else None)
+                # Runs before sending_seconds existed counted that time as busy.
+                snd = number(r, "sending_seconds", f"{sp}: traffic.{role}", required=False) / count
+                snd = 0.0 if math.isnan(snd) else snd
+                ax.barh(y, snd, left=b, color="C9", label="sends in flight" if y == 1 else None)
+                ax.barh(y, max(0.0, total - b - snd), left=b + snd, color="0.85", label="idle" if y == 1 else None)
                 labels.append(f"{role} (x{count})")
                 y += 1
             ax.axvline(total, color="k", ls="--", lw=1, label=f"run {total:.3g} s")

@@ -39,6 +39,22 @@ void idle(double* idle_seconds = nullptr) {
   if (idle_seconds) *idle_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Ends a server loop's turn (begun at turn_start) that found no request to serve: the whole
+// turn, polling included, counts as sending or idle. Large sends progress only while we call
+// into MPI (shared-memory transports pipeline fragments, in any MPI call): with sends in
+// flight, progress them and yield instead of sleeping (sending); otherwise sleep (idle).
+void no_request(MessageEndpoint& ep, std::chrono::steady_clock::time_point turn_start, double* sending_seconds,
+                double* idle_seconds) {
+  const bool in_flight = ep.progress() > 0;
+  if (in_flight) {
+    sched_yield();
+  } else {
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  *(in_flight ? sending_seconds : idle_seconds) +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - turn_start).count();
+}
+
 // ---- trainer side ---------------------------------------------------------------------------
 class RemoteBatchSource : public BatchSource {
  public:
@@ -211,6 +227,7 @@ class SamplerServer {
     std::size_t turn = 0;
     const auto t_start = std::chrono::steady_clock::now();
     while (done_ < roles_.trainer_ranks.size()) {
+      const auto turn_start = std::chrono::steady_clock::now();
       bool worked = pump();
       // Build one batch for the next client (round robin) that has credit.
       for (std::size_t k = 0; k < clients_.size(); ++k) {
@@ -221,18 +238,12 @@ class SamplerServer {
         worked = true;
         break;
       }
-      // Large sends progress only while we call into MPI (shared-memory transports pipeline
-      // fragments): with sends in flight, yield instead of sleeping.
-      if (!worked) {
-        if (ep_.progress() > 0) {
-          sched_yield();
-        } else {
-          idle(&idle_s_);
-        }
-      }
+      if (!worked) no_request(ep_, turn_start, &sending_s_, &idle_s_);
     }
     ep_.flush();
-    counters_.busy_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count() - idle_s_;
+    counters_.sending_seconds = sending_s_;
+    counters_.busy_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count() - idle_s_ - sending_s_;
     counters_.sampling_seconds = sampling_s_ + serve_s_;
     counters_.bytes_sent = ep_.bytes_sent();
     counters_.bytes_received = ep_.bytes_received();
@@ -433,7 +444,7 @@ class SamplerServer {
   std::uint64_t next_request_ = 0;
   std::size_t done_ = 0;
   std::uint64_t built_ = 0;
-  double idle_s_ = 0, serve_s_ = 0, reply_wait_s_ = 0, sampling_s_ = 0;
+  double idle_s_ = 0, sending_s_ = 0, serve_s_ = 0, reply_wait_s_ = 0, sampling_s_ = 0;
   TrafficCounters counters_;
 };
 
@@ -458,17 +469,14 @@ TrafficCounters run_loader_server(const std::string& dir, const RolePlan& roles,
   TrafficCounters counters;
   std::size_t done = 0;
   std::uint64_t served = 0;
-  double idle_s = 0;
+  double idle_s = 0, sending_s = 0;
   const auto t_start = std::chrono::steady_clock::now();
   const std::uint64_t dim = store.info().feature_dim;
   while (done < roles.trainer_ranks.size()) {
+    const auto turn_start = std::chrono::steady_clock::now();
     Message m;
     if (!ep.try_receive(m)) {
-      if (ep.progress() > 0) {
-        sched_yield();  // rows in flight: keep pushing them (see the sampler loop)
-      } else {
-        idle(&idle_s);
-      }
+      no_request(ep, turn_start, &sending_s, &idle_s);
       continue;
     }
     if (m.tag == wire::kDone) {
@@ -512,7 +520,9 @@ TrafficCounters run_loader_server(const std::string& dir, const RolePlan& roles,
     ep.progress();
   }
   ep.flush();
-  counters.busy_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count() - idle_s;
+  counters.sending_seconds = sending_s;
+  counters.busy_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count() - idle_s - sending_s;
   counters.bytes_sent = ep.bytes_sent();
   counters.bytes_received = ep.bytes_received();
   return counters;

@@ -36,6 +36,15 @@ mpi 4 "$fl" train "${small[@]}" --epochs 2 --samplers 1 --loaders 1 --out "$work
 "$diff_tool" "$work/colo/checkpoint.pt" "$work/dist/checkpoint.pt" 1e-5 || fail "2 trainers differ from 1"
 grep -q '"sampler":{"sampled_edges_local":[1-9]' "$work/dist/summary.json" || fail "sampler counters"
 grep -q '"loader":{[^}]*"feature_rows_local":[1-9]' "$work/dist/summary.json" || fail "loader counters"
+# Each server's time splits into busy, sending and idle: busy + sending within the run time.
+/usr/bin/python3 - "$work/dist/summary.json" <<'PY' || fail "server time split"
+import json, sys
+s = json.load(open(sys.argv[1]))
+for role in ("sampler", "loader"):
+    r = s["traffic"][role]
+    b, snd = r["busy_seconds"], r["sending_seconds"]
+    assert b > 0 and snd >= 0 and b + snd <= s["seconds"] * 1.05 + 0.05, (role, b, snd, s["seconds"])
+PY
 # Two samplers on two partitions: frontier nodes cross samplers; still the same parameters.
 mpi 6 "$fl" train "${small[@]}" --epochs 2 --samplers 2 --loaders 2 --out "$work/dist2" >/dev/null
 "$diff_tool" "$work/colo/checkpoint.pt" "$work/dist2/checkpoint.pt" 1e-5 || fail "2 samplers differ from 1 trainer"

@@ -424,17 +424,20 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
   row[4] = mine.bytes_sent;
   row[5] = mine.bytes_received;
   world.allreduce_sum(table.data(), table.size());
-  std::vector<double> busy(2 * W, 0.0);
+  std::vector<double> busy(3 * W, 0.0);  // per rank: busy, sampling, sending
   busy[static_cast<std::size_t>(rank)] = mine.busy_seconds;
   busy[W + static_cast<std::size_t>(rank)] = mine.sampling_seconds;
+  busy[2 * W + static_cast<std::size_t>(rank)] = mine.sending_seconds;
   world.allreduce_sum(busy.data(), busy.size());
   if (rank == 0) {
     std::uint64_t tot[3][6] = {};
-    double busy_tot[3] = {0, 0, 0}, sampling_tot = 0;
+    double busy_tot[3] = {0, 0, 0}, sending_tot[3] = {0, 0, 0}, sampling_tot = 0;
     for (std::size_t r = 0; r < W; ++r) {
-      for (int i = 0; i < 6; ++i) tot[static_cast<int>(roles.ranks[r].role)][i] += table[r * 6 + static_cast<std::size_t>(i)];
-      busy_tot[static_cast<int>(roles.ranks[r].role)] += busy[r];
+      const int role = static_cast<int>(roles.ranks[r].role);
+      for (int i = 0; i < 6; ++i) tot[role][i] += table[r * 6 + static_cast<std::size_t>(i)];
+      busy_tot[role] += busy[r];
       sampling_tot += busy[W + r];
+      sending_tot[role] += busy[2 * W + r];
     }
     JsonWriter j;
     j.begin_object()
@@ -465,7 +468,7 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
           .field("feature_rows_remote", tot[r][3])
           .field("bytes_sent", tot[r][4])
           .field("bytes_received", tot[r][5]);
-      if (r != static_cast<int>(Role::Trainer)) j.field("busy_seconds", busy_tot[r]);
+      if (r != static_cast<int>(Role::Trainer)) j.field("busy_seconds", busy_tot[r]).field("sending_seconds", sending_tot[r]);
       if (r == static_cast<int>(Role::Sampler) && busy_tot[r] > 0)
         j.field("sampled_edges_per_busy_second_per_sampler",
                 static_cast<double>(tot[r][0] + tot[r][1]) / busy_tot[r]);

@@ -41,7 +41,11 @@ struct TrafficCounters {
   std::uint64_t sampled_edges_local = 0, sampled_edges_remote = 0;
   std::uint64_t feature_rows_local = 0, feature_rows_remote = 0;
   std::uint64_t bytes_sent = 0, bytes_received = 0;
-  double busy_seconds = 0;      // servers: time not spent idle-waiting for messages
+  double busy_seconds = 0;      // servers: time serving requests (neither sending_ nor idle)
+  // Servers: nothing to serve, only their own sends in flight: MPI progressing them (large
+  // messages go in fragments) while the receivers have yet to take them. High sending with
+  // low busy time means the trainers or the links, not the servers, set the pace.
+  double sending_seconds = 0;
   double sampling_seconds = 0;  // samplers: time drawing neighbours and building blocks (no waiting)
 };
 
