@@ -3,9 +3,12 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
+
+#include "flotilla/datasets/random.h"
 
 namespace flotilla {
 
@@ -146,16 +149,18 @@ class StackedGnn : public GnnModel {
     layers_.push_back(std::move(layer));
   }
 
-  torch::Tensor forward(const std::vector<BlockTensors>& blocks, torch::Tensor x) override {
+  torch::Tensor forward(const std::vector<BlockTensors>& blocks, torch::Tensor x, const NodeKeyedDropout* keyed) override {
     check_inputs(blocks, x);
     const auto& cfg = config();
-    auto h = x;
-    if (cfg.input_dropout > 0) h = torch::dropout(h, cfg.input_dropout, is_training());
+    // Layer l's dropout (l = 0: input dropout) with its own key.
+    auto drop = [&](const torch::Tensor& h, double p, std::size_t l) {
+      if (p <= 0 || !is_training()) return h;
+      if (!keyed) return torch::dropout(h, p, true);
+      return node_keyed_dropout(h, p, keyed->batch_key ^ (0x9e3779b97f4a7c15ULL * (l + 1)), keyed->node_ids);
+    };
+    auto h = drop(x, cfg.input_dropout, 0);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
-      if (i > 0) {
-        h = act_ == Activation::Relu ? torch::relu(h) : torch::elu(h);
-        if (cfg.dropout > 0) h = torch::dropout(h, cfg.dropout, is_training());
-      }
+      if (i > 0) h = drop(act_ == Activation::Relu ? torch::relu(h) : torch::elu(h), cfg.dropout, i);
       h = layers_[i]->forward(blocks[i], h);
     }
     return h;
@@ -168,6 +173,30 @@ class StackedGnn : public GnnModel {
 };
 
 }  // namespace
+
+torch::Tensor node_keyed_dropout(const torch::Tensor& h, double p, std::uint64_t key, const std::uint32_t* node_ids) {
+  if (p <= 0) return h;
+  if (!(p < 1)) throw std::invalid_argument("node_keyed_dropout: p must be in [0, 1), got " + std::to_string(p));
+  if (h.dim() != 2 || !h.is_floating_point()) throw std::invalid_argument("node_keyed_dropout: h must be 2-D floating point");
+  const std::int64_t rows = h.size(0), cols = h.size(1);
+  if (rows > 0 && !node_ids) throw std::invalid_argument("node_keyed_dropout: no node ids");
+  const std::uint32_t drop_below = static_cast<std::uint32_t>(std::lround(p * 65536.0));
+  const float scale = static_cast<float>(65536.0 / (65536.0 - drop_below));
+  torch::Tensor mask = torch::empty({rows, cols}, torch::kFloat32);
+  float* m = mask.data_ptr<float>();
+  at::parallel_for(0, rows, 256, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const std::uint64_t row_key = splitmix64(key ^ (0xd1b54a32d192ed03ULL * (std::uint64_t{node_ids[r]} + 1)));
+      float* mr = m + r * cols;
+      for (std::int64_t j0 = 0; j0 < cols; j0 += 4) {  // four 16-bit draws per hash
+        std::uint64_t bits = splitmix64(row_key + static_cast<std::uint64_t>(j0 / 4));
+        for (std::int64_t j = j0; j < std::min(cols, j0 + 4); ++j, bits >>= 16)
+          mr[j] = (bits & 0xffff) < drop_below ? 0.0f : scale;
+      }
+    }
+  });
+  return h * mask.to(h.device(), h.scalar_type());
+}
 
 void GnnModel::check_inputs(const std::vector<BlockTensors>& blocks, const torch::Tensor& x) const {
   if (static_cast<int>(blocks.size()) != cfg_.num_layers)

@@ -19,7 +19,9 @@ expect_exit() {  # code, grep pattern, command...
 }
 
 "$fl" partition -i "$root/datasets/embedded/cora" -k 2 -o "$work/shards" -q >/dev/null
-small=(--shards "$work/shards" --batch-size 64 --dropout 0 --input-dropout 0 --hidden 32 -q)
+# Dropout on: its masks are keyed by node (NodeKeyedDropout), so the trainer count still does
+# not change the parameters.
+small=(--shards "$work/shards" --batch-size 64 --dropout 0.5 --input-dropout 0.5 --hidden 32 -q)
 
 # Co-located, one process: metrics and summary.
 "$fl" train "${small[@]}" --epochs 2 --out "$work/colo" >/dev/null
@@ -28,8 +30,14 @@ for k in test_accuracy best_valid_accuracy epochs seconds wait_seconds compute_s
   grep -q "\"$k\"" "$work/colo/summary.json" || fail "summary.json lacks $k"
 done
 [ -f "$work/colo/checkpoint.pt" ] && [ -f "$work/colo/best_model.pt" ] && [ -f "$work/colo/config.yaml" ] && [ -f "$work/colo/versions.json" ] && [ -f "$work/colo/command.txt" ] || fail "run folder files"
-acc=$(num "$work/colo/summary.json" test_accuracy)
-awk -v a="$acc" 'BEGIN{exit !(a > 0.5)}' || fail "co-located test accuracy $acc after 2 epochs"
+acc=$(num "$work/colo/summary.json" test_accuracy)  # with dropout 0.5 (chance 0.14, majority 0.30)
+awk -v a="$acc" 'BEGIN{exit !(a > 0.35)}' || fail "co-located test accuracy $acc after 2 epochs"
+
+# The dropout is really applied: without it the parameters differ.
+"$fl" train "${small[@]}" --epochs 2 --dropout 0 --input-dropout 0 --out "$work/nodrop" >/dev/null
+"$diff_tool" "$work/colo/checkpoint.pt" "$work/nodrop/checkpoint.pt" 1e-3 >/dev/null && fail "dropout 0.5 = dropout 0"
+acc=$(num "$work/nodrop/summary.json" test_accuracy)
+awk -v a="$acc" 'BEGIN{exit !(a > 0.5)}' || fail "co-located test accuracy $acc after 2 epochs without dropout"
 
 # Distributed: 2 trainers + 1 sampler + 1 loader on 2 partitions; same parameters as 1 trainer.
 mpi 4 "$fl" train "${small[@]}" --epochs 2 --samplers 1 --loaders 1 --out "$work/dist" >/dev/null

@@ -428,6 +428,68 @@ TEST(GnnModels, EvalModeDisablesDropout) {
   EXPECT_TRUE(torch::equal(m->forward({b, b}, x), m->forward({b, b}, x)));
 }
 
+// ---------------------------------------------------------------- node-keyed dropout
+
+TEST(NodeKeyedDropout, MaskStatisticsAndScale) {
+  const std::int64_t rows = 4000, cols = 67;  // cols not a multiple of 4: the last draw is partial
+  std::vector<std::uint32_t> ids(rows);
+  for (std::int64_t r = 0; r < rows; ++r) ids[static_cast<std::size_t>(r)] = static_cast<std::uint32_t>(r * 7 + 3);
+  const double p = 0.3;
+  const torch::Tensor out = node_keyed_dropout(torch::ones({rows, cols}), p, 42, ids.data());
+  const double keep_scale = 65536.0 / (65536.0 - std::lround(p * 65536.0));
+  const torch::Tensor dropped = out.eq(0);
+  EXPECT_TRUE(torch::logical_or(dropped, out.sub(keep_scale).abs().lt(1e-6)).all().item<bool>()) << "values other than 0 and 1/(1-p)";
+  EXPECT_NEAR(dropped.to(torch::kDouble).mean().item<double>(), p, 0.005);
+  EXPECT_NEAR(out.to(torch::kDouble).mean().item<double>(), 1.0, 0.01);  // unbiased
+  // No column or row pattern: every column's drop rate near p, rows not all alike.
+  const torch::Tensor per_col = dropped.to(torch::kDouble).mean(0);
+  EXPECT_LT((per_col - p).abs().max().item<double>(), 0.04);
+  EXPECT_FALSE(torch::equal(dropped[0], dropped[1]));
+  // p = 0 is the identity; p outside [0, 1) and missing ids are errors.
+  const torch::Tensor h = torch::randn({3, 5});
+  EXPECT_TRUE(torch::equal(node_keyed_dropout(h, 0.0, 1, nullptr), h));
+  EXPECT_THROW(node_keyed_dropout(h, 1.0, 1, ids.data()), std::invalid_argument);
+  EXPECT_THROW(node_keyed_dropout(h, 0.5, 1, nullptr), std::invalid_argument);
+}
+
+TEST(NodeKeyedDropout, SameNodeSameMaskWhereverItsRowIs) {
+  const std::vector<std::uint32_t> a = {5, 9, 7, 11}, b = {7, 5, 12};
+  const torch::Tensor ma = node_keyed_dropout(torch::ones({4, 40}), 0.5, 99, a.data());
+  const torch::Tensor mb = node_keyed_dropout(torch::ones({3, 40}), 0.5, 99, b.data());
+  EXPECT_TRUE(torch::equal(ma[0], mb[1]));  // node 5
+  EXPECT_TRUE(torch::equal(ma[2], mb[0]));  // node 7
+  EXPECT_FALSE(torch::equal(ma[0], ma[2]));
+  // Another key (batch or layer): another mask for the same node.
+  EXPECT_FALSE(torch::equal(ma, node_keyed_dropout(torch::ones({4, 40}), 0.5, 100, a.data())));
+  // The mask is a constant factor: the gradient is the mask.
+  const torch::Tensor h = torch::randn({4, 40}, torch::requires_grad());
+  node_keyed_dropout(h, 0.5, 99, a.data()).sum().backward();
+  EXPECT_TRUE(torch::equal(h.grad(), ma));
+}
+
+TEST(NodeKeyedDropout, ModelOutputDependsOnlyOnTheKeyAndNodes) {
+  // Two copies of a batch whose rows are the same nodes: same output with the same key,
+  // whatever LibTorch's generator holds; another key gives another output; eval ignores keys.
+  torch::manual_seed(7);
+  GnnConfig c = config("sage", 6, 16, 3, 2);
+  c.dropout = 0.5;
+  c.input_dropout = 0.5;
+  auto m = make_gnn(c);
+  m->train();
+  const std::vector<BlockTensors> blocks = {random_block(20, 8, 4), random_block(8, 4, 3)};
+  const torch::Tensor x = torch::randn({20, 6});
+  std::vector<std::uint32_t> ids(20);
+  for (std::uint32_t i = 0; i < 20; ++i) ids[i] = 100 + 3 * i;
+  const NodeKeyedDropout k1{1, ids.data()}, k2{2, ids.data()};
+  torch::manual_seed(1);
+  const torch::Tensor o1 = m->forward(blocks, x, &k1);
+  torch::manual_seed(2);
+  EXPECT_TRUE(torch::equal(o1, m->forward(blocks, x, &k1)));
+  EXPECT_FALSE(torch::equal(o1, m->forward(blocks, x, &k2)));
+  m->eval();
+  EXPECT_TRUE(torch::equal(m->forward(blocks, x, &k1), m->forward(blocks, x)));
+}
+
 // ---------------------------------------------------------------- learning on Cora
 
 namespace {

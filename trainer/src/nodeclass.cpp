@@ -236,8 +236,9 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
   namespace F = torch::nn::functional;
   for (std::uint32_t epoch = first_epoch; epoch < epochs; ++epoch) {
     const auto t_epoch = Clock::now();
-    // Dropout draws from torch's generator: reseeded per epoch (and trainer), so a resumed
-    // run continues exactly as an uninterrupted one.
+    // Dropout masks are keyed by (seed, epoch, global batch, node) (NodeKeyedDropout): the
+    // same for any trainer count, and a resumed run continues exactly. What still draws from
+    // torch's generator (GAT attention dropout) is reseeded per epoch and trainer.
     torch::manual_seed(splitmix64(cfg.seed * 0x9e3779b97f4a7c15ULL + epoch) ^ static_cast<std::uint64_t>(trainers.rank()));
     EpochStats st;
     model->train();
@@ -255,7 +256,10 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
         torch::Tensor x = input_features(rb, info.feature_dim, cfg.feature_norm, device);
         torch::Tensor y = torch::from_blob(rb.labels.data(), {static_cast<std::int64_t>(rb.labels.size())}, torch::kLong)
                               .to(device);
-        torch::Tensor logits = model->forward(blocks, x);
+        const NodeKeyedDropout keyed{
+            splitmix64(splitmix64(splitmix64(cfg.seed ^ 0x64726f706f7574ULL) + rb.batch.id.epoch) + rb.batch.id.index),
+            rb.batch.nodes.data()};
+        torch::Tensor logits = model->forward(blocks, x, &keyed);
         torch::Tensor loss_sum = F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kSum).ignore_index(-1));
         // Divided by the whole global batch: summing over trainers gives the global mean.
         (loss_sum / static_cast<double>(rb.global_seeds)).backward();

@@ -52,12 +52,33 @@ struct BlockTensors {
   std::int64_t num_src = 0, num_dst = 0;
 };
 
+// Dropout masks keyed by node instead of drawn from LibTorch's generator: the mask of the row
+// of node v at layer l, column j, is a hash of (batch_key, l, v, j). A node shared by the
+// blocks of several trainers then gets the same mask on each, so T trainers slicing a global
+// batch compute exactly what one trainer computes on all of it, with dropout on (the
+// sampling is keyed the same way). Rows of every layer's input are a prefix of x's rows
+// (destinations are a prefix of the sources), so node_ids names x's rows: node_ids[r] is
+// row r's (global) node id; the caller owns the array, which must outlive forward.
+struct NodeKeyedDropout {
+  std::uint64_t batch_key = 0;              // e.g. a hash of (seed, epoch, phase, global batch index)
+  const std::uint32_t* node_ids = nullptr;  // x.size(0) ids
+};
+
+// Multiplies h ([rows, cols], float) by a keyed dropout mask (0 or 1 / (1 - p) per element;
+// keep probability quantised to 1/65536): element (r, j) is dropped when the j-th 16-bit
+// draw of hash(key, node_ids[r]) falls below p. The mask is built on the CPU in parallel and
+// moved to h's device. p in [0, 1); p = 0 returns h.
+torch::Tensor node_keyed_dropout(const torch::Tensor& h, double p, std::uint64_t key, const std::uint32_t* node_ids);
+
 class GnnModel : public torch::nn::Module {
  public:
   // blocks[0] consumes x (num_src of blocks[0] rows, in_dim columns), blocks.back() produces
   // logits ([num_dst, out_dim]) for its destinations. Consecutive blocks must chain:
   // blocks[i+1].num_src == blocks[i].num_dst. Throws std::invalid_argument on a mismatch.
-  virtual torch::Tensor forward(const std::vector<BlockTensors>& blocks, torch::Tensor x) = 0;
+  // Training mode: dropout and input dropout use `keyed` masks when given, else LibTorch's
+  // generator (GAT's attention dropout always does).
+  virtual torch::Tensor forward(const std::vector<BlockTensors>& blocks, torch::Tensor x,
+                                const NodeKeyedDropout* keyed = nullptr) = 0;
 
   const GnnConfig& config() const { return cfg_; }
 
