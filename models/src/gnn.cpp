@@ -180,7 +180,8 @@ torch::Tensor node_keyed_dropout(const torch::Tensor& h, double p, std::uint64_t
   if (h.dim() != 2 || !h.is_floating_point()) throw std::invalid_argument("node_keyed_dropout: h must be 2-D floating point");
   const std::int64_t rows = h.size(0), cols = h.size(1);
   if (rows > 0 && !node_ids) throw std::invalid_argument("node_keyed_dropout: no node ids");
-  const std::uint32_t drop_below = static_cast<std::uint32_t>(std::lround(p * 65536.0));
+  // At most 65535 of 65536 dropped: p just below 1 must not round to "drop all" (scale inf).
+  const std::uint32_t drop_below = static_cast<std::uint32_t>(std::min<long>(65535, std::lround(p * 65536.0)));
   const float scale = static_cast<float>(65536.0 / (65536.0 - drop_below));
   torch::Tensor mask = torch::empty({rows, cols}, torch::kFloat32);
   float* m = mask.data_ptr<float>();
