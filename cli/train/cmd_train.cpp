@@ -39,6 +39,9 @@ int cmd_train(int argc, char** argv) {
       ("shards", "folder written by `flotilla partition`", cxxopts::value<std::string>())
       ("samplers", "sampler ranks (default 0)", cxxopts::value<std::string>())
       ("loaders", "feature-loader ranks (default 0)", cxxopts::value<std::string>())
+      ("trainers-per-node", "N > 0: the trainers take the first N ranks of each node, nodes in rank order "
+       "(multi-GPU trainer nodes first, sampler/loader nodes after); 0 = by turns over the nodes (default)",
+       cxxopts::value<std::string>())
       ("model", "sage | gcn | gat (default sage); forecast: dcrnn | dcrnn1 | tgcn (default dcrnn)", cxxopts::value<std::string>())
       ("fanouts", "neighbours per layer, input layer first, -1 = all (default 15,10)", cxxopts::value<std::string>())
       ("batch-size", "global training batch, all trainers together (default 1024; forecast 64)", cxxopts::value<std::string>())

@@ -23,12 +23,14 @@ int RolePlan::loader_for(std::uint32_t part, int requester) const {
   return v[static_cast<std::size_t>(requester) % v.size()];
 }
 
-RolePlan plan_roles(const std::vector<std::string>& hosts, int samplers, int loaders, std::uint32_t num_parts) {
+RolePlan plan_roles(const std::vector<std::string>& hosts, int samplers, int loaders, std::uint32_t num_parts,
+                    int trainers_per_node) {
   const int world = static_cast<int>(hosts.size());
   if (samplers < 0 || loaders < 0) throw std::invalid_argument("--samplers and --loaders must be >= 0");
   if ((samplers == 0) != (loaders == 0))
     throw std::invalid_argument("--samplers and --loaders are both 0 (co-located) or both >= 1");
   if (num_parts == 0) throw std::invalid_argument("no partitions");
+  if (trainers_per_node < 0) throw std::invalid_argument("--trainers-per-node must be >= 0");
   const int trainers = world - samplers - loaders;
   if (trainers < 1)
     throw std::invalid_argument(std::to_string(world) + " ranks leave no trainer after " + std::to_string(samplers) +
@@ -52,10 +54,24 @@ RolePlan plan_roles(const std::vector<std::string>& hosts, int samplers, int loa
     rp.local_rank = static_cast<int>(node_ranks[static_cast<std::size_t>(it->second)].size());
     node_ranks[static_cast<std::size_t>(it->second)].push_back(r);
   }
-  std::vector<int> order;  // node by node in turns
-  for (std::size_t round = 0; order.size() < static_cast<std::size_t>(world); ++round)
+  std::vector<int> order;  // role order: the first T train, the next S sample, the rest load
+  std::vector<bool> placed(static_cast<std::size_t>(world), false);
+  if (trainers_per_node > 0) {  // trainers fill the nodes in order, N each
     for (const auto& nr : node_ranks)
-      if (round < nr.size()) order.push_back(nr[round]);
+      for (std::size_t i = 0; i < nr.size() && i < static_cast<std::size_t>(trainers_per_node) &&
+                              order.size() < static_cast<std::size_t>(trainers); ++i) {
+        order.push_back(nr[i]);
+        placed[static_cast<std::size_t>(nr[i])] = true;
+      }
+    if (order.size() < static_cast<std::size_t>(trainers))
+      throw std::invalid_argument(std::to_string(trainers) + " trainers (" + std::to_string(world) + " ranks - " +
+                                  std::to_string(samplers) + " samplers - " + std::to_string(loaders) +
+                                  " loaders) do not fit " + std::to_string(trainers_per_node) + " per node on " +
+                                  std::to_string(node_ranks.size()) + " nodes");
+  }
+  for (std::size_t round = 0; order.size() < static_cast<std::size_t>(world); ++round)  // node by node in turns
+    for (const auto& nr : node_ranks)
+      if (round < nr.size() && !placed[static_cast<std::size_t>(nr[round])]) order.push_back(nr[round]);
   for (int i = 0; i < world; ++i) {
     RankPlan& rp = plan.ranks[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])];
     if (i < trainers) {

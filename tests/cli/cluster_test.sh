@@ -111,6 +111,25 @@ expect_rows "$work/plan-het.txt" "0 trainer 0 gpu01 0 home sampler: rank 2
 8 loader 1 cpu02 2 1
 9 loader 3 cpu02 3 1"
 
+# The same template with 2 ranks (GPUs) per GPU node: --trainers-per-node 2 puts all four
+# trainers on the GPU nodes (local ranks 0 and 1) and the six servers on the CPU nodes.
+printf 'gpu01 slots=2\ngpu02 slots=2\ncpu01 slots=3\ncpu02 slots=3\n' > "$work/hosts-het2"
+env SLURM_JOB_NUM_NODES_HET_GROUP_0=2 SLURM_NTASKS_PER_NODE_HET_GROUP_0=2 SLURM_JOB_NUM_NODES_HET_GROUP_1=2 \
+    SLURM_NTASKS_PER_NODE_HET_GROUP_1=3 PATH="$work/bin:$PATH" FAKE_HOSTFILE="$work/hosts-het2" FLOTILLA="$fl" \
+    SHARDS="$work/shards" OUT="$work/never" DRY_RUN=1 timeout 300 bash "$slurm/train-nodeclass-cpu-servers.sbatch" > "$work/plan-het2.txt" 2>&1 ||
+  { cat "$work/plan-het2.txt"; fail "heterogeneous dry run, 2 GPUs per node"; }
+grep -q -- "--trainers-per-node 2" "$work/plan-het2.txt" || fail "template does not pass --trainers-per-node 2"
+expect_rows "$work/plan-het2.txt" "0 trainer 0 gpu01 0 home sampler: rank 4
+1 trainer 1 gpu01 1 home sampler: rank 7
+2 trainer 2 gpu02 0 home sampler: rank 5
+3 trainer 3 gpu02 1 home sampler: rank 8
+4 sampler 0 cpu01 0 0
+5 sampler 2 cpu01 1 0
+6 loader 0 cpu01 2 0
+7 sampler 1 cpu02 0 1
+8 sampler 3 cpu02 1 1
+9 loader 1 cpu02 2 1"
+
 # (c) train-forecast.sbatch: every rank a trainer, node-local ranks per node.
 tpl="$slurm/train-forecast.sbatch"
 nodes=$(sbatch_opt "$tpl" nodes); tpn=$(sbatch_opt "$tpl" ntasks-per-node)

@@ -55,3 +55,23 @@ TEST(RolePlan, RejectsPlansWithoutTrainersOrHalfColocated) {
   EXPECT_TRUE(c.colocated());
   EXPECT_EQ(c.trainers, 2);
 }
+
+TEST(RolePlan, TrainersPerNodeKeepServersOffTheTrainerNodes) {
+  // Heterogeneous job: 2 GPU nodes x 2 ranks first, then 2 CPU nodes x 3 ranks; 4 trainers.
+  const std::vector<std::string> hosts = {"g0", "g0", "g1", "g1", "c0", "c0", "c0", "c1", "c1", "c1"};
+  const RolePlan p = plan_roles(hosts, 4, 2, 2, 2);
+  EXPECT_EQ(p.trainer_ranks, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(p.ranks[1].local_rank, 1);  // second GPU of g0
+  EXPECT_EQ(p.ranks[3].local_rank, 1);
+  // Servers in turns over the remaining ranks: c0, c1, c0, c1, ...
+  EXPECT_EQ(p.sampler_ranks, (std::vector<int>{4, 7, 5, 8}));
+  EXPECT_EQ(p.loader_ranks, (std::vector<int>{6, 9}));
+  for (int t : p.trainer_ranks) EXPECT_LT(p.ranks[static_cast<std::size_t>(t)].home_sampler, 10);
+  // Without the option the turn order puts a trainer on c0 (ranks g0, g1, c0, c1, g0, ...).
+  const RolePlan d = plan_roles(hosts, 4, 2, 2);
+  EXPECT_EQ(d.trainer_ranks, (std::vector<int>{0, 2, 4, 7}));
+  // One per node reproduces the turn order's first round; too few slots is an error.
+  EXPECT_EQ(plan_roles({"n0", "n0", "n1", "n1"}, 1, 1, 2, 1).trainer_ranks, (std::vector<int>{0, 2}));
+  EXPECT_THROW(plan_roles({"n0", "n0", "n1", "n1"}, 0, 0, 2, 1), std::invalid_argument);  // 4 trainers, 1 x 2 nodes
+  EXPECT_THROW(plan_roles({"n0", "n0"}, 0, 0, 2, -1), std::invalid_argument);
+}

@@ -369,7 +369,8 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
   const ShardSetInfo shard_info = read_shard_set_info(cfg.shards);
   const RolePlan roles = [&] {
     try {
-      return plan_roles(world.allgather(mpi.hostname()), cfg.samplers, cfg.loaders, shard_info.num_parts);
+      return plan_roles(world.allgather(mpi.hostname()), cfg.samplers, cfg.loaders, shard_info.num_parts,
+                        cfg.trainers_per_node);
     } catch (const std::invalid_argument& e) {
       throw UsageError(e.what());  // e.g. more samplers + loaders than ranks: a flag error (exit 2)
     }

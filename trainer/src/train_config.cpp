@@ -46,7 +46,7 @@ std::string quote(const std::string& s) {
 
 const std::vector<std::string>& train_config_keys() {
   static const std::vector<std::string> keys = {
-      "task",    "shards", "samplers", "loaders",  "model",   "fanouts",  "batch-size", "eval-batch-size",
+      "task",    "shards", "samplers", "loaders", "trainers-per-node", "model",   "fanouts",  "batch-size", "eval-batch-size",
       "epochs",  "lr",     "weight-decay", "hidden", "heads", "dropout", "input-dropout", "feature-norm", "prefetch", "seed-assignment", "max-steps", "eval", "data", "batching", "horizon", "layers", "diffusion-steps", "max-grad-norm", "shard-time",   "out",
       "resume",  "seed",   "device",   "threads",  "dry-run", "print-config", "quiet", "log-level"};
   return keys;
@@ -58,6 +58,7 @@ void set_config_value(TrainConfig& c, const std::string& raw_key, const std::str
   else if (k == "shards") c.shards = v;
   else if (k == "samplers") c.samplers = parse_number<int>(k, v);
   else if (k == "loaders") c.loaders = parse_number<int>(k, v);
+  else if (k == "trainers-per-node") c.trainers_per_node = parse_number<int>(k, v);
   else if (k == "model") c.model = v;
   else if (k == "fanouts") c.fanouts = v;
   else if (k == "batch-size") c.batch_size = parse_number<std::uint64_t>(k, v);
@@ -150,7 +151,7 @@ std::string config_to_yaml(const TrainConfig& c) {
   std::ostringstream o;
   o.precision(12);
   o << "task: " << c.task << "\nshards: " << quote(c.shards) << "\nsamplers: " << c.samplers
-    << "\nloaders: " << c.loaders << "\nmodel: " << c.model << "\nfanouts: " << c.fanouts
+    << "\nloaders: " << c.loaders << "\ntrainers-per-node: " << c.trainers_per_node << "\nmodel: " << c.model << "\nfanouts: " << c.fanouts
     << "\nbatch-size: " << c.batch_size << "\neval-batch-size: " << c.eval_batch_size << "\nepochs: " << c.epochs
     << "\nlr: " << c.lr << "\nweight-decay: " << c.weight_decay << "\nhidden: " << c.hidden << "\nheads: " << c.heads
     << "\ndropout: " << c.dropout << "\ninput-dropout: " << c.input_dropout << "\nfeature-norm: " << c.feature_norm << "\nprefetch: " << c.prefetch << "\nseed-assignment: " << c.seed_assignment << "\nmax-steps: " << c.max_steps
@@ -187,7 +188,9 @@ void validate_config(const TrainConfig& c) {
     if (!(c.lr > 0) || !std::isfinite(c.lr)) bad("--lr must be positive");
     if (c.layers < 1 || c.diffusion_steps < 0 || c.hidden < 1) bad("--layers, --hidden >= 1 and --diffusion-steps >= 0");
     if (!(c.max_grad_norm >= 0)) bad("--max-grad-norm must be >= 0");
-    if (c.samplers || c.loaders) bad("forecasting has no sampler or loader ranks (every rank trains)");
+    if (c.samplers || c.loaders || c.trainers_per_node)
+      bad("forecasting has no sampler or loader ranks (every rank trains): --samplers, --loaders and "
+          "--trainers-per-node apply to node classification");
     return;
   }
   if (c.shard_time) bad("--shard-time applies to --task forecast (node classification shards by partition)");
@@ -206,6 +209,7 @@ void validate_config(const TrainConfig& c) {
   if (c.seed_assignment != "global" && c.seed_assignment != "local") bad("--seed-assignment must be global or local");
   if (c.threads < 0) bad("--threads must be >= 0");
   if (c.samplers < 0 || c.loaders < 0) bad("--samplers and --loaders must be >= 0");
+  if (c.trainers_per_node < 0) bad("--trainers-per-node must be >= 0");
   if ((c.samplers == 0) != (c.loaders == 0)) bad("--samplers and --loaders are both 0 (co-located) or both >= 1");
   if (c.model != "sage" && c.model != "gcn" && c.model != "gat") bad("--model must be sage, gcn or gat");
   parse_fanouts(c.fanouts);

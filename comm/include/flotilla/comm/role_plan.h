@@ -5,6 +5,11 @@
 // ..., node 0's second rank, ...); the first T of that order are trainers, the next S
 // samplers, the last L loaders. So every node gets trainers first (they hold the GPUs:
 // node-local rank picks the device) and samplers/loaders are spread over the nodes.
+// With trainers_per_node = N > 0 the trainers come first instead: the first N ranks (by local
+// rank) of each node in order until T are placed, so T = N x (nodes listed first) keeps the
+// samplers and loaders on the remaining nodes (a heterogeneous job: multi-GPU trainer nodes
+// first, CPU-only server nodes after); the other ranks take the sampler and loader roles in
+// the turn order above.
 // Partitions: with S <= K, sampler j serves parts p with p mod S == j; with S > K, sampler
 // j serves part j mod K (several samplers share a part). Loaders likewise.
 #pragma once
@@ -42,8 +47,9 @@ struct RolePlan {
 };
 
 // Throws std::invalid_argument when the counts do not fit (no trainer left, S or L negative,
-// exactly one of S and L zero).
-RolePlan plan_roles(const std::vector<std::string>& hosts, int samplers, int loaders, std::uint32_t num_parts);
+// exactly one of S and L zero, T trainers more than trainers_per_node x nodes).
+RolePlan plan_roles(const std::vector<std::string>& hosts, int samplers, int loaders, std::uint32_t num_parts,
+                    int trainers_per_node = 0);
 
 }  // namespace flotilla
 

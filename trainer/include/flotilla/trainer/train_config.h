@@ -17,6 +17,7 @@ struct TrainConfig {
   // Node classification.
   std::string shards;               // folder written by `flotilla partition`
   int samplers = 0, loaders = 0;    // 0 and 0: co-located sampling and loading
+  int trainers_per_node = 0;        // > 0: trainers fill the first nodes, N each (role_plan.h)
   std::string model;                // nodeclass: sage | gcn | gat; forecast: dcrnn | dcrnn1 | tgcn ("" = task default)
   std::string fanouts = "15,10";    // input layer first (DGL order); -1 = all neighbours
   std::uint64_t batch_size = 0;     // global: all trainers together (0 = task default: 1024, forecast 64)
