@@ -65,7 +65,17 @@ void average_gradients(GnnModel& model, GradientAllReducer& reducer, NcclGradien
     grads.push_back(p.grad());
   }
   if (nccl) {
-    for (auto& g : grads) nccl->allreduce(g.data_ptr<float>(), static_cast<std::size_t>(g.numel()), 1.0f);
+    // One flat device buffer, one NCCL call (not one per parameter tensor: each call has a
+    // fixed latency). The copies run on the default stream, which NCCL's call orders after.
+    std::vector<torch::Tensor> flat;
+    for (auto& g : grads) flat.push_back(g.reshape({-1}));
+    torch::Tensor bucket = torch::cat(flat);
+    nccl->allreduce(bucket.data_ptr<float>(), static_cast<std::size_t>(bucket.numel()), 1.0f);
+    std::int64_t at = 0;
+    for (auto& g : grads) {
+      g.copy_(bucket.narrow(0, at, g.numel()).view_as(g));
+      at += g.numel();
+    }
     return;
   }
   std::vector<Span<float>> spans;
