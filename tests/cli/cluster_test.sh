@@ -93,12 +93,19 @@ nodeclass OUT="$run" EPOCHS=2 EXTRA_ARGS="--batch-size 64 --hidden 32 -q" > "$wo
 grep -q -- "train --resume $run" "$work/resume.txt" || fail "second submission did not resume"
 [ "$(wc -l < "$run/metrics.jsonl")" = 2 ] || fail "resumed run should have 2 epochs of metrics"
 
-# Samplers and loaders on CPU-only nodes (heterogeneous job): one trainer per GPU node.
-printf 'gpu01 slots=1\ngpu02 slots=1\ncpu01 slots=4\ncpu02 slots=4\n' > "$work/hosts-het"
-env SLURM_JOB_NUM_NODES_HET_GROUP_0=2 SLURM_NTASKS_PER_NODE_HET_GROUP_0=1 SLURM_JOB_NUM_NODES_HET_GROUP_1=2 \
-    SLURM_NTASKS_PER_NODE_HET_GROUP_1=4 PATH="$work/bin:$PATH" FAKE_HOSTFILE="$work/hosts-het" FLOTILLA="$fl" \
-    SHARDS="$work/shards" OUT="$work/never" DRY_RUN=1 timeout 300 bash "$slurm/train-nodeclass-cpu-servers.sbatch" > "$work/plan-het.txt" 2>&1 ||
-  { cat "$work/plan-het.txt"; fail "heterogeneous dry run"; }
+# Samplers and loaders on CPU-only nodes (heterogeneous job, 2 GPU nodes + 2 CPU nodes):
+# het_dry_run NAME GPU_RANKS_PER_NODE CPU_RANKS_PER_NODE runs the template's dry run on fake
+# nodes (hostfile: GPU hosts first) and leaves its output in $work/plan-NAME.txt.
+het_dry_run() {
+  local name="$1" g="$2" c="$3"
+  printf 'gpu01 slots=%s\ngpu02 slots=%s\ncpu01 slots=%s\ncpu02 slots=%s\n' "$g" "$g" "$c" "$c" > "$work/hosts-$name"
+  env SLURM_JOB_NUM_NODES_HET_GROUP_0=2 SLURM_NTASKS_PER_NODE_HET_GROUP_0="$g" SLURM_JOB_NUM_NODES_HET_GROUP_1=2 \
+      SLURM_NTASKS_PER_NODE_HET_GROUP_1="$c" PATH="$work/bin:$PATH" FAKE_HOSTFILE="$work/hosts-$name" FLOTILLA="$fl" \
+      SHARDS="$work/shards" OUT="$work/never" DRY_RUN=1 timeout 300 bash "$slurm/train-nodeclass-cpu-servers.sbatch" \
+      > "$work/plan-$name.txt" 2>&1 || { cat "$work/plan-$name.txt"; fail "heterogeneous dry run $name"; }
+}
+# One trainer per GPU node.
+het_dry_run het 1 4
 grep -qx -- "--het-group=0,1" "$work/srun.args" || fail "srun --het-group"
 expect_rows "$work/plan-het.txt" "0 trainer 0 gpu01 0 home sampler: rank 2
 1 trainer 1 gpu02 0 home sampler: rank 6
@@ -113,11 +120,7 @@ expect_rows "$work/plan-het.txt" "0 trainer 0 gpu01 0 home sampler: rank 2
 
 # The same template with 2 ranks (GPUs) per GPU node: --trainers-per-node 2 puts all four
 # trainers on the GPU nodes (local ranks 0 and 1) and the six servers on the CPU nodes.
-printf 'gpu01 slots=2\ngpu02 slots=2\ncpu01 slots=3\ncpu02 slots=3\n' > "$work/hosts-het2"
-env SLURM_JOB_NUM_NODES_HET_GROUP_0=2 SLURM_NTASKS_PER_NODE_HET_GROUP_0=2 SLURM_JOB_NUM_NODES_HET_GROUP_1=2 \
-    SLURM_NTASKS_PER_NODE_HET_GROUP_1=3 PATH="$work/bin:$PATH" FAKE_HOSTFILE="$work/hosts-het2" FLOTILLA="$fl" \
-    SHARDS="$work/shards" OUT="$work/never" DRY_RUN=1 timeout 300 bash "$slurm/train-nodeclass-cpu-servers.sbatch" > "$work/plan-het2.txt" 2>&1 ||
-  { cat "$work/plan-het2.txt"; fail "heterogeneous dry run, 2 GPUs per node"; }
+het_dry_run het2 2 3
 grep -q -- "--trainers-per-node 2" "$work/plan-het2.txt" || fail "template does not pass --trainers-per-node 2"
 expect_rows "$work/plan-het2.txt" "0 trainer 0 gpu01 0 home sampler: rank 4
 1 trainer 1 gpu01 1 home sampler: rank 7
