@@ -28,6 +28,12 @@ std::string human_count(double c) {
   return buf;
 }
 
+std::string gib_string(double bytes) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / 1073741824.0);
+  return buf;
+}
+
 std::uint64_t peak_rss_bytes() {
   std::ifstream in("/proc/self/status");
   std::string line;

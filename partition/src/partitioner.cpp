@@ -558,12 +558,6 @@ std::uint64_t partition_state_lower_bound(const PartitionConfig& cfg, std::uint6
 
 namespace {
 
-std::string gib(long double bytes) {
-  char b[48];
-  std::snprintf(b, sizeof b, "%.1Lf GiB", bytes / 1073741824.0L);
-  return b;
-}
-
 // A header declaring billions of vertices (or a graph too large for this node) fails here,
 // naming the file and the figures, before the O(n) arrays are allocated: otherwise the
 // allocator throws a bare bad_alloc or, with overcommit, the OOM killer ends the run midway.
@@ -574,8 +568,8 @@ void check_state_fits(const EdgeStream& stream, const PartitionConfig& cfg) {
   if (avail < 0 || need <= static_cast<std::uint64_t>(avail)) return;
   throw_file(stream.info().path,
              std::to_string(n) + " vertices" + (m ? ", " + std::to_string(m) + " edges" : std::string()) + ": " +
-                 algo_name(cfg.algo) + " needs at least " + gib(need) + " for its per-vertex state, more than the " +
-                 gib(avail) + " of memory available here; partition on a node with more memory " +
+                 algo_name(cfg.algo) + " needs at least " + gib_string(static_cast<double>(need)) + " for its per-vertex state, more than the " +
+                 gib_string(static_cast<double>(avail)) + " of memory available here; partition on a node with more memory " +
                  "(docs/cluster.md, \"Partitioning node\"), or check the vertex count in the file's header");
 }
 

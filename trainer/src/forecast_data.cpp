@@ -245,16 +245,6 @@ ForecastBatch IndexBatcher::batch(const torch::Tensor& starts) const {
 
 std::int64_t IndexBatcher::bytes() const { return 0; }  // the signal belongs to the dataset
 
-namespace {
-
-std::string gib(double bytes) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.1f GiB", bytes / 1073741824.0);
-  return b;
-}
-
-}  // namespace
-
 MaterializedBatcher::MaterializedBatcher(const ForecastDataset& d) : windows_(d.held_windows()) {
   const auto& sig = d.signal();
   const std::int64_t w = windows_.size(), h = d.horizon(), n = sig.size(1), f = sig.size(2);
@@ -266,9 +256,9 @@ MaterializedBatcher::MaterializedBatcher(const ForecastDataset& d) : windows_(d.
   if (avail >= 0 && need > static_cast<double>(avail))
     throw std::runtime_error("materialized batching stores all " + str(w) + " windows: x [" + str(w) + ", " + str(h) +
                              ", " + str(n) + ", " + str(f) + "] + y [" + str(w) + ", " + str(h) + ", " + str(n) +
-                             ", 1] float32 = " + gib(need) + ", more than the " + gib(static_cast<double>(avail)) +
+                             ", 1] float32 = " + gib_string(need) + ", more than the " + gib_string(static_cast<double>(avail)) +
                              " of memory available; use --batching index (the signal once: " +
-                             gib(static_cast<double>(d.bytes())) + ")");
+                             gib_string(static_cast<double>(d.bytes())) + ")");
   const auto starts = torch::arange(windows_.begin, windows_.end, kLongCpu);
   const auto idx = step_index(starts, d.time_begin(), 0, h, sig.device());
   x_ = sig.index_select(0, idx).view({w, h, n, f});

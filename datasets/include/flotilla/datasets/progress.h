@@ -30,6 +30,8 @@ class ProgressBar {
 // "1.5 GB", "12.3 M" style numbers for summaries.
 std::string human_bytes(double bytes);
 std::string human_count(double count);
+// "12.3 GiB" whatever the size: memory refusals quote need and availability in one unit.
+std::string gib_string(double bytes);
 // Peak resident set size of this process in bytes (VmHWM), 0 if unknown.
 std::uint64_t peak_rss_bytes();
 // Memory the kernel could give this process without swapping (MemAvailable in
