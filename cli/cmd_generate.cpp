@@ -18,7 +18,8 @@ void generate_usage(std::FILE* out) {
                "usage: flotilla generate <generator> [options]   (flotilla generate <generator> --help)\n\n"
                "generators:\n"
                "  rmat     R-MAT / Graph500 Kronecker graph -> Flotilla binary edge list\n"
-               "  sbm      stochastic block model with class-correlated features -> OGB raw folder\n"
+               "  sbm      stochastic block model with class-correlated features -> OGB raw folder,\n"
+               "           or the graph alone -> Flotilla binary edge list (--features 0 --out X.bin)\n"
                "  traffic  road-like sensor graph + [T, N, F] signal -> traffic folder\n");
 }
 
@@ -125,25 +126,34 @@ int generate_rmat_cmd(int argc, char** argv) {
   });
 }
 
+bool ends_with(const std::string& s, const char* suffix) {
+  const std::size_t k = std::strlen(suffix);
+  return s.size() >= k && s.compare(s.size() - k, k, suffix) == 0;
+}
+
 int generate_sbm_cmd(int argc, char** argv) {
   const SbmOptions def;
   cxxopts::Options options("flotilla generate sbm",
                            "Stochastic block model graph with class-correlated Gaussian features, written as an OGB "
                            "raw folder:\nOUT/raw/{edge,node-feat,node-label,num-node-list,num-edge-list}.csv.gz and "
-                           "OUT/split/random/{train,valid,test}.csv.gz.");
+                           "OUT/split/random/{train,valid,test}.csv.gz (no node-feat with --features 0).\n"
+                           "With --features 0 and an --out ending in .bin: the graph alone (the same edges as the "
+                           "folder's),\nas a Flotilla binary edge list, streamed in memory O(nodes) "
+                           "(5 bytes per node), whatever the edge count.");
   options.add_options()
       ("nodes", "number of nodes", cxxopts::value<std::uint64_t>()->default_value(std::to_string(def.num_nodes)))
       ("classes", "number of classes (one block each)",
        cxxopts::value<int>()->default_value(std::to_string(def.num_classes)))
       ("avg-degree", "expected undirected degree", cxxopts::value<double>()->default_value("20"))
       ("intra", "fraction of edges inside a node's own block", cxxopts::value<double>()->default_value("0.8"))
-      ("features", "features per node", cxxopts::value<int>()->default_value(std::to_string(def.num_features)))
+      ("features", "features per node (0: none)", cxxopts::value<int>()->default_value(std::to_string(def.num_features)))
       ("separation", "class-mean spread relative to unit feature noise",
        cxxopts::value<double>()->default_value("1.0"))
       ("train", "train fraction", cxxopts::value<double>()->default_value("0.6"))
       ("valid", "validation fraction (test = the rest)", cxxopts::value<double>()->default_value("0.2"))
       ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value(std::to_string(def.seed)))
-      ("o,out", "output folder (must not exist or be empty; written atomically)", cxxopts::value<std::string>())
+      ("o,out", "output folder (must not exist or be empty; written atomically), or X.bin with --features 0",
+       cxxopts::value<std::string>())
       ("threads", "worker threads (0 = all cores; output does not depend on it)",
        cxxopts::value<int>()->default_value("0"))
       ("q,quiet", "no progress bar")
@@ -166,6 +176,20 @@ int generate_sbm_cmd(int argc, char** argv) {
   o.threads = (*args)["threads"].as<int>();
   const std::string out = (*args)["out"].as<std::string>();
   const bool quiet = args->count("quiet") > 0;
+  if (ends_with(out, ".bin")) {
+    if (o.num_features != 0) {
+      std::fprintf(stderr,
+                   "flotilla generate sbm: an --out ending in .bin holds the graph only: add --features 0 "
+                   "(features, labels and the split need an output folder)\n(see flotilla generate sbm --help)\n");
+      return kExitUsage;
+    }
+    return run_generator("flotilla generate sbm", [&] {
+      ProgressBar bar("sbm", 0, "nodes", !quiet);
+      const SbmResult r = generate_sbm_graph(o, out, bar_progress(bar));
+      bar.finish();
+      print_summary("sbm graph (Flotilla binary edge list)", out, r.num_nodes, r.num_edges, r.bytes, r.seconds);
+    });
+  }
   return run_generator("flotilla generate sbm", [&] {
     remove_stale_temps("flotilla generate sbm", out);
     ProgressBar bar("sbm", 0, "nodes", !quiet);

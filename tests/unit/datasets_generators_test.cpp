@@ -1,4 +1,4 @@
-// Synthetic generators: R-MAT (binary edge list) and SBM (OGB raw folder).
+// Synthetic generators: R-MAT (binary edge list) and SBM (OGB raw folder or binary edge list).
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -376,7 +376,7 @@ TEST(GenerateSbm, RefusesNonEmptyOutputAndBadOptions) {
   b.intra_fraction = 1.5;
   expect_bad(b);
   b = o;
-  b.num_features = 0;
+  b.num_features = -1;  // 0 is allowed: no features
   expect_bad(b);
   b = o;
   b.train_fraction = 0.9;
@@ -423,4 +423,73 @@ TEST(GenerateSbm, TrailingSlashesAndDotNameTheSameFolder) {
   for (const auto& e : fs::directory_iterator(base)) names.insert(e.path().filename().string());
   EXPECT_EQ(names, (std::set<std::string>{"a", "b", "c"}));
   for (const auto& e : fs::directory_iterator(base + "/a")) EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos);
+}
+
+TEST(GenerateSbm, ZeroFeaturesWritesNoFeatureFile) {
+  const std::string dir = scratch_dir() + "/sbm-nofeat";
+  fs::remove_all(dir);
+  SbmOptions o = small_sbm(4, 2);
+  o.num_features = 0;
+  const SbmResult r = generate_sbm(o, dir);
+  EXPECT_FALSE(fs::exists(dir + "/raw/node-feat.csv.gz"));
+  std::uint64_t total_bytes = 0;
+  for (const char* f : kSbmFiles)
+    if (std::string(f) != "raw/node-feat.csv.gz") total_bytes += fs::file_size(dir + "/" + f);
+  EXPECT_EQ(r.bytes, total_bytes);
+  const OgbNodeDataset ds = read_ogb_node_dataset(dir);
+  EXPECT_EQ(ds.num_features, 0u);
+  EXPECT_EQ(ds.labels.size(), o.num_nodes);
+  // The graph, labels and split do not depend on the features (the gzip members do: block
+  // sizes follow the row width).
+  const std::string with = scratch_dir() + "/sbm-feat";
+  fs::remove_all(with);
+  o.num_features = 3;
+  generate_sbm(o, with);
+  for (const char* f : {"raw/edge.csv.gz", "raw/node-label.csv.gz", "split/random/train.csv.gz"})
+    EXPECT_TRUE(gunzip(dir + "/" + f) == gunzip(with + "/" + f)) << f;
+}
+
+TEST(GenerateSbm, GraphOnlyBinaryHasTheFolderEdges) {
+  const std::string dir = scratch_dir() + "/sbm-folder";
+  const std::string bin = scratch_dir() + "/sbm-graph.bin";
+  fs::remove_all(dir);
+  SbmOptions o = small_sbm(9, 2);
+  o.num_features = 2;
+  const SbmResult folder = generate_sbm(o, dir);
+  o.num_features = 0;
+  std::uint64_t last_done = 0;
+  const SbmResult r = generate_sbm_graph(o, bin, [&](std::uint64_t d, std::uint64_t t) {
+    EXPECT_GE(d, last_done);
+    EXPECT_EQ(t, o.num_nodes);
+    last_done = d;
+  });
+  EXPECT_EQ(last_done, o.num_nodes);
+  EXPECT_EQ(r.num_nodes, o.num_nodes);
+  EXPECT_EQ(r.num_edges, folder.num_edges);
+  EXPECT_EQ(r.bytes, 64u + 8u * r.num_edges);
+  EXPECT_EQ(fs::file_size(bin), r.bytes);
+  EXPECT_FALSE(fs::exists(bin + ".tmp"));
+  auto s = open_edge_stream(bin);
+  EXPECT_EQ(s->info().format, GraphFormat::Binary);
+  EXPECT_TRUE(s->info().each_edge_once);
+  const Edges a = read_edges(dir), b = read_edges(bin);
+  EXPECT_EQ(b.num_nodes, o.num_nodes);
+  EXPECT_EQ(a.src, b.src);  // the same edges in the same order
+  EXPECT_EQ(a.dst, b.dst);
+
+  // Same bytes whatever the thread count; more than 256 classes (2-byte classes) works too.
+  const std::string bin1 = scratch_dir() + "/sbm-graph-1.bin";
+  o.threads = 1;
+  generate_sbm_graph(o, bin1);
+  EXPECT_TRUE(read_bytes(bin) == read_bytes(bin1));
+  o.num_classes = 300;
+  o.threads = 3;
+  const SbmResult many = generate_sbm_graph(o, bin1);
+  EXPECT_EQ(read_edges(bin1).src.size(), many.num_edges);
+  // Features, separation and fractions are not used, so not checked.
+  o.num_features = -5;
+  o.train_fraction = 7;
+  EXPECT_NO_THROW(generate_sbm_graph(o, bin1));
+  o.num_classes = 0;
+  EXPECT_THROW(generate_sbm_graph(o, bin1), std::invalid_argument);
 }

@@ -36,7 +36,7 @@ struct SbmOptions {
   int num_classes = 10;          // one block per class
   double avg_degree = 20;        // expected undirected degree
   double intra_fraction = 0.8;   // fraction of a node's edges inside its own block
-  int num_features = 100;
+  int num_features = 100;        // 0: no node-feat file (labels and splits still written)
   double feature_separation = 1.0;  // class-mean spread relative to unit noise
   double train_fraction = 0.6, valid_fraction = 0.2;  // rest is test
   std::uint64_t seed = 1;
@@ -48,7 +48,14 @@ struct SbmResult {
 };
 // Writes DIR/raw/{edge,node-feat,node-label,num-node-list,num-edge-list}.csv.gz and
 // DIR/split/random/{train,valid,test}.csv.gz (see docs/formats.md).
+// num_features 0 leaves out raw/node-feat.csv.gz.
 SbmResult generate_sbm(const SbmOptions& opts, const std::string& out_dir, const GenProgressFn& progress = {});
+// The same graph (the same edges in the same order as DIR/raw/edge.csv.gz for these options)
+// as a Flotilla binary edge list with 32-bit ids, and nothing else: no features, labels or
+// split (num_features, feature_separation and the fractions are ignored). Memory is O(n),
+// 5 bytes per node for up to 256 classes (6 above), independent of the edge count. Each
+// edge is listed once; duplicate pairs are kept as in the folder output.
+SbmResult generate_sbm_graph(const SbmOptions& opts, const std::string& out, const GenProgressFn& progress = {});
 
 // ---- Synthetic traffic (road-like sensor graph + [T, N, F] signal) ---------------------
 struct TrafficGenOptions {
