@@ -52,4 +52,42 @@ class Rng {
   std::uint64_t s_[4];
 };
 
+// A seeded bijection on [0, n) that needs no table: a 4-round Feistel network on the
+// smallest even number of bits covering n, with cycle-walking (an image >= n is encrypted
+// again until it falls below n; the walk stays a bijection on [0, n), and for n >= 2 the
+// domain is at most 4n, so the expected number of walks is below 4; for n = 2^s with s
+// even it is exactly 1, with s odd about 2). Deterministic across platforms.
+class FeistelPermutation {
+ public:
+  FeistelPermutation(std::uint64_t n, std::uint64_t seed) : n_(n) {
+    int bits = 2;
+    while (bits < 64 && (std::uint64_t{1} << bits) < n) bits += 2;
+    half_ = bits / 2;
+    mask_ = (std::uint64_t{1} << half_) - 1;
+    std::uint64_t x = seed;
+    for (auto& k : keys_) { x = splitmix64(x); k = x; }
+  }
+  std::uint64_t size() const { return n_; }
+  // The image of x, for x < n.
+  std::uint64_t operator()(std::uint64_t x) const {
+    do x = encrypt(x); while (x >= n_);
+    return x;
+  }
+
+ private:
+  std::uint64_t encrypt(std::uint64_t x) const {
+    std::uint64_t l = x >> half_, r = x & mask_;
+    for (std::uint64_t k : keys_) {
+      const std::uint64_t t = l ^ (splitmix64(k ^ r) & mask_);
+      l = r;
+      r = t;
+    }
+    return (l << half_) | r;
+  }
+  std::uint64_t n_;
+  int half_ = 1;
+  std::uint64_t mask_ = 1;
+  std::uint64_t keys_[4];
+};
+
 }  // namespace flotilla
