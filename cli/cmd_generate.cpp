@@ -1,4 +1,4 @@
-// flotilla generate {rmat,sbm,traffic}: synthetic graphs and signals, written in streaming
+// flotilla generate {rmat,rgg,sbm,traffic}: synthetic graphs and signals, written in streaming
 // fashion and deterministic for a seed (the same bytes whatever --threads).
 #include <cstdio>
 #include <cstring>
@@ -18,6 +18,7 @@ void generate_usage(std::FILE* out) {
                "usage: flotilla generate <generator> [options]   (flotilla generate <generator> --help)\n\n"
                "generators:\n"
                "  rmat     R-MAT / Graph500 Kronecker graph -> Flotilla binary edge list\n"
+               "  rgg      random geometric graph (2D/3D, DIMACS10 radius) -> Flotilla binary edge list\n"
                "  sbm      stochastic block model with class-correlated features -> OGB raw folder,\n"
                "           or the graph alone -> Flotilla binary edge list (--features 0 --out X.bin)\n"
                "  traffic  road-like sensor graph + [T, N, F] signal -> traffic folder\n");
@@ -123,6 +124,48 @@ int generate_rmat_cmd(int argc, char** argv) {
     const RmatResult r = generate_rmat(o, out, bar_progress(bar));
     bar.finish();
     print_summary("rmat graph (Flotilla binary edge list)", out, r.num_nodes, r.num_edges, r.bytes, r.seconds);
+  });
+}
+
+int generate_rgg_cmd(int argc, char** argv) {
+  const RggOptions def;
+  cxxopts::Options options("flotilla generate rgg",
+                           "Random geometric graph: 2^scale points uniform in the unit square (--dim 2) or cube "
+                           "(--dim 3),\nan edge between two points at distance < r = 0.55 * (ln n / n)^(1/dim) "
+                           "(DIMACS10 / KaGen), each edge\nlisted once, written as a Flotilla binary edge list. "
+                           "Vertex ids follow grid-cell order (spatially local)\nunless --permute. Memory is a "
+                           "few rows of grid cells per thread, whatever the edge count.");
+  options.add_options()
+      ("dim", "2 (unit square) or 3 (unit cube)", cxxopts::value<int>()->default_value(std::to_string(def.dim)))
+      ("scale", "2^scale points (1..31)", cxxopts::value<int>()->default_value(std::to_string(def.scale)))
+      ("permute", "relabel the vertices by a seeded random permutation (default: grid-cell order)")
+      ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value(std::to_string(def.seed)))
+      ("o,out", "output file (written atomically)", cxxopts::value<std::string>())
+      ("id-bytes", "id width in the file: 4 or 8", cxxopts::value<std::uint32_t>()->default_value("4"))
+      ("threads", "worker threads (0 = all cores; output does not depend on it)",
+       cxxopts::value<int>()->default_value("0"))
+      ("q,quiet", "no progress bar")
+      ("h,help", "show this help");
+  int code = 0;
+  auto args = parse_or_exit(options, argc, argv, &code);
+  if (!args) return code;
+  if (!no_extra_args(*args, options) || !require_out(*args, options)) return kExitUsage;
+
+  RggOptions o;
+  o.dim = (*args)["dim"].as<int>();
+  o.scale = (*args)["scale"].as<int>();
+  o.permute = args->count("permute") > 0;
+  o.seed = (*args)["seed"].as<std::uint64_t>();
+  o.id_bytes = (*args)["id-bytes"].as<std::uint32_t>();
+  o.threads = (*args)["threads"].as<int>();
+  const std::string out = (*args)["out"].as<std::string>();
+  const bool quiet = args->count("quiet") > 0;
+  return run_generator("flotilla generate rgg", [&] {
+    ProgressBar bar("rgg", 0, "points", !quiet);
+    const RggResult r = generate_rgg(o, out, bar_progress(bar));
+    bar.finish();
+    print_summary("rgg graph (Flotilla binary edge list)", out, r.num_nodes, r.num_edges, r.bytes, r.seconds);
+    std::printf("radius    %.6g (%llu cells per dimension)\n", r.radius, static_cast<unsigned long long>(r.cells_per_dim));
   });
 }
 
@@ -254,6 +297,7 @@ int cmd_generate(int argc, char** argv) {
     return kExitOk;
   }
   if (!std::strcmp(which, "rmat")) return generate_rmat_cmd(argc - 1, argv + 1);
+  if (!std::strcmp(which, "rgg")) return generate_rgg_cmd(argc - 1, argv + 1);
   if (!std::strcmp(which, "sbm")) return generate_sbm_cmd(argc - 1, argv + 1);
   if (!std::strcmp(which, "traffic")) return generate_traffic_cmd(argc - 1, argv + 1);
   std::fprintf(stderr, "flotilla generate: unknown generator '%s'\n", which);

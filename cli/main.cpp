@@ -38,7 +38,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"info", flotilla::cli::cmd_info, "describe a graph, OGB folder, traffic folder or .npy file"},
-    {"generate", flotilla::cli::cmd_generate, "write synthetic data: rmat, sbm, traffic"},
+    {"generate", flotilla::cli::cmd_generate, "write synthetic data: rmat, rgg, sbm, traffic"},
     {"convert", flotilla::cli::cmd_convert, "convert a graph to a binary edge list, text edge list or METIS file"},
     {"partition", flotilla::cli::cmd_partition, "partition a graph into shards (streaming GREM, baselines)"},
     {"train", nullptr, "train a GNN or a spatiotemporal model (mpirun for several ranks)"},

@@ -1,4 +1,5 @@
-// Synthetic generators: R-MAT (binary edge list) and SBM (OGB raw folder or binary edge list).
+// Synthetic generators: R-MAT and RGG (binary edge lists), SBM (OGB raw folder or binary
+// edge list), and the table-free Feistel permutation.
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -492,4 +494,233 @@ TEST(GenerateSbm, GraphOnlyBinaryHasTheFolderEdges) {
   EXPECT_NO_THROW(generate_sbm_graph(o, bin1));
   o.num_classes = 0;
   EXPECT_THROW(generate_sbm_graph(o, bin1), std::invalid_argument);
+}
+
+// ---- Feistel permutation -------------------------------------------------------------------
+
+TEST(FeistelPermutation, IsABijectionOnAnyRange) {
+  for (std::uint64_t n : {1ull, 2ull, 3ull, 5ull, 16ull, 1000ull, 1024ull, 2048ull, 4103ull}) {
+    const FeistelPermutation p(n, 42);
+    std::vector<char> seen(n, 0);
+    std::uint64_t fixed = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const std::uint64_t y = p(i);
+      ASSERT_LT(y, n) << "n " << n;
+      ASSERT_FALSE(seen[y]) << "n " << n << ": " << y << " hit twice";
+      seen[y] = 1;
+      fixed += y == i;
+    }
+    if (n >= 1000) {
+      EXPECT_LT(fixed, 10u) << "n " << n;  // about 1 expected for a random permutation
+    }
+  }
+  // Another seed, another permutation.
+  const FeistelPermutation a(1024, 1), b(1024, 2);
+  int same = 0;
+  for (std::uint64_t i = 0; i < 1024; ++i) same += a(i) == b(i);
+  EXPECT_LT(same, 10);
+}
+
+// ---- Random geometric graph ----------------------------------------------------------------
+
+namespace {
+
+// The pairs of a binary edge list as written (no reader in between: self-loops show).
+std::vector<std::pair<std::uint64_t, std::uint64_t>> raw_pairs(const std::string& path, std::uint64_t* num_nodes) {
+  const std::string bytes = read_bytes(path);
+  EXPECT_GE(bytes.size(), 64u);
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  auto le = [&](std::size_t at, int width) {
+    std::uint64_t v = 0;
+    for (int i = width - 1; i >= 0; --i) v = (v << 8) | b[at + static_cast<std::size_t>(i)];
+    return v;
+  };
+  const int w = static_cast<int>(le(12, 4));
+  *num_nodes = le(16, 8);
+  const std::uint64_t m = le(24, 8);
+  EXPECT_EQ(le(32, 4) & 1u, 1u) << "each-edge-once flag";
+  EXPECT_EQ(bytes.size(), 64u + m * 2 * static_cast<std::uint64_t>(w));
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> pairs;
+  for (std::uint64_t e = 0; e < m; ++e)
+    pairs.emplace_back(le(64 + 2 * w * e, w), le(64 + 2 * w * e + w, w));
+  return pairs;
+}
+
+RggOptions small_rgg(int dim, int scale, bool permute, std::uint64_t seed, int threads) {
+  RggOptions o;
+  o.dim = dim;
+  o.scale = scale;
+  o.permute = permute;
+  o.seed = seed;
+  o.threads = threads;
+  return o;
+}
+
+using EdgeSet = std::set<std::pair<std::uint64_t, std::uint64_t>>;
+
+// All pairs of points within the radius, by brute force over the generator's own points,
+// as (smaller id, larger id).
+EdgeSet brute_force_rgg(const RggOptions& o) {
+  const std::uint64_t n = std::uint64_t{1} << o.scale;
+  const std::vector<double> xyz = rgg_points(o);
+  EXPECT_EQ(xyz.size(), n * static_cast<std::uint64_t>(o.dim));
+  for (double x : xyz) {
+    EXPECT_GE(x, 0.0);
+    EXPECT_LE(x, 1.0);
+  }
+  const double r = rgg_radius(o.dim, n);
+  std::vector<std::uint64_t> id(n);
+  for (std::uint64_t i = 0; i < n; ++i) id[i] = rgg_vertex_id(o, i);
+  EdgeSet edges;
+  for (std::uint64_t i = 0; i < n; ++i)
+    for (std::uint64_t j = i + 1; j < n; ++j)
+      if (rgg_within(&xyz[i * o.dim], &xyz[j * o.dim], o.dim, r * r))
+        edges.insert(std::minmax(id[i], id[j]));
+  return edges;
+}
+
+}  // namespace
+
+class RggBruteForce : public ::testing::TestWithParam<std::tuple<int, bool>> {};
+
+TEST_P(RggBruteForce, EdgesAreExactlyThePairsWithinTheRadius) {
+  const auto [dim, permute] = GetParam();
+  const RggOptions o = small_rgg(dim, 10, permute, 17, 2);
+  const std::string out = scratch_dir() + "/rgg-bf.bin";
+  const RggResult r = generate_rgg(o, out);
+  EXPECT_EQ(r.num_nodes, 1024u);
+  EXPECT_DOUBLE_EQ(r.radius, 0.55 * std::pow(std::log(1024.0) / 1024.0, 1.0 / dim));
+  EXPECT_GE(1.0 / static_cast<double>(r.cells_per_dim), r.radius);
+  EXPECT_FALSE(fs::exists(out + ".tmp"));
+  std::uint64_t n = 0;
+  const auto pairs = raw_pairs(out, &n);
+  EXPECT_EQ(n, 1024u);
+  ASSERT_EQ(pairs.size(), r.num_edges);
+  EdgeSet got;
+  std::uint64_t last_src = 0;
+  for (const auto& [u, v] : pairs) {
+    ASSERT_LT(u, n);
+    ASSERT_LT(v, n);
+    ASSERT_NE(u, v) << "self-loop";
+    ASSERT_TRUE(got.insert(std::minmax(u, v)).second) << "duplicate edge " << u << "-" << v;
+    if (!permute) {  // grid order: (earlier point, later point), grouped by the earlier one
+      EXPECT_LT(u, v);
+      EXPECT_GE(u, last_src);
+      last_src = u;
+    }
+  }
+  const EdgeSet want = brute_force_rgg(o);
+  EXPECT_GT(want.size(), 1000u);
+  EXPECT_EQ(got.size(), want.size());
+  EXPECT_TRUE(got == want) << "the edge set differs from the pairs within the radius";
+}
+
+INSTANTIATE_TEST_SUITE_P(DimAndPermute, RggBruteForce,
+                         ::testing::Combine(::testing::Values(2, 3), ::testing::Bool()),
+                         [](const auto& p) {
+                           return "dim" + std::to_string(std::get<0>(p.param)) +
+                                  (std::get<1>(p.param) ? "_permuted" : "_grid_order");
+                         });
+
+TEST(GenerateRgg, PermuteRelabelsTheSameGraph) {
+  for (int dim : {2, 3}) {
+    const std::string a = scratch_dir() + "/rgg-grid.bin", b = scratch_dir() + "/rgg-perm.bin";
+    const RggOptions plain = small_rgg(dim, 12, false, 5, 2), perm = small_rgg(dim, 12, true, 5, 2);
+    generate_rgg(plain, a);
+    generate_rgg(perm, b);
+    std::uint64_t n = 0;
+    const auto pa = raw_pairs(a, &n), pb = raw_pairs(b, &n);
+    ASSERT_EQ(pa.size(), pb.size());
+    // Sorted degree sequences agree ...
+    std::vector<std::uint64_t> da(n, 0), db(n, 0);
+    for (const auto& [u, v] : pa) ++da[u], ++da[v];
+    for (const auto& [u, v] : pb) ++db[u], ++db[v];
+    EXPECT_NE(da, db) << "dim " << dim << ": the permutation changed no degree";
+    std::sort(da.begin(), da.end());
+    std::sort(db.begin(), db.end());
+    EXPECT_EQ(da, db) << "dim " << dim;
+    // ... and the permutation maps one edge list onto the other, pair by pair.
+    for (std::size_t e = 0; e < pa.size(); ++e) {
+      ASSERT_EQ(rgg_vertex_id(perm, pa[e].first), pb[e].first) << "dim " << dim << " edge " << e;
+      ASSERT_EQ(rgg_vertex_id(perm, pa[e].second), pb[e].second) << "dim " << dim << " edge " << e;
+    }
+  }
+}
+
+TEST(GenerateRgg, DeterministicAcrossThreadCountsAndSeeded) {
+  for (int dim : {2, 3}) {
+    // Scale 18: several blocks of rows, so that threads really split the work.
+    const std::string base = scratch_dir() + "/rgg-det-";
+    std::uint64_t last_done = 0, last_total = 0;
+    const RggResult r1 = generate_rgg(small_rgg(dim, 18, true, 3, 1), base + "1.bin", [&](std::uint64_t d, std::uint64_t t) {
+      EXPECT_GE(d, last_done);
+      last_done = d;
+      last_total = t;
+    });
+    EXPECT_EQ(last_done, 1u << 18);
+    EXPECT_EQ(last_total, 1u << 18);
+    generate_rgg(small_rgg(dim, 18, true, 3, 2), base + "2.bin");
+    generate_rgg(small_rgg(dim, 18, true, 3, 3), base + "3.bin");
+    const std::string one = read_bytes(base + "1.bin");
+    EXPECT_EQ(one.size(), r1.bytes);
+    EXPECT_TRUE(one == read_bytes(base + "2.bin")) << "dim " << dim << ": 1 vs 2 threads";
+    EXPECT_TRUE(one == read_bytes(base + "3.bin")) << "dim " << dim << ": 1 vs 3 threads";
+    generate_rgg(small_rgg(dim, 18, true, 4, 2), base + "s.bin");
+    EXPECT_FALSE(one == read_bytes(base + "s.bin")) << "dim " << dim << ": another seed, the same graph";
+  }
+}
+
+TEST(GenerateRgg, PointsUniformAndDegreeAsExpected) {
+  // n = 2^16 in the unit square: each quadrant holds Binomial(n, 1/4) points (sd ~111), and
+  // the mean degree is n * pi * r^2 less what the boundary cuts off (~4 r / 3 * n pi r^2 ... a
+  // few percent here).
+  const RggOptions o = small_rgg(2, 16, false, 8, 2);
+  const std::vector<double> xy = rgg_points(o);
+  const std::uint64_t n = 1u << 16;
+  std::uint64_t quad[4] = {0, 0, 0, 0};
+  for (std::uint64_t i = 0; i < n; ++i) ++quad[(xy[2 * i] >= 0.5) + 2 * (xy[2 * i + 1] >= 0.5)];
+  for (auto q : quad) EXPECT_NEAR(static_cast<double>(q), n / 4.0, 600.0);
+  const std::string out = scratch_dir() + "/rgg-stat.bin";
+  const RggResult r = generate_rgg(o, out);
+  const double interior = static_cast<double>(n) * 3.141592653589793 * r.radius * r.radius;
+  const double mean_degree = 2.0 * static_cast<double>(r.num_edges) / static_cast<double>(n);
+  EXPECT_LT(mean_degree, interior);
+  EXPECT_GT(mean_degree, 0.95 * interior);
+  const Edges e = read_edges(out);  // the library's reader takes it as it is
+  EXPECT_EQ(e.num_nodes, n);
+  EXPECT_EQ(e.src.size(), r.num_edges);
+  // 8-byte ids: the same edges.
+  RggOptions wide = o;
+  wide.id_bytes = 8;
+  const std::string out8 = scratch_dir() + "/rgg-stat8.bin";
+  generate_rgg(wide, out8);
+  const Edges e8 = read_edges(out8);
+  EXPECT_EQ(e8.src, e.src);
+  EXPECT_EQ(e8.dst, e.dst);
+}
+
+TEST(GenerateRgg, RejectsBadOptions) {
+  const std::string out = scratch_dir() + "/rgg-bad.bin";
+  fs::remove(out);
+  auto expect_bad = [&](RggOptions o) { EXPECT_THROW(generate_rgg(o, out), std::invalid_argument); };
+  RggOptions o = small_rgg(2, 4, false, 1, 1);
+  o.dim = 1;
+  expect_bad(o);
+  o.dim = 4;
+  expect_bad(o);
+  o = small_rgg(3, 0, false, 1, 1);
+  expect_bad(o);
+  o.scale = 32;
+  expect_bad(o);
+  o = small_rgg(2, 4, false, 1, 1);
+  o.id_bytes = 2;
+  expect_bad(o);
+  o = small_rgg(2, 4, false, 1, 1);
+  o.threads = -1;
+  expect_bad(o);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out + ".tmp"));
+  // The smallest graph: 2 points.
+  o = small_rgg(3, 1, true, 1, 1);
+  EXPECT_EQ(generate_rgg(o, out).num_nodes, 2u);
 }

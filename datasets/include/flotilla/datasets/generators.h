@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace flotilla {
 
@@ -29,6 +30,52 @@ struct RmatResult {
 // Writes a Flotilla binary edge list (datasets/graph_io.h) to `out`. Self-loops and
 // duplicates are kept, as Graph500 generates them; readers drop/merge them.
 RmatResult generate_rmat(const RmatOptions& opts, const std::string& out, const GenProgressFn& progress = {});
+
+// ---- Random geometric graph (DIMACS10 / KaGen convention) ---------------------------------
+// n = 2^scale points uniform in the unit square (dim 2) or cube (dim 3); an undirected edge
+// joins two points at Euclidean distance < r = 0.55 * (ln n / n)^(1/dim). Points are generated
+// cell by cell of a grid of G^dim cells of side 1/G >= r, the count of each cell drawn by
+// binomial splitting of n and its points from a stream keyed by (seed, cell), so a cell's
+// points can be regenerated wherever they are needed. Vertex ids follow the row-major cell
+// order (spatially local), or a seeded Feistel permutation of it with `permute`.
+struct RggOptions {
+  int dim = 2;                  // 2 or 3
+  int scale = 16;               // n = 2^scale points (1..31)
+  bool permute = false;         // random relabelling (no O(n) table)
+  std::uint64_t seed = 1;
+  std::uint32_t id_bytes = 4;   // binary edge list id width
+  int threads = 0;              // 0 = hardware concurrency
+};
+struct RggResult {
+  std::uint64_t num_nodes = 0, num_edges = 0, bytes = 0;
+  double radius = 0;
+  std::uint64_t cells_per_dim = 0;  // G
+  double seconds = 0;
+};
+// Writes a Flotilla binary edge list (datasets/graph_io.h), each undirected edge once (no
+// self-loops, no duplicates), edges grouped by their first end in point order. Memory is
+// bounded by a few slabs of cells per thread, whatever the edge count; the bytes are the
+// same for a seed whatever the thread count (for one Boost version: the cell counts use
+// boost::random::binomial_distribution).
+RggResult generate_rgg(const RggOptions& opts, const std::string& out, const GenProgressFn& progress = {});
+
+// r for n points in dim dimensions: 0.55 * (ln n / n)^(1/dim).
+double rgg_radius(int dim, std::uint64_t n);
+// The points of the graph in point (unpermuted id) order, dim coordinates each: point i is
+// vertex rgg_vertex_id(opts, i). O(n) memory, for tests and tools on small graphs.
+std::vector<double> rgg_points(const RggOptions& opts);
+// The vertex id of point i: i, or its image under the seeded permutation with `permute`.
+std::uint64_t rgg_vertex_id(const RggOptions& opts, std::uint64_t i);
+// The adjacency test the generator applies (squared distance, summed in coordinate order,
+// below r * r); inline so that a brute-force check computes exactly the same thing.
+inline bool rgg_within(const double* a, const double* b, int dim, double r2) {
+  double d2 = 0;
+  for (int i = 0; i < dim; ++i) {
+    const double d = a[i] - b[i];
+    d2 += d * d;
+  }
+  return d2 < r2;
+}
 
 // ---- Stochastic block model with class-correlated features (OGB raw layout) -----------
 struct SbmOptions {
