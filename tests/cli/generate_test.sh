@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # flotilla generate: help, flag errors, a small R-MAT run read back by `flotilla info --json`,
-# and a small SBM folder. Kept to a few invocations: each pays the executable's start-up
+# a small SBM folder, RGG and graph-only SBM binary edge lists, and on those two an edge cut
+# computed by brute force (Python over the file's pairs) that must equal the one `flotilla
+# partition` streams (--evaluate of a fixed hash assignment, and --algo hash's own run). Kept to a few invocations: each pays the executable's start-up
 # (~0.6 s loading LibTorch); determinism and read-back details are in the unit tests.
 # Usage: generate_test.sh FLOTILLA_BINARY SHARED_DATA_DIR WORK_DIR
 set -euo pipefail
@@ -55,5 +57,82 @@ done
 [[ $(gzip -dc "$WORK/sbm/raw/node-feat.csv.gz" | wc -l) -eq 2000 ]] || fail "node-feat does not have 2000 rows"
 expect_code 1 "$FLOTILLA" generate sbm --nodes 2000 --classes 4 --features 4 -q --out "$WORK/sbm"
 grep -q "not empty" "$WORK/err" || fail "non-empty output folder not explained: $(cat "$WORK/err")"
+
+# RGG: help, a bad --dim, small 2D and 3D runs.
+expect_code 0 "$FLOTILLA" generate --help
+grep -q rgg "$WORK/out" || fail "generate --help does not list rgg"
+expect_code 0 "$FLOTILLA" generate rgg --help
+grep -q -- "--permute" "$WORK/out" || fail "generate rgg --help does not mention --permute"
+expect_code 2 "$FLOTILLA" generate rgg --dim 4 --scale 8 --out "$WORK/x.bin"
+grep -q dim "$WORK/err" || fail "bad --dim not explained"
+[[ ! -e "$WORK/x.bin" ]] || fail "a failed rgg run left $WORK/x.bin"
+expect_code 0 "$FLOTILLA" generate rgg --dim 2 --scale 12 --seed 4 --threads 2 -q --out "$WORK/rgg2.bin"
+grep -q "nodes *4096" "$WORK/out" || fail "rgg summary does not report 4096 nodes: $(cat "$WORK/out")"
+grep -q "radius" "$WORK/out" || fail "rgg summary does not report the radius"
+expect_code 0 "$FLOTILLA" generate rgg --dim 3 --scale 12 --seed 4 --permute -q --out "$WORK/rgg3.bin"
+
+# SBM, the graph alone: .bin needs --features 0 (else exit 2); same edge count as the folder.
+expect_code 2 "$FLOTILLA" generate sbm --nodes 2000 --classes 4 --features 4 -q --out "$WORK/sbm.bin"
+grep -q -- "--features 0" "$WORK/err" || fail "sbm .bin with features not explained: $(cat "$WORK/err")"
+[[ ! -e "$WORK/sbm.bin" ]] || fail "a refused sbm run left $WORK/sbm.bin"
+expect_code 0 "$FLOTILLA" generate sbm --nodes 2000 --classes 4 --avg-degree 6 --intra 0.8 --features 0 \
+  --seed 2 -q --out "$WORK/sbm.bin"
+folder_edges=$(gzip -dc "$WORK/sbm/raw/num-edge-list.csv.gz")
+grep -q "edges *$folder_edges\$" "$WORK/out" || fail "sbm .bin edges differ from the folder's $folder_edges: $(cat "$WORK/out")"
+[[ $(stat -c %s "$WORK/sbm.bin") -eq $((64 + folder_edges * 8)) ]] || fail "sbm .bin has the wrong size"
+
+# Edge cut by brute force == the streamed one, on both new outputs.
+cut_check() {  # GRAPH.bin
+  local g=$1 name
+  name=$(basename "$g" .bin)
+  # A fixed assignment: the top 2 bits of a multiplicative hash of the vertex id.
+  /usr/bin/python3 - "$g" "$WORK/$name.hash.part" <<'PY' || fail "writing the hash assignment for $g"
+import struct, sys
+n = struct.unpack_from("<Q", open(sys.argv[1], "rb").read(64), 16)[0]
+with open(sys.argv[2], "w") as f:
+    f.writelines(f"{((v * 2654435761) % 2**32) >> 30}\n" for v in range(n))
+PY
+  expect_code 0 "$FLOTILLA" partition -i "$g" --evaluate "$WORK/$name.hash.part" --json
+  cp "$WORK/out" "$WORK/$name.evaluate.json"
+  expect_code 0 "$FLOTILLA" partition -i "$g" --algo hash -k 4 --no-shards -q -o "$WORK/$name.p"
+  /usr/bin/python3 - "$g" "$WORK/$name.hash.part" "$WORK/$name.evaluate.json" "$WORK/$name.p" <<'PY' \
+    || fail "brute-force edge cut differs from flotilla partition's on $g"
+import json, os, struct, sys
+from array import array
+path, part_path, eval_json, pdir = sys.argv[1:5]
+data = open(path, "rb").read()
+magic, version, id_bytes, n, m, flags = struct.unpack_from("<8sIIQQI", data, 0)
+assert flags & 1, "each-edge-once flag not set"
+ids = array("I" if id_bytes == 4 else "Q")
+ids.frombytes(data[64:])
+assert len(ids) == 2 * m, (len(ids), m)
+def cut(part):
+    edges = c = 0
+    for i in range(0, 2 * m, 2):
+        u, v = ids[i], ids[i + 1]
+        if u == v:
+            continue
+        edges += 1
+        c += part[u] != part[v]
+    return edges, c
+def read_part(p):
+    part = [int(x) for x in open(p)]
+    assert len(part) == n, (p, len(part), n)
+    return part
+ok = True
+edges, c = cut(read_part(part_path))
+ev = json.load(open(eval_json))
+print(f"{os.path.basename(path)}: {edges} edges, hash-assignment cut {c} (brute force), {ev['edge_cut']} (--evaluate)")
+ok &= ev["edge_cut"] == c and ev["num_edges"] == edges and 0 < c < edges
+pj = json.load(open(os.path.join(pdir, "partition.json")))
+edges, c = cut(read_part(os.path.join(pdir, pj["part_file"])))
+print(f"{os.path.basename(path)}: --algo hash cut {c} (brute force), {pj['edge_cut']} (partition.json)")
+ok &= pj["edge_cut"] == c and pj["num_edges"] == edges and 0 < c < edges
+sys.exit(0 if ok else 1)
+PY
+}
+cut_check "$WORK/rgg2.bin"
+cut_check "$WORK/rgg3.bin"
+cut_check "$WORK/sbm.bin"
 
 echo "generate_test: all passed"
