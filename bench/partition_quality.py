@@ -3,10 +3,13 @@
 (../shared/data/graphs/gpmetis_cuts.tsv) on the shared graphs, K = 8 and 32.
 
 Usage: bench/partition_quality.py [--flotilla BIN] [--algos grem,fennel10] [--ks 8,32]
-       [--graphs a,b] [--extra "--chunk-edges 20000"]
+       [--graphs a,b] [--extra "--chunk-edges 20000"] [--chunks 16] [--permute SEED]
+--chunks N sets --chunk-edges ceil(m / N) per graph (N chunks a pass). --permute SEED runs on
+copies of the graphs with their vertex ids randomly relabelled (seeded; written once to a
+temporary folder); METIS's reference cut of the original order stays the yardstick.
 Prints one row per graph and K, then geometric means of cut / METIS cut per group.
 """
-import argparse, json, math, os, subprocess, sys, tempfile
+import argparse, json, math, os, random, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "..", "shared", "data", "graphs")
@@ -24,6 +27,22 @@ ALGOS = {  # name -> extra flags
     "metis": ["--algo", "metis"],
 }
 
+def permuted_copy(src, dst, seed):
+    """Writes src (METIS, no weights) with vertex i renamed perm[i] (a seeded permutation)."""
+    with open(src) as f:
+        lines = [l for l in f if not l.startswith("%")]
+    header, adj = lines[0], lines[1:]
+    n = int(header.split()[0])
+    perm = list(range(n))
+    random.Random(seed).shuffle(perm)
+    out = [None] * n
+    for i in range(n):
+        out[perm[i]] = " ".join(str(perm[int(x) - 1] + 1) for x in adj[i].split())
+    with open(dst, "w") as f:
+        f.write(header)
+        f.write("\n".join(out) + "\n")
+    return dst
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--flotilla", default=os.path.join(ROOT, "build", "cli", "flotilla"))
@@ -31,7 +50,10 @@ def main():
     ap.add_argument("--ks", default="8,32")
     ap.add_argument("--graphs", default="")
     ap.add_argument("--extra", default="")
+    ap.add_argument("--chunks", type=int, default=0)
+    ap.add_argument("--permute", type=int, default=None)
     args = ap.parse_args()
+    permdir = tempfile.TemporaryDirectory() if args.permute is not None else None
     ref = {}
     with open(os.path.join(DATA, "gpmetis_cuts.tsv")) as f:
         next(f)
@@ -46,14 +68,22 @@ def main():
     worst_imb = 0.0
     for g in graphs:
         grp = "social" if g in SOCIAL else "mesh"
+        path = os.path.join(DATA, g + ".graph")
+        with open(path) as f:
+            m = int(f.readline().split()[1])
+        if permdir is not None:
+            path = permuted_copy(path, os.path.join(permdir.name, g + ".graph"), args.permute)
+        extra = args.extra.split()
+        if args.chunks > 0:
+            extra += ["--chunk-edges", str(-(-m // args.chunks))]
         for k in ks:
             mcut = ref[(g, k)][0]
             cells = []
             for a in algos:
                 with tempfile.TemporaryDirectory() as tmp:
                     out = os.path.join(tmp, "p")
-                    cmd = [args.flotilla, "partition", "-i", os.path.join(DATA, g + ".graph"), "-k", str(k), "-o", out,
-                           "--json", "-q"] + ALGOS[a] + args.extra.split()
+                    cmd = [args.flotilla, "partition", "-i", path, "-k", str(k), "-o", out,
+                           "--json", "-q", "--no-shards"] + ALGOS[a] + (extra if a != "metis" else [])
                     r = subprocess.run(cmd, capture_output=True, text=True)
                     if r.returncode != 0:
                         print(r.stderr, file=sys.stderr)

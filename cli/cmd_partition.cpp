@@ -128,6 +128,9 @@ int cmd_partition(int argc, char** argv) {
       ("chunk-edges", "edges per chunk, below 2^31 (0 = from --memory-budget)", cxxopts::value<std::size_t>()->default_value("0"))
       ("memory-budget", "bytes of chunk working memory (default 256 MiB)", cxxopts::value<std::uint64_t>()->default_value("0"))
       ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("1"))
+      ("temp-dir", "folder for GREM's scratch block files when the graph exceeds one chunk (default: next to --out)",
+       cxxopts::value<std::string>())
+      ("engine", "GREM engine: auto, semi-external, multilevel (chunked) or degree-lp", cxxopts::value<std::string>()->default_value("auto"))
       ("f,format", "input format (auto, metis, edgelist, binary, bin32, bin64, ogb, traffic, npy)",
        cxxopts::value<std::string>()->default_value("auto"))
       ("split", "OGB input: the split folder (split/NAME) whose membership goes into the shards; "
@@ -165,6 +168,19 @@ int cmd_partition(int argc, char** argv) {
   cfg.chunk_edges = (*args)["chunk-edges"].as<std::size_t>();
   cfg.memory_budget = (*args)["memory-budget"].as<std::uint64_t>();
   cfg.seed = (*args)["seed"].as<std::uint64_t>();
+  {
+    const std::string e = (*args)["engine"].as<std::string>();
+    using E = PartitionConfig::GremEngine;
+    if (e == "auto") cfg.grem_engine = E::Auto;
+    else if (e == "semi-external") cfg.grem_engine = E::SemiExternal;
+    else if (e == "multilevel") cfg.grem_engine = E::Multilevel;
+    else if (e == "degree-lp") cfg.grem_engine = E::DegreeLp;
+    else {
+      std::fprintf(stderr, "flotilla partition: --engine must be auto, semi-external, multilevel or degree-lp (got '%s')\n", e.c_str());
+      return kExitUsage;
+    }
+  }
+  if (args->count("temp-dir")) cfg.temp_dir = (*args)["temp-dir"].as<std::string>();
   if (cfg.imbalance < 0 || cfg.imbalance > 10 || cfg.passes < 0 || cfg.passes > 1000) {
     std::fprintf(stderr, "flotilla partition: --imbalance must be in [0, 10] and --passes in [0, 1000]\n");
     return kExitUsage;
@@ -214,6 +230,7 @@ int cmd_partition(int argc, char** argv) {
         return kExitFailure;
       }
       guard.emplace(tmp);
+      if (cfg.temp_dir.empty()) cfg.temp_dir = tmp;  // scratch files are unlinked at once; the folder only hosts them
     }
 
     auto stream = open_edge_stream(input, sopts);
@@ -336,6 +353,19 @@ int cmd_partition(int argc, char** argv) {
         .field("chunks", stats.chunks)
         .field("refinement_moves", stats.moves);
     if (cfg.algo == PartitionAlgo::Grem) w.field("grem_engine", stats.engine).field("degree_skew", stats.degree_skew);
+    if (stats.levels > 0)
+      w.field("levels", static_cast<std::int64_t>(stats.levels))
+          .field("coarsest_nodes", stats.coarsest_nodes)
+          .field("coarsest_edges", stats.coarsest_edges)
+          .field("temp_bytes_peak", stats.temp_bytes_peak)
+          .field("vertex_state_bytes", stats.vertex_state_bytes)
+          .field("memory_budget_bytes", stats.budget_bytes);
+    if (!stats.level_sizes.empty()) {
+      w.key("level_sizes").begin_array();
+      for (const auto& [nodes, edges] : stats.level_sizes)
+        w.begin_object().field("nodes", nodes).field("edges", edges).end_object();
+      w.end_array();
+    }
     w.field("part_file", part_name);
     w.key("files").begin_object();
     std::vector<std::string> names;

@@ -17,6 +17,7 @@
 #include "grem_lp.h"
 #include "metis_weights.h"
 #include "multilevel.h"
+#include "semi_external.h"
 
 namespace flotilla {
 
@@ -280,6 +281,36 @@ void run_grem_multilevel(EdgeStream& stream, const PartitionConfig& cfg, Streami
   }
 }
 
+void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st, PartitionStats& stats,
+                            const PartitionProgressFn& progress) {
+  detail::SemiExternalParams sp;
+  sp.k = cfg.num_parts;
+  sp.cap = st.cap_;
+  sp.imbalance = cfg.imbalance;
+  sp.budget_edges = default_chunk_edges(cfg);
+  sp.seed = cfg.seed;
+  sp.refine_sweeps = cfg.refine_sweeps;
+  sp.temp_dir = cfg.temp_dir;
+  if (cfg.passes > 0) sp.refine_rounds = cfg.passes;
+  const detail::SemiExternalResult r = detail::semi_external_partition(stream, st.n_, sp, st.part_, progress);
+  std::fill(st.size_.begin(), st.size_.end(), 0);
+  for (PartId p : st.part_) ++st.size_[p];
+  for (std::uint32_t p = 0; p < cfg.num_parts; ++p)
+    if (st.size_[p] > st.cap_) throw std::logic_error("GREM: part " + std::to_string(p) + " exceeds the balance bound");
+  stats.engine = "semi-external";
+  stats.chunk_edges = sp.budget_edges;
+  stats.passes_done = r.input_passes + r.block_passes;
+  stats.chunks = r.blocks_read;
+  stats.moves = r.moves;
+  stats.levels = r.levels;
+  stats.coarsest_nodes = r.coarsest_nodes;
+  stats.coarsest_edges = r.coarsest_edges;
+  stats.temp_bytes_peak = r.temp_bytes_peak;
+  stats.level_sizes = r.level_sizes;
+  stats.vertex_state_bytes = kSemiExternalBytesPerVertex * st.n_;
+  stats.budget_bytes = 64 * static_cast<std::uint64_t>(sp.budget_edges);
+}
+
 // Chooses GREM's engine (PartitionConfig::grem_engine; docs/partitioning.md).
 void run_grem(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st, PartitionStats& stats,
               const PartitionProgressFn& progress) {
@@ -290,6 +321,10 @@ void run_grem(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st
   const std::size_t chunk_edges = default_chunk_edges(cfg);
   const std::uint64_t hint = stream.info().num_edges_hint;
   const bool one_chunk = hint > 0 && hint <= chunk_edges;
+  if (engine == Engine::SemiExternal) {
+    run_grem_semi_external(stream, cfg, st, stats, progress);
+    return;
+  }
   if (engine == Engine::Multilevel || k < 2 || st.n_ == 0) {
     run_grem_multilevel(stream, cfg, st, stats, progress);
     stats.engine = "multilevel";
@@ -301,6 +336,37 @@ void run_grem(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st
   std::vector<std::uint32_t> deg = detail::stream_degrees(stream, st.n_, read_chunk, &degree_chunks);
   stats.degree_skew = detail::degree_block_score(deg, k, st.cap_);
   const bool skewed = stats.degree_skew >= 0.3;
+  if (engine == Engine::Auto && !one_chunk) {
+    // Larger than one chunk: the semi-external multilevel engine; on skewed graphs the LP
+    // engine runs too (after it, so the two never hold their state at once) and the lower
+    // cut is kept.
+    std::vector<std::uint32_t>().swap(deg);
+    run_grem_semi_external(stream, cfg, st, stats, progress);
+    stats.passes_done += 1;  // the degree pass
+    stats.chunks += degree_chunks;
+    if (!skewed) return;
+    const std::uint64_t se_cut = detail::stream_cut(stream, st.part_, read_chunk);
+    std::vector<std::uint32_t> deg2 = detail::stream_degrees(stream, st.n_, read_chunk, &degree_chunks);
+    detail::DegreeLpParams lp;
+    lp.k = k;
+    lp.cap = st.cap_;
+    lp.rounds = cfg.passes > 0 ? cfg.passes : 3;
+    lp.slots = std::max(1, cfg.summary_slots);
+    lp.seed = cfg.seed;
+    lp.chunk_edges = read_chunk;
+    std::vector<PartId> lp_part(st.n_, kNoPart);
+    const detail::DegreeLpResult r = detail::degree_lp_partition(stream, st.n_, std::move(deg2), lp, lp_part, progress);
+    stats.passes_done += 2 + r.passes;  // scoring, degrees, LP rounds
+    stats.chunks += degree_chunks + r.chunks;
+    if (r.cut < se_cut) {
+      st.part_ = std::move(lp_part);
+      stats.moves = r.moves;
+      stats.engine = "degree-lp";
+      std::fill(st.size_.begin(), st.size_.end(), 0);
+      for (PartId p : st.part_) ++st.size_[p];
+    }
+    return;
+  }
   if (engine == Engine::Auto && !skewed) {
     deg = {};
     run_grem_multilevel(stream, cfg, st, stats, progress);
@@ -541,8 +607,8 @@ std::uint64_t fennel_edge_count(EdgeStream& stream, std::size_t chunk_edges, boo
 std::uint64_t partition_state_lower_bound(const PartitionConfig& cfg, std::uint64_t n, std::uint64_t m) {
   std::uint64_t per_vertex = 0, per_edge = 0;
   switch (cfg.algo) {
-    case PartitionAlgo::Grem:  // part + affinity summary (4 B a slot) + local-id map or degrees
-      per_vertex = 8 + 4 * static_cast<std::uint64_t>(std::max(1, cfg.summary_slots));
+    case PartitionAlgo::Grem:  // semi-external engine: docs/partitioning.md (28 B); chunked: part + summary + local id
+      per_vertex = std::max<std::uint64_t>(kSemiExternalBytesPerVertex, 8 + 4 * static_cast<std::uint64_t>(std::max(1, cfg.summary_slots)));
       break;
     case PartitionAlgo::Fennel:
     case PartitionAlgo::Ldg: per_vertex = 8; break;  // part + local-id map

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flotilla/datasets/edge_stream.h"
@@ -26,12 +27,15 @@ struct PartitionConfig {
   std::uint64_t seed = 1;
   int refine_sweeps = 8;            // GREM: refinement sweeps per level of a chunk
   int summary_slots = 4;            // GREM: (part, weight) pairs remembered per vertex
-  // GREM's engine. Auto: multi-chunk skewed (power-law) graphs use the degree-ordered
-  // label-propagation engine, other multi-chunk graphs the chunked multilevel engine;
-  // graphs that fit one chunk run the multilevel engine and, when skewed, also the LP
-  // engine, keeping the lower cut.
-  enum class GremEngine { Auto, Multilevel, DegreeLp };
+  // GREM's engine. Auto: graphs that fit one chunk run the multilevel engine and, when
+  // skewed, also the LP engine, keeping the lower cut; larger graphs run the semi-external
+  // multilevel engine (docs/partitioning.md). Multilevel: the chunked multilevel engine
+  // (per-chunk multilevel with anchors and bounded affinity summaries).
+  enum class GremEngine { Auto, Multilevel, DegreeLp, SemiExternal };
   GremEngine grem_engine = GremEngine::Auto;
+  // Semi-external engine: folder for its block files (empty: $TMPDIR or /tmp). They are
+  // unlinked as soon as created, so nothing is left behind, even by a killed run.
+  std::string temp_dir;
 };
 
 struct PartitionStats {
@@ -42,7 +46,19 @@ struct PartitionStats {
   double seconds = 0;
   const char* engine = "";          // GREM: "multilevel" or "degree-lp" (the one kept)
   double degree_skew = 0;           // GREM: degree skew in [0, 1] (docs/partitioning.md); >= 0.3 is skewed
+  // Semi-external engine: levels on disk (the input's included), the graph partitioned in
+  // memory, and the most disk its block files used at once.
+  int levels = 0;
+  std::uint64_t coarsest_nodes = 0, coarsest_edges = 0;
+  std::uint64_t temp_bytes_peak = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> level_sizes;  // (vertices, merged edges), input first
+  // The memory the semi-external engine plans for: its O(n) vertex state and the budget
+  // for blocks and the in-memory graph (64 B per budget edge); peak RSS stays below their sum.
+  std::uint64_t vertex_state_bytes = 0, budget_bytes = 0;
 };
+
+// Bytes per vertex of the semi-external engine's state at its peak (docs/partitioning.md).
+inline constexpr std::uint64_t kSemiExternalBytesPerVertex = 32;
 
 // Chunks index their local edges (both directions) with 32-bit counters: at most 2^31 - 1
 // edges per chunk.

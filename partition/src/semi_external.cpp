@@ -1,0 +1,832 @@
+// GREM's semi-external multilevel engine. See semi_external.h and docs/partitioning.md
+// ("Semi-external multilevel engine") for the algorithm and its memory formula.
+#include "semi_external.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+#include "flotilla/datasets/random.h"
+#include "multilevel.h"
+
+namespace flotilla::detail {
+
+namespace {
+
+// ---- scratch files ----------------------------------------------------------------------
+// An unnamed file in the temporary folder (created, then unlinked at once, so that a killed
+// run leaves nothing on disk). Appends go through a buffer; reads use pread. Owns its fd.
+class ScratchFile {
+ public:
+  explicit ScratchFile(const std::string& dir, std::uint64_t* live_bytes, std::uint64_t* peak_bytes)
+      : live_(live_bytes), peak_(peak_bytes) {
+    std::string tmpl = dir + "/flotilla-scratch-XXXXXX";
+    fd_ = ::mkstemp(tmpl.data());
+    if (fd_ < 0)
+      throw std::runtime_error("cannot create a scratch file in " + dir + ": " + std::strerror(errno) +
+                               " (choose another folder with --temp-dir)");
+    ::unlink(tmpl.c_str());
+    dir_ = dir;
+    buf_.reserve(kBuffer);
+  }
+  ~ScratchFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (live_) *live_ -= size_;
+  }
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+
+  std::uint64_t size() const { return size_ + buf_.size(); }
+
+  void append(const void* data, std::size_t bytes) {
+    const char* p = static_cast<const char*>(data);
+    if (bytes >= kBuffer) {
+      flush();
+      write_all(p, bytes);
+      return;
+    }
+    if (buf_.size() + bytes > kBuffer) flush();
+    buf_.insert(buf_.end(), p, p + bytes);
+  }
+  void flush() {
+    if (buf_.empty()) return;
+    write_all(buf_.data(), buf_.size());
+    buf_.clear();
+  }
+  void read_at(std::uint64_t offset, void* out, std::size_t bytes) const {
+    char* p = static_cast<char*>(out);
+    while (bytes > 0) {
+      const ssize_t r = ::pread(fd_, p, std::min<std::size_t>(bytes, std::size_t{1} << 30), static_cast<off_t>(offset));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) throw std::runtime_error("scratch file in " + dir_ + ": read failed: " +
+                                           (r < 0 ? std::strerror(errno) : "unexpected end of file"));
+      p += r;
+      offset += static_cast<std::uint64_t>(r);
+      bytes -= static_cast<std::size_t>(r);
+    }
+  }
+
+ private:
+  static constexpr std::size_t kBuffer = std::size_t{1} << 20;
+  void write_all(const char* p, std::size_t bytes) {
+    while (bytes > 0) {
+      const ssize_t w = ::pwrite(fd_, p, std::min<std::size_t>(bytes, std::size_t{1} << 30), static_cast<off_t>(size_));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) throw std::runtime_error("scratch file in " + dir_ + ": write failed: " + std::strerror(errno) +
+                                           " (the semi-external engine needs about 8 bytes per adjacency entry "
+                                           "there; choose another folder with --temp-dir)");
+      p += w;
+      bytes -= static_cast<std::size_t>(w);
+      size_ += static_cast<std::uint64_t>(w);
+      if (live_) {
+        *live_ += static_cast<std::uint64_t>(w);
+        if (peak_) *peak_ = std::max(*peak_, *live_);
+      }
+    }
+  }
+  int fd_ = -1;
+  std::string dir_;
+  std::uint64_t size_ = 0;
+  std::vector<char> buf_;
+  std::uint64_t* live_;
+  std::uint64_t* peak_;
+};
+
+// ---- level graphs on disk -----------------------------------------------------------------
+// A graph as a sequence of blocks, each a vertex range [begin, end) with the complete,
+// merged, weighted adjacency of its vertices: uint32 degree[end - begin], uint32 adj[e],
+// uint32 weight[e]. A block holds at most the budget's entries (or one vertex).
+struct Block {
+  std::uint64_t offset = 0;
+  VertexId begin = 0, end = 0;
+  std::uint64_t entries = 0;
+};
+
+struct LevelGraph {
+  std::unique_ptr<ScratchFile> file;
+  std::uint64_t n = 0;
+  std::vector<Block> blocks;
+  std::vector<std::uint32_t> vw;  // empty: every vertex weighs 1 (the input level)
+  std::uint64_t entries = 0;      // adjacency entries (both directions), merged
+  std::uint32_t weight(VertexId v) const { return vw.empty() ? 1u : vw[v]; }
+};
+
+// One block in memory (reused across blocks).
+struct BlockBuf {
+  VertexId begin = 0, end = 0;
+  std::vector<std::uint32_t> deg;
+  std::vector<EdgeIndex> xadj;
+  std::vector<std::uint32_t> adj, ew;
+  std::uint32_t size() const { return end - begin; }
+};
+
+void read_block(const LevelGraph& g, std::size_t b, BlockBuf& out) {
+  const Block& blk = g.blocks[b];
+  const std::uint32_t nv = blk.end - blk.begin;
+  out.begin = blk.begin;
+  out.end = blk.end;
+  out.deg.resize(nv);
+  out.adj.resize(blk.entries);
+  out.ew.resize(blk.entries);
+  std::uint64_t off = blk.offset;
+  g.file->read_at(off, out.deg.data(), nv * 4ull);
+  off += nv * 4ull;
+  g.file->read_at(off, out.adj.data(), blk.entries * 4);
+  off += blk.entries * 4;
+  g.file->read_at(off, out.ew.data(), blk.entries * 4);
+  out.xadj.resize(nv + 1);
+  out.xadj[0] = 0;
+  for (std::uint32_t i = 0; i < nv; ++i) out.xadj[i + 1] = out.xadj[i] + out.deg[i];
+}
+
+// Vertex ranges holding at most `budget` entries each (a heavier vertex gets a range of its
+// own). Returns the range starts followed by n.
+std::vector<VertexId> block_bounds(const std::vector<std::uint64_t>& counts, std::uint64_t budget) {
+  std::vector<VertexId> bounds{0};
+  std::uint64_t acc = 0;
+  for (std::size_t v = 0; v < counts.size(); ++v) {
+    if (acc > 0 && acc + counts[v] > budget) {
+      bounds.push_back(static_cast<VertexId>(v));
+      acc = 0;
+    }
+    acc += counts[v];
+  }
+  if (bounds.back() != counts.size() || counts.empty()) bounds.push_back(static_cast<VertexId>(counts.size()));
+  return bounds;
+}
+
+// Groups (owner, other, weight) entries by owner into the blocks of a LevelGraph with
+// bounded memory: each block's entries are spilled to one scratch file in segments, then
+// each block is read back, sorted by owner (counting sort), merged and written.
+class BlockBuilder {
+ public:
+  BlockBuilder(const std::string& dir, std::vector<VertexId> bounds, std::uint64_t buffer_entries,
+               std::uint64_t* live, std::uint64_t* peak)
+      : dir_(dir), bounds_(std::move(bounds)), spill_(dir, live, peak), live_(live), peak_(peak) {
+    const std::size_t nb = bounds_.size() - 1;
+    per_bucket_ = static_cast<std::size_t>(std::max<std::uint64_t>(256, buffer_entries / std::max<std::size_t>(1, nb)));
+    buf_.resize(nb);
+    segments_.resize(nb);
+  }
+
+  void add(VertexId owner, VertexId other, std::uint32_t w) {
+    const std::size_t b = static_cast<std::size_t>(std::upper_bound(bounds_.begin(), bounds_.end(), owner) - bounds_.begin()) - 1;
+    auto& buf = buf_[b];
+    buf.push_back({owner, other, w});
+    if (buf.size() >= per_bucket_) {
+      segments_[b].push_back({spill_.size(), buf.size()});
+      spill_.append(buf.data(), buf.size() * sizeof(Entry));
+      buf.clear();
+    }
+  }
+
+  // `mark` is scratch of at least n entries (any contents).
+  LevelGraph finish(std::uint64_t n, std::vector<std::uint32_t> vw, std::vector<std::uint32_t>& mark) {
+    spill_.flush();
+    LevelGraph g;
+    g.file = std::make_unique<ScratchFile>(dir_, live_, peak_);
+    g.n = n;
+    g.vw = std::move(vw);
+    if (mark.size() < n) mark.assign(n, ~std::uint32_t{0});
+    std::vector<Entry> entries;
+    std::vector<std::uint32_t> deg, adj, ew;
+    std::vector<EdgeIndex> pos;
+    for (std::size_t b = 0; b + 1 < bounds_.size(); ++b) {
+      const VertexId begin = bounds_[b], end = bounds_[b + 1];
+      const std::uint32_t nv = end - begin;
+      std::uint64_t total = buf_[b].size();
+      for (auto& s : segments_[b]) total += s.count;
+      entries.resize(total);
+      std::uint64_t at = 0;
+      for (auto& s : segments_[b]) {
+        spill_.read_at(s.offset, entries.data() + at, s.count * sizeof(Entry));
+        at += s.count;
+      }
+      std::copy(buf_[b].begin(), buf_[b].end(), entries.begin() + static_cast<std::ptrdiff_t>(at));
+      std::vector<Entry>().swap(buf_[b]);
+      // Counting sort by owner.
+      pos.assign(nv + 1, 0);
+      for (const Entry& e : entries) ++pos[e.owner - begin + 1];
+      for (std::uint32_t i = 0; i < nv; ++i) pos[i + 1] += pos[i];
+      adj.resize(total);
+      ew.resize(total);
+      {
+        std::vector<EdgeIndex> fill(pos.begin(), pos.end() - 1);
+        for (const Entry& e : entries) {
+          const EdgeIndex p = fill[e.owner - begin]++;
+          adj[p] = e.other;
+          ew[p] = e.w;
+        }
+      }
+      // Merge repeated neighbours (weights add, saturating). mark[x] points at x's slot in
+      // the current vertex's list when adj there still holds x: no reset between vertices.
+      deg.assign(nv, 0);
+      EdgeIndex w = 0;
+      for (std::uint32_t i = 0; i < nv; ++i) {
+        const EdgeIndex start = w;
+        for (EdgeIndex e = pos[i]; e < pos[i + 1]; ++e) {
+          const std::uint32_t x = adj[e];
+          const std::uint32_t m = mark[x];
+          if (m != ~std::uint32_t{0} && m >= start && m < w && adj[m] == x) {
+            const std::uint64_t s = static_cast<std::uint64_t>(ew[m]) + ew[e];
+            ew[m] = static_cast<std::uint32_t>(std::min<std::uint64_t>(s, 0xffffffffu));
+          } else {
+            mark[x] = static_cast<std::uint32_t>(w);
+            adj[w] = x;
+            ew[w] = ew[e];
+            ++w;
+          }
+        }
+        deg[i] = static_cast<std::uint32_t>(w - start);
+      }
+      Block blk;
+      blk.offset = g.file->size();
+      blk.begin = begin;
+      blk.end = end;
+      blk.entries = w;
+      g.file->append(deg.data(), nv * 4ull);
+      g.file->append(adj.data(), w * 4);
+      g.file->append(ew.data(), w * 4);
+      g.blocks.push_back(blk);
+      g.entries += w;
+    }
+    g.file->flush();
+    return g;
+  }
+
+ private:
+  struct Entry {
+    std::uint32_t owner, other, w;
+  };
+  struct Segment {
+    std::uint64_t offset, count;
+  };
+  std::string dir_;
+  std::vector<VertexId> bounds_;
+  ScratchFile spill_;
+  std::uint64_t* live_;
+  std::uint64_t* peak_;
+  std::size_t per_bucket_ = 256;
+  std::vector<std::vector<Entry>> buf_;
+  std::vector<std::vector<Segment>> segments_;
+};
+
+// Open-addressing map key -> weight for one vertex's neighbourhood; cleared by its keys.
+class RatingMap {
+ public:
+  void reset(std::size_t expected) {
+    std::size_t cap = 16;
+    while (cap < 2 * expected) cap <<= 1;
+    if (cap > keys_.size()) {
+      keys_.assign(cap, kEmpty);
+      vals_.assign(cap, 0);
+      used_.clear();
+    } else {
+      for (std::size_t s : used_) keys_[s] = kEmpty;
+      used_.clear();
+    }
+  }
+  void add(std::uint32_t key, std::uint64_t w) {
+    const std::size_t mask = keys_.size() - 1;
+    std::size_t s = (key * 0x9e3779b1u) & mask;
+    while (keys_[s] != kEmpty && keys_[s] != key) s = (s + 1) & mask;
+    if (keys_[s] == kEmpty) {
+      keys_[s] = key;
+      vals_[s] = 0;
+      used_.push_back(s);
+    }
+    vals_[s] += w;
+  }
+  std::uint64_t get(std::uint32_t key) const {
+    const std::size_t mask = keys_.size() - 1;
+    std::size_t s = (key * 0x9e3779b1u) & mask;
+    while (keys_[s] != kEmpty) {
+      if (keys_[s] == key) return vals_[s];
+      s = (s + 1) & mask;
+    }
+    return 0;
+  }
+  template <typename F>
+  void for_each(F&& f) const {
+    for (std::size_t s : used_) f(keys_[s], vals_[s]);
+  }
+
+ private:
+  static constexpr std::uint32_t kEmpty = ~std::uint32_t{0};
+  std::vector<std::uint32_t> keys_;
+  std::vector<std::uint64_t> vals_;
+  std::vector<std::size_t> used_;
+};
+
+void shuffle_order(std::vector<std::uint32_t>& order, std::uint32_t nv, Rng& rng) {
+  order.resize(nv);
+  std::iota(order.begin(), order.end(), 0u);
+  for (std::uint32_t i = nv; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+}
+
+class Engine {
+ public:
+  Engine(EdgeStream& stream, std::uint64_t n, const SemiExternalParams& p, const PartitionProgressFn& progress)
+      : stream_(stream), n_(n), p_(p), progress_(progress) {
+    dir_ = p.temp_dir;
+    if (dir_.empty()) {
+      const char* t = std::getenv("TMPDIR");
+      dir_ = t && *t ? t : "/tmp";
+    }
+    budget_entries_ = std::max<std::uint64_t>(2, 2 * static_cast<std::uint64_t>(p.budget_edges));
+  }
+
+  SemiExternalResult run(std::vector<PartId>& part) {
+    levels_.push_back(build_input_level());
+    // Coarsen until the level fits the budget. Clusters may weigh up to eps n / k; where
+    // label propagation stalls above the budget, the limit doubles up to n / (2k), so the
+    // budget holds at some cost in quality (partition.json reports the coarsest graph).
+    std::uint64_t max_w = 0, limit = w_limit();
+    const std::uint64_t hard_limit = std::max<std::uint64_t>(limit, n_ / (2ull * p_.k));
+    while (levels_.back().entries > budget_entries_ && levels_.size() < 32) {
+      const LevelGraph& g = levels_.back();
+      const double avg_w = static_cast<double>(n_) / static_cast<double>(std::max<std::uint64_t>(1, g.n));
+      const double need = static_cast<double>(g.entries) / static_cast<double>(budget_entries_);
+      const double factor = std::clamp(need * 1.5, 2.0, std::max(2.0, p_.cluster_growth));
+      max_w = std::max<std::uint64_t>(max_w, static_cast<std::uint64_t>(std::ceil(avg_w * factor)));
+      max_w = std::min<std::uint64_t>(max_w, limit);
+      std::vector<std::uint32_t> cluster = cluster_level(g, max_w);
+      std::uint64_t clusters = 0;
+      LevelGraph coarse = contract(g, cluster, &clusters);
+      const bool stalled = static_cast<double>(coarse.n) > 0.95 * static_cast<double>(g.n);
+      maps_.push_back(std::move(cluster));
+      levels_.push_back(std::move(coarse));
+      if (stalled) {
+        // Gently: a step too far leaves the in-memory phase a graph far below the budget.
+        if (max_w >= limit) {
+          if (limit >= hard_limit) break;
+          limit = std::min(hard_limit, std::max(limit + 1, limit * 5 / 4));
+        }
+        max_w = std::min(limit, std::max(max_w + 1, max_w * 5 / 4));
+      }
+    }
+    res_.levels = static_cast<int>(levels_.size());
+    for (const LevelGraph& g : levels_) res_.level_sizes.push_back({g.n, g.entries / 2});
+    std::vector<PartId> cur = partition_in_memory(levels_.back());
+    levels_.back().file.reset();
+    // Project and refine level by level.
+    for (std::size_t l = levels_.size() - 1; l-- > 0;) {
+      std::vector<PartId> fine(levels_[l].n);
+      const auto& map = maps_[l];
+      for (std::uint64_t v = 0; v < levels_[l].n; ++v) fine[v] = cur[map[v]];
+      std::vector<std::uint32_t>().swap(maps_[l]);
+      cur = std::move(fine);
+      std::uint64_t moves = 0;
+      if (block_vcycles()) moves += block_vcycle_pass(levels_[l], cur, l);
+      moves += refine_level(levels_[l], cur, l == 0);
+      if (l == 0) res_.moves = moves;
+      levels_[l].file.reset();
+    }
+    part = std::move(cur);
+    return res_;
+  }
+
+ private:
+  // Heaviest cluster allowed on any level: eps n / k (as KaMinPar), so that the coarsest
+  // graph can still be balanced; at least 2.
+  std::uint64_t w_limit() const {
+    return std::max<std::uint64_t>(2, static_cast<std::uint64_t>(p_.imbalance * static_cast<double>(n_) / p_.k));
+  }
+
+  void report(std::uint64_t done, std::uint64_t total) {
+    if (progress_) progress_(done, total, pass_index_);
+  }
+
+  // Two passes over the input: degrees (block boundaries), then every entry in both
+  // directions into its block's spill.
+  LevelGraph build_input_level() {
+    const std::size_t read_chunk = static_cast<std::size_t>(std::min<std::uint64_t>(
+        std::max<std::uint64_t>(1024, p_.budget_edges), std::uint64_t{1} << 20));
+    std::vector<std::uint64_t> deg(n_, 0);
+    EdgeChunk chunk;
+    const std::uint64_t hint = stream_.info().num_edges_hint;
+    std::uint64_t done = 0;
+    stream_.rewind();
+    while (stream_.next_chunk(chunk, read_chunk)) {
+      for (std::size_t i = 0; i < chunk.size(); ++i) {
+        if (chunk.src[i] == chunk.dst[i]) continue;
+        ++deg[chunk.src[i]];
+        ++deg[chunk.dst[i]];
+      }
+      done += chunk.size();
+      report(done, hint);
+    }
+    ++pass_index_;
+    ++res_.input_passes;
+    BlockBuilder builder(dir_, block_bounds(deg, budget_entries_), budget_entries_ / 2, &live_, &res_.temp_bytes_peak);
+    std::vector<std::uint64_t>().swap(deg);
+    stream_.rewind();
+    done = 0;
+    while (stream_.next_chunk(chunk, read_chunk)) {
+      for (std::size_t i = 0; i < chunk.size(); ++i) {
+        const VertexId u = chunk.src[i], v = chunk.dst[i];
+        if (u == v) continue;
+        builder.add(u, v, 1);
+        builder.add(v, u, 1);
+      }
+      done += chunk.size();
+      report(done, hint);
+    }
+    ++pass_index_;
+    ++res_.input_passes;
+    stream_.rewind();
+    return builder.finish(n_, {}, mark_);
+  }
+
+  template <typename F>
+  void for_each_block(const LevelGraph& g, F&& f) {
+    std::uint64_t done = 0;
+    for (std::size_t b = 0; b < g.blocks.size(); ++b) {
+      read_block(g, b, buf_);
+      f(b, buf_);
+      ++res_.blocks_read;
+      done += g.blocks[b].entries;
+      report(done, g.entries);
+    }
+    ++res_.block_passes;
+    ++pass_index_;
+  }
+
+  // Size-constrained label propagation (clusters of total weight <= max_w), asynchronous,
+  // each vertex seeing its complete neighbourhood; vertices of a block in random order.
+  // Then two-hop clustering (as KaMinPar does): vertices left alone because the cluster
+  // they prefer is full join other such vertices preferring the same cluster, and
+  // isolated vertices are grouped, so that power-law graphs (many leaves around hubs) and
+  // graphs with many isolated vertices still shrink.
+  std::vector<std::uint32_t> cluster_level(const LevelGraph& g, std::uint64_t max_w) {
+    std::vector<std::uint32_t> cluster(g.n);
+    std::iota(cluster.begin(), cluster.end(), 0u);
+    std::vector<std::uint32_t> cw(g.n);  // cluster weights: at most n, which fits 32 bits
+    for (std::uint64_t v = 0; v < g.n; ++v) cw[v] = g.weight(static_cast<VertexId>(v));
+    constexpr std::uint32_t kNone = ~std::uint32_t{0};
+    std::vector<std::uint32_t> fav(g.n, kNone);  // the cluster a vertex would join without the limit
+    std::vector<std::uint32_t> order;
+    const std::uint64_t level = levels_.size();
+    for (int round = 0; round < p_.cluster_rounds; ++round) {
+      std::uint64_t moved = 0;
+      for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
+        Rng rng(splitmix64(p_.seed ^ (level << 48) ^ (static_cast<std::uint64_t>(round) << 40) ^ b));
+        shuffle_order(order, blk.size(), rng);
+        for (std::uint32_t i : order) {
+          const VertexId u = blk.begin + i;
+          const EdgeIndex s = blk.xadj[i], e = blk.xadj[i + 1];
+          if (s == e) continue;
+          rating_.reset(e - s);
+          for (EdgeIndex a = s; a < e; ++a) rating_.add(cluster[blk.adj[a]], blk.ew[a]);
+          const std::uint32_t own = cluster[u];
+          const std::uint64_t wu = g.weight(u);
+          const std::uint64_t r_own = rating_.get(own);
+          std::uint32_t best = own, free_best = own;
+          std::uint64_t best_r = r_own, free_r = r_own;
+          std::uint32_t ties = 0;
+          rating_.for_each([&](std::uint32_t c, std::uint64_t r) {
+            if (c == own) return;
+            if (r > free_r) {
+              free_r = r;
+              free_best = c;
+            }
+            if (cw[c] + wu > max_w) return;
+            if (r > best_r) {
+              best = c;
+              best_r = r;
+              ties = 1;
+            } else if (r == best_r && best != own) {
+              ++ties;
+              if (rng.below(ties) == 0) best = c;
+            }
+          });
+          fav[u] = free_best != own ? free_best : kNone;
+          if (best != own && best_r > r_own) {
+            cw[own] -= static_cast<std::uint32_t>(wu);
+            cw[best] += static_cast<std::uint32_t>(wu);
+            cluster[u] = best;
+            ++moved;
+          }
+        }
+      });
+      if (moved * 200 < g.n) break;
+    }
+    // Two-hop: singletons by their favourite cluster (leader[c] = the open group for c), and
+    // isolated vertices in one running group.
+    std::vector<std::uint32_t> open(g.n, kNone);
+    std::uint32_t isolated_group = kNone;
+    for (std::uint64_t v = 0; v < g.n; ++v) {
+      if (cluster[v] != v || cw[v] != g.weight(static_cast<VertexId>(v))) continue;  // not a singleton
+      const std::uint64_t wv = g.weight(static_cast<VertexId>(v));
+      std::uint32_t* slot = nullptr;
+      if (fav[v] != kNone) {
+        slot = &open[fav[v]];
+      } else {
+        slot = &isolated_group;  // a singleton with neighbours always has a favourite
+      }
+      if (*slot != kNone && cw[*slot] + wv <= max_w) {
+        cw[*slot] += static_cast<std::uint32_t>(wv);
+        cw[v] -= static_cast<std::uint32_t>(wv);
+        cluster[v] = *slot;
+      } else {
+        *slot = static_cast<std::uint32_t>(v);
+      }
+    }
+    return cluster;
+  }
+
+  // Renumbers the clusters (in order of their ids) and writes the cluster graph. `cluster`
+  // becomes the fine -> coarse map.
+  LevelGraph contract(const LevelGraph& g, std::vector<std::uint32_t>& cluster, std::uint64_t* clusters) {
+    std::vector<std::uint32_t> id(g.n, ~std::uint32_t{0});
+    std::uint32_t nc = 0;
+    for (std::uint64_t v = 0; v < g.n; ++v) {
+      const std::uint32_t c = cluster[v];
+      if (id[c] == ~std::uint32_t{0}) id[c] = 0;  // used
+    }
+    for (std::uint64_t c = 0; c < g.n; ++c)
+      if (id[c] != ~std::uint32_t{0}) id[c] = nc++;
+    std::vector<std::uint32_t> cvw(nc, 0);
+    for (std::uint64_t v = 0; v < g.n; ++v) {
+      cluster[v] = id[cluster[v]];
+      cvw[cluster[v]] += g.weight(static_cast<VertexId>(v));
+    }
+    std::vector<std::uint32_t>().swap(id);
+    *clusters = nc;
+    // Pass A: entries per coarse vertex (an upper bound before merging) -> blocks.
+    std::vector<std::uint64_t> count(nc, 0);
+    for_each_block(g, [&](std::size_t, const BlockBuf& blk) {
+      for (std::uint32_t i = 0; i < blk.size(); ++i) {
+        const std::uint32_t cu = cluster[blk.begin + i];
+        for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a)
+          if (cluster[blk.adj[a]] != cu) ++count[cu];
+      }
+    });
+    BlockBuilder builder(dir_, block_bounds(count, budget_entries_), budget_entries_ / 2, &live_, &res_.temp_bytes_peak);
+    std::vector<std::uint64_t>().swap(count);
+    // Pass B: the cut entries, by coarse owner.
+    for_each_block(g, [&](std::size_t, const BlockBuf& blk) {
+      for (std::uint32_t i = 0; i < blk.size(); ++i) {
+        const std::uint32_t cu = cluster[blk.begin + i];
+        for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
+          const std::uint32_t cx = cluster[blk.adj[a]];
+          if (cx != cu) builder.add(cu, cx, blk.ew[a]);
+        }
+      }
+    });
+    return builder.finish(nc, std::move(cvw), mark_);
+  }
+
+  std::vector<PartId> partition_in_memory(const LevelGraph& g) {
+    WeightedGraph wg;
+    wg.xadj.assign(g.n + 1, 0);
+    wg.adj.reserve(g.entries);
+    wg.ew.reserve(g.entries);
+    for_each_block(g, [&](std::size_t, const BlockBuf& blk) {
+      for (std::uint32_t i = 0; i < blk.size(); ++i) {
+        for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
+          wg.adj.push_back(blk.adj[a]);
+          wg.ew.push_back(static_cast<float>(blk.ew[a]));
+        }
+        wg.xadj[blk.begin + i + 1] = wg.adj.size();
+      }
+    });
+    // Vertices of no block (none: blocks cover 0..n) keep xadj monotone anyway.
+    for (std::uint64_t v = 0; v < g.n; ++v) wg.xadj[v + 1] = std::max(wg.xadj[v + 1], wg.xadj[v]);
+    wg.vw.resize(g.n);
+    for (std::uint64_t v = 0; v < g.n; ++v) wg.vw[v] = g.weight(static_cast<VertexId>(v));
+    wg.fixed.assign(g.n, kNoPart);
+    res_.coarsest_nodes = g.n;
+    res_.coarsest_edges = g.entries / 2;
+    MultilevelParams mp;
+    mp.k = p_.k;
+    mp.sweeps = p_.refine_sweeps;
+    mp.seed = splitmix64(p_.seed ^ 0x5eed5eedULL);
+    mp.capacity.assign(p_.k, static_cast<std::int64_t>(p_.cap));
+    std::vector<PartId> part(g.n, kNoPart);
+    multilevel_partition(wg, mp, part);
+    return part;
+  }
+
+  bool block_vcycles() const { return p_.block_vcycles; }
+
+  // Block V-cycles: each block (a vertex range with its complete adjacency) becomes a small
+  // graph, its vertices plus k anchors fixed to their parts that carry the exact weight of
+  // the block's edges to the outside, per part; the in-memory multilevel engine refines the
+  // current assignment of the block against them (FM-like moves, not only positive gains)
+  // within each part's remaining capacity.
+  std::uint64_t block_vcycle_pass(const LevelGraph& g, std::vector<PartId>& part, std::size_t level) {
+    const std::uint32_t k = p_.k;
+    std::vector<std::int64_t> load(k, 0);
+    for (std::uint64_t v = 0; v < g.n; ++v) load[part[v]] += g.weight(static_cast<VertexId>(v));
+    std::uint64_t moves = 0;
+    WeightedGraph wg;
+    std::vector<std::vector<std::pair<std::uint32_t, float>>> anchor_adj(k);
+    std::vector<float> to_part(k, 0);
+    std::vector<PartId> touched, local;
+    for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
+      const std::uint32_t nv = blk.size();
+      if (nv < 2) return;
+      wg.xadj.assign(1, 0);
+      wg.adj.clear();
+      wg.ew.clear();
+      for (auto& a : anchor_adj) a.clear();
+      for (std::uint32_t i = 0; i < nv; ++i) {
+        touched.clear();
+        for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
+          const VertexId x = blk.adj[a];
+          if (x >= blk.begin && x < blk.end) {
+            wg.adj.push_back(x - blk.begin);
+            wg.ew.push_back(static_cast<float>(blk.ew[a]));
+          } else {
+            const PartId q = part[x];
+            if (to_part[q] == 0) touched.push_back(q);
+            to_part[q] += static_cast<float>(blk.ew[a]);
+          }
+        }
+        for (PartId q : touched) {
+          wg.adj.push_back(nv + q);
+          wg.ew.push_back(to_part[q]);
+          anchor_adj[q].push_back({i, to_part[q]});
+          to_part[q] = 0;
+        }
+        wg.xadj.push_back(wg.adj.size());
+      }
+      for (std::uint32_t q = 0; q < k; ++q) {
+        for (auto& [i, w] : anchor_adj[q]) {
+          wg.adj.push_back(i);
+          wg.ew.push_back(w);
+        }
+        wg.xadj.push_back(wg.adj.size());
+      }
+      wg.vw.resize(nv + k);
+      wg.fixed.assign(nv + k, kNoPart);
+      local.resize(nv + k);
+      std::vector<std::int64_t> inside(k, 0);
+      for (std::uint32_t i = 0; i < nv; ++i) {
+        wg.vw[i] = g.weight(blk.begin + i);
+        local[i] = part[blk.begin + i];
+        inside[local[i]] += wg.vw[i];
+      }
+      for (std::uint32_t q = 0; q < k; ++q) {
+        wg.vw[nv + q] = 0;
+        wg.fixed[nv + q] = q;
+        local[nv + q] = q;
+      }
+      MultilevelParams mp;
+      mp.k = k;
+      mp.sweeps = p_.refine_sweeps;
+      mp.seed = splitmix64(p_.seed ^ (static_cast<std::uint64_t>(level) << 40) ^ b ^ 0xb10cULL);
+      mp.capacity.resize(k);
+      for (std::uint32_t q = 0; q < k; ++q)
+        mp.capacity[q] = std::max<std::int64_t>(inside[q], static_cast<std::int64_t>(p_.cap) - (load[q] - inside[q]));
+      multilevel_partition(wg, mp, local);
+      for (std::uint32_t i = 0; i < nv; ++i) {
+        const VertexId u = blk.begin + i;
+        if (local[i] == part[u]) continue;
+        load[part[u]] -= wg.vw[i];
+        load[local[i]] += wg.vw[i];
+        part[u] = local[i];
+        ++moves;
+      }
+    });
+    return moves;
+  }
+
+  // Label-propagation refinement: each vertex moves to the part it is most connected to
+  // when the cut drops (or stays and the loads even out) and the target has room. Then, if
+  // parts are over the bound, passes that move vertices out of them with a growing loss
+  // allowance; on the finest level the last pass moves whatever it must, so the bound holds.
+  std::uint64_t refine_level(const LevelGraph& g, std::vector<PartId>& part, bool finest) {
+    const std::uint32_t k = p_.k;
+    const std::int64_t cap = static_cast<std::int64_t>(p_.cap);
+    std::vector<std::int64_t> load(k, 0);
+    for (std::uint64_t v = 0; v < g.n; ++v) load[part[v]] += g.weight(static_cast<VertexId>(v));
+    std::vector<std::uint64_t> conn(k, 0);
+    std::vector<PartId> touched;
+    std::vector<std::uint32_t> order;
+    std::uint64_t moves = 0;
+    const std::uint64_t level = levels_.size() + 32;
+    auto overloaded = [&] {
+      for (std::uint32_t q = 0; q < k; ++q)
+        if (load[q] > cap) return true;
+      return false;
+    };
+    // allowance < 0: refinement; otherwise a rebalancing pass allowing a loss of up to
+    // allowance x the vertex's weighted degree (>= 1: anything).
+    auto pass = [&](int round, double allowance) {
+      std::uint64_t moved = 0;
+      for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
+        Rng rng(splitmix64(p_.seed ^ (level << 48) ^ (static_cast<std::uint64_t>(round) << 40) ^ b));
+        shuffle_order(order, blk.size(), rng);
+        for (std::uint32_t i : order) {
+          const VertexId u = blk.begin + i;
+          const PartId own = part[u];
+          if (allowance >= 0 && load[own] <= cap) continue;
+          touched.clear();
+          std::uint64_t total = 0;
+          for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
+            const PartId q = part[blk.adj[a]];
+            if (conn[q] == 0) touched.push_back(q);
+            conn[q] += blk.ew[a];
+            total += blk.ew[a];
+          }
+          const std::int64_t wu = g.weight(u);
+          const std::int64_t c_own = static_cast<std::int64_t>(conn[own]);
+          PartId best = kNoPart;
+          std::int64_t best_gain = 0;
+          for (PartId q : touched) {
+            if (q == own || load[q] + wu > cap) continue;
+            const std::int64_t gain = static_cast<std::int64_t>(conn[q]) - c_own;
+            if (best == kNoPart || gain > best_gain || (gain == best_gain && load[q] < load[best])) {
+              best = q;
+              best_gain = gain;
+            }
+          }
+          for (PartId q : touched) conn[q] = 0;
+          if (allowance < 0) {
+            if (best == kNoPart) continue;
+            if (best_gain > 0 || (best_gain == 0 && load[best] + wu < load[own])) {
+              // ok
+            } else {
+              continue;
+            }
+          } else {
+            // Rebalancing: the least-loaded part is a candidate too (gain -c_own).
+            PartId light = 0;
+            for (PartId q = 1; q < k; ++q)
+              if (load[q] < load[light]) light = q;
+            if (light != own && load[light] + wu <= cap && (best == kNoPart || -c_own > best_gain)) {
+              best = light;
+              best_gain = -c_own;
+            }
+            if (best == kNoPart) continue;
+            if (allowance < 1 && static_cast<double>(-best_gain) > allowance * static_cast<double>(total)) continue;
+          }
+          load[own] -= wu;
+          load[best] += wu;
+          part[u] = best;
+          ++moved;
+        }
+      });
+      return moved;
+    };
+    for (int round = 0; round < p_.refine_rounds; ++round) {
+      const std::uint64_t moved = pass(round, -1);
+      moves += moved;
+      if (moved * 1000 < g.n) break;
+    }
+    const double allowances[] = {0.0, 0.25, 0.5, 1.0};
+    int r = 100;
+    for (double a : allowances) {
+      if (!overloaded()) break;
+      if (a >= 1 && !finest) break;
+      moves += pass(r++, a);
+    }
+    if (finest && overloaded()) {
+      // Rounding cannot leave a part over: the last pass moves any vertex to a part with room,
+      // and with unit weights there is room while a part is over (sum of loads = n <= k cap).
+      for (int extra = 0; extra < 4 && overloaded(); ++extra) moves += pass(r++, 1.0);
+      if (overloaded()) throw std::logic_error("semi-external GREM: balance bound not reached");
+    }
+    return moves;
+  }
+
+  EdgeStream& stream_;
+  std::uint64_t n_;
+  SemiExternalParams p_;
+  const PartitionProgressFn& progress_;
+  std::string dir_;
+  std::uint64_t budget_entries_ = 0;
+  std::uint64_t live_ = 0;
+  int pass_index_ = 0;
+  SemiExternalResult res_;
+  std::vector<LevelGraph> levels_;
+  std::vector<std::vector<std::uint32_t>> maps_;
+  std::vector<std::uint32_t> mark_;
+  BlockBuf buf_;
+  RatingMap rating_;
+};
+
+}  // namespace
+
+SemiExternalResult semi_external_partition(EdgeStream& stream, std::uint64_t n, const SemiExternalParams& p,
+                                           std::vector<PartId>& part, const PartitionProgressFn& progress) {
+  part.assign(n, 0);
+  if (n == 0 || p.k < 2) return {};
+  if (n > kMaxVertices) throw std::invalid_argument("semi-external GREM: too many vertices");
+  Engine engine(stream, n, p, progress);
+  return engine.run(part);
+}
+
+}  // namespace flotilla::detail
