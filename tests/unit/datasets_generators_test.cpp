@@ -672,8 +672,8 @@ TEST(GenerateRgg, DeterministicAcrossThreadCountsAndSeeded) {
 
 TEST(GenerateRgg, PointsUniformAndDegreeAsExpected) {
   // n = 2^16 in the unit square: each quadrant holds Binomial(n, 1/4) points (sd ~111), and
-  // the mean degree is n * pi * r^2 less what the boundary cuts off (~4 r / 3 * n pi r^2 ... a
-  // few percent here).
+  // the mean degree is about (n - 1) * pi * r^2 less what the boundary cuts off (a fraction
+  // of about 8 r / (3 pi), 0.6 % at r = 0.0072).
   const RggOptions o = small_rgg(2, 16, false, 8, 2);
   const std::vector<double> xy = rgg_points(o);
   const std::uint64_t n = 1u << 16;
