@@ -360,6 +360,14 @@ int cmd_partition(int argc, char** argv) {
           .field("temp_bytes_peak", stats.temp_bytes_peak)
           .field("vertex_state_bytes", stats.vertex_state_bytes)
           .field("memory_budget_bytes", stats.budget_bytes);
+    if (stats.levels > 0) {
+      w.key("phase_seconds").begin_object()
+          .field("input", stats.seconds_input)
+          .field("coarsen", stats.seconds_coarsen)
+          .field("initial", stats.seconds_initial)
+          .field("refine", stats.seconds_refine)
+          .end_object();
+    }
     if (!stats.level_sizes.empty()) {
       w.key("level_sizes").begin_array();
       for (const auto& [nodes, edges] : stats.level_sizes)

@@ -308,6 +308,10 @@ void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, Stre
   stats.temp_bytes_peak = r.temp_bytes_peak;
   stats.level_sizes = r.level_sizes;
   stats.vertex_state_bytes = kSemiExternalBytesPerVertex * st.n_;
+  stats.seconds_input = r.seconds_input;
+  stats.seconds_coarsen = r.seconds_coarsen;
+  stats.seconds_initial = r.seconds_initial;
+  stats.seconds_refine = r.seconds_refine;
   stats.budget_bytes = 64 * static_cast<std::uint64_t>(sp.budget_edges);
 }
 

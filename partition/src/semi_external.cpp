@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -110,6 +111,7 @@ struct Block {
   std::uint64_t offset = 0;
   VertexId begin = 0, end = 0;
   std::uint64_t entries = 0;
+  bool unit = false;  // every weight is 1: the weight array is not stored
 };
 
 struct LevelGraph {
@@ -117,6 +119,7 @@ struct LevelGraph {
   std::uint64_t n = 0;
   std::vector<Block> blocks;
   std::vector<std::uint32_t> vw;  // empty: every vertex weighs 1 (the input level)
+  std::vector<std::uint32_t> deg; // merged degree per vertex (saturating); freed once contracted
   std::uint64_t entries = 0;      // adjacency entries (both directions), merged
   std::uint32_t weight(VertexId v) const { return vw.empty() ? 1u : vw[v]; }
 };
@@ -143,7 +146,10 @@ void read_block(const LevelGraph& g, std::size_t b, BlockBuf& out) {
   off += nv * 4ull;
   g.file->read_at(off, out.adj.data(), blk.entries * 4);
   off += blk.entries * 4;
-  g.file->read_at(off, out.ew.data(), blk.entries * 4);
+  if (blk.unit)
+    std::fill(out.ew.begin(), out.ew.end(), 1u);
+  else
+    g.file->read_at(off, out.ew.data(), blk.entries * 4);
   out.xadj.resize(nv + 1);
   out.xadj[0] = 0;
   for (std::uint32_t i = 0; i < nv; ++i) out.xadj[i + 1] = out.xadj[i] + out.deg[i];
@@ -170,9 +176,10 @@ std::vector<VertexId> block_bounds(const std::vector<std::uint64_t>& counts, std
 // each block is read back, sorted by owner (counting sort), merged and written.
 class BlockBuilder {
  public:
+  // unit: every entry added has weight 1 (the input level): the spill stores pairs only.
   BlockBuilder(const std::string& dir, std::vector<VertexId> bounds, std::uint64_t buffer_entries,
-               std::uint64_t* live, std::uint64_t* peak)
-      : dir_(dir), bounds_(std::move(bounds)), spill_(dir, live, peak), live_(live), peak_(peak) {
+               std::uint64_t* live, std::uint64_t* peak, bool unit = false)
+      : dir_(dir), bounds_(std::move(bounds)), spill_(dir, live, peak), live_(live), peak_(peak), unit_(unit) {
     const std::size_t nb = bounds_.size() - 1;
     per_bucket_ = static_cast<std::size_t>(std::max<std::uint64_t>(256, buffer_entries / std::max<std::size_t>(1, nb)));
     buf_.resize(nb);
@@ -185,7 +192,13 @@ class BlockBuilder {
     buf.push_back({owner, other, w});
     if (buf.size() >= per_bucket_) {
       segments_[b].push_back({spill_.size(), buf.size()});
-      spill_.append(buf.data(), buf.size() * sizeof(Entry));
+      if (unit_) {
+        packed_.resize(buf.size());
+        for (std::size_t i = 0; i < buf.size(); ++i) packed_[i] = (std::uint64_t{buf[i].owner} << 32) | buf[i].other;
+        spill_.append(packed_.data(), packed_.size() * 8);
+      } else {
+        spill_.append(buf.data(), buf.size() * sizeof(Entry));
+      }
       buf.clear();
     }
   }
@@ -197,6 +210,7 @@ class BlockBuilder {
     g.file = std::make_unique<ScratchFile>(dir_, live_, peak_);
     g.n = n;
     g.vw = std::move(vw);
+    g.deg.assign(n, 0);
     if (mark.size() < n) mark.assign(n, ~std::uint32_t{0});
     std::vector<Entry> entries;
     std::vector<std::uint32_t> deg, adj, ew;
@@ -209,7 +223,14 @@ class BlockBuilder {
       entries.resize(total);
       std::uint64_t at = 0;
       for (auto& s : segments_[b]) {
-        spill_.read_at(s.offset, entries.data() + at, s.count * sizeof(Entry));
+        if (unit_) {
+          packed_.resize(s.count);
+          spill_.read_at(s.offset, packed_.data(), s.count * 8);
+          for (std::uint64_t i = 0; i < s.count; ++i)
+            entries[at + i] = {static_cast<std::uint32_t>(packed_[i] >> 32), static_cast<std::uint32_t>(packed_[i]), 1u};
+        } else {
+          spill_.read_at(s.offset, entries.data() + at, s.count * sizeof(Entry));
+        }
         at += s.count;
       }
       std::copy(buf_[b].begin(), buf_[b].end(), entries.begin() + static_cast<std::ptrdiff_t>(at));
@@ -254,9 +275,11 @@ class BlockBuilder {
       blk.begin = begin;
       blk.end = end;
       blk.entries = w;
+      blk.unit = std::all_of(ew.begin(), ew.begin() + static_cast<std::ptrdiff_t>(w), [](std::uint32_t x) { return x == 1; });
+      std::copy(deg.begin(), deg.end(), g.deg.begin() + begin);
       g.file->append(deg.data(), nv * 4ull);
       g.file->append(adj.data(), w * 4);
-      g.file->append(ew.data(), w * 4);
+      if (!blk.unit) g.file->append(ew.data(), w * 4);
       g.blocks.push_back(blk);
       g.entries += w;
     }
@@ -277,6 +300,8 @@ class BlockBuilder {
   std::uint64_t* live_;
   std::uint64_t* peak_;
   std::size_t per_bucket_ = 256;
+  bool unit_ = false;
+  std::vector<std::uint64_t> packed_;
   std::vector<std::vector<Entry>> buf_;
   std::vector<std::vector<Segment>> segments_;
 };
@@ -284,22 +309,22 @@ class BlockBuilder {
 // Open-addressing map key -> weight for one vertex's neighbourhood; cleared by its keys.
 class RatingMap {
  public:
+  // Sizes the table for one vertex's neighbourhood: a small vertex probes a small table
+  // (the array only grows; slots beyond the current mask are always empty).
   void reset(std::size_t expected) {
+    for (std::size_t s : used_) keys_[s] = kEmpty;
+    used_.clear();
     std::size_t cap = 16;
     while (cap < 2 * expected) cap <<= 1;
     if (cap > keys_.size()) {
       keys_.assign(cap, kEmpty);
       vals_.assign(cap, 0);
-      used_.clear();
-    } else {
-      for (std::size_t s : used_) keys_[s] = kEmpty;
-      used_.clear();
     }
+    mask_ = cap - 1;
   }
   void add(std::uint32_t key, std::uint64_t w) {
-    const std::size_t mask = keys_.size() - 1;
-    std::size_t s = (key * 0x9e3779b1u) & mask;
-    while (keys_[s] != kEmpty && keys_[s] != key) s = (s + 1) & mask;
+    std::size_t s = (key * 0x9e3779b1u) & mask_;
+    while (keys_[s] != kEmpty && keys_[s] != key) s = (s + 1) & mask_;
     if (keys_[s] == kEmpty) {
       keys_[s] = key;
       vals_[s] = 0;
@@ -308,11 +333,10 @@ class RatingMap {
     vals_[s] += w;
   }
   std::uint64_t get(std::uint32_t key) const {
-    const std::size_t mask = keys_.size() - 1;
-    std::size_t s = (key * 0x9e3779b1u) & mask;
+    std::size_t s = (key * 0x9e3779b1u) & mask_;
     while (keys_[s] != kEmpty) {
       if (keys_[s] == key) return vals_[s];
-      s = (s + 1) & mask;
+      s = (s + 1) & mask_;
     }
     return 0;
   }
@@ -326,12 +350,19 @@ class RatingMap {
   std::vector<std::uint32_t> keys_;
   std::vector<std::uint64_t> vals_;
   std::vector<std::size_t> used_;
+  std::size_t mask_ = 0;
 };
 
+// Vertex order within a block: random within windows of 4096 consecutive vertices, so that
+// label propagation sees no fixed sweep direction while neighbours' state stays in cache.
 void shuffle_order(std::vector<std::uint32_t>& order, std::uint32_t nv, Rng& rng) {
   order.resize(nv);
   std::iota(order.begin(), order.end(), 0u);
-  for (std::uint32_t i = nv; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  constexpr std::uint32_t kWindow = 4096;
+  for (std::uint32_t w0 = 0; w0 < nv; w0 += kWindow) {
+    const std::uint32_t len = std::min(kWindow, nv - w0);
+    for (std::uint32_t i = len; i > 1; --i) std::swap(order[w0 + i - 1], order[w0 + rng.below(i)]);
+  }
 }
 
 class Engine {
@@ -347,7 +378,16 @@ class Engine {
   }
 
   SemiExternalResult run(std::vector<PartId>& part) {
+    using Clock = std::chrono::steady_clock;
+    auto t = Clock::now();
+    auto lap = [&t] {
+      const auto now = Clock::now();
+      const double s = std::chrono::duration<double>(now - t).count();
+      t = now;
+      return s;
+    };
     levels_.push_back(build_input_level());
+    res_.seconds_input = lap();
     // Coarsen until the level fits the budget. Clusters may weigh up to eps n / k; where
     // label propagation stalls above the budget, the limit doubles up to n / (2k), so the
     // budget holds at some cost in quality (partition.json reports the coarsest graph).
@@ -363,6 +403,7 @@ class Engine {
       std::vector<std::uint32_t> cluster = cluster_level(g, max_w);
       std::uint64_t clusters = 0;
       LevelGraph coarse = contract(g, cluster, &clusters);
+      std::vector<std::uint32_t>().swap(levels_.back().deg);
       const bool stalled = static_cast<double>(coarse.n) > 0.95 * static_cast<double>(g.n);
       maps_.push_back(std::move(cluster));
       levels_.push_back(std::move(coarse));
@@ -377,7 +418,9 @@ class Engine {
     }
     res_.levels = static_cast<int>(levels_.size());
     for (const LevelGraph& g : levels_) res_.level_sizes.push_back({g.n, g.entries / 2});
+    res_.seconds_coarsen = lap();
     std::vector<PartId> cur = partition_in_memory(levels_.back());
+    res_.seconds_initial = lap();
     levels_.back().file.reset();
     // Project and refine level by level.
     for (std::size_t l = levels_.size() - 1; l-- > 0;) {
@@ -393,6 +436,7 @@ class Engine {
       levels_[l].file.reset();
     }
     part = std::move(cur);
+    res_.seconds_refine = lap();
     return res_;
   }
 
@@ -428,7 +472,8 @@ class Engine {
     }
     ++pass_index_;
     ++res_.input_passes;
-    BlockBuilder builder(dir_, block_bounds(deg, budget_entries_), budget_entries_ / 2, &live_, &res_.temp_bytes_peak);
+    BlockBuilder builder(dir_, block_bounds(deg, budget_entries_), budget_entries_ / 2, &live_, &res_.temp_bytes_peak,
+                         /*unit=*/true);
     std::vector<std::uint64_t>().swap(deg);
     stream_.rewind();
     done = 0;
@@ -563,15 +608,10 @@ class Engine {
     }
     std::vector<std::uint32_t>().swap(id);
     *clusters = nc;
-    // Pass A: entries per coarse vertex (an upper bound before merging) -> blocks.
+    // Blocks of the coarse level from an upper bound of each coarse vertex's entries: the
+    // sum of its members' degrees (no pass needed; merging only shrinks it).
     std::vector<std::uint64_t> count(nc, 0);
-    for_each_block(g, [&](std::size_t, const BlockBuf& blk) {
-      for (std::uint32_t i = 0; i < blk.size(); ++i) {
-        const std::uint32_t cu = cluster[blk.begin + i];
-        for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a)
-          if (cluster[blk.adj[a]] != cu) ++count[cu];
-      }
-    });
+    for (std::uint64_t v = 0; v < g.n; ++v) count[cluster[v]] += g.deg[v];
     BlockBuilder builder(dir_, block_bounds(count, budget_entries_), budget_entries_ / 2, &live_, &res_.temp_bytes_peak);
     std::vector<std::uint64_t>().swap(count);
     // Pass B: the cut entries, by coarse owner.
@@ -686,6 +726,7 @@ class Engine {
       MultilevelParams mp;
       mp.k = k;
       mp.sweeps = p_.refine_sweeps;
+      mp.initial_tries = 1;  // every vertex is placed: the tries would only repeat the same refinement
       mp.seed = splitmix64(p_.seed ^ (static_cast<std::uint64_t>(level) << 40) ^ b ^ 0xb10cULL);
       mp.capacity.resize(k);
       for (std::uint32_t q = 0; q < k; ++q)

@@ -42,6 +42,8 @@ struct SemiExternalResult {
   std::uint64_t coarsest_nodes = 0, coarsest_edges = 0;  // the graph partitioned in memory
   std::uint64_t temp_bytes_peak = 0;  // disk used by block files at most
   std::vector<std::pair<std::uint64_t, std::uint64_t>> level_sizes;  // (vertices, merged edges) per level
+  // Wall seconds: input to blocks, coarsening, in-memory partition, projection + refinement.
+  double seconds_input = 0, seconds_coarsen = 0, seconds_initial = 0, seconds_refine = 0;
 };
 
 // Partitions the stream's graph into p.k parts of at most p.cap vertices; `part` gets n

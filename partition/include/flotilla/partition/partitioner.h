@@ -55,6 +55,9 @@ struct PartitionStats {
   // The memory the semi-external engine plans for: its O(n) vertex state and the budget
   // for blocks and the in-memory graph (64 B per budget edge); peak RSS stays below their sum.
   std::uint64_t vertex_state_bytes = 0, budget_bytes = 0;
+  // Semi-external engine, wall seconds per phase: input -> blocks, coarsening, in-memory
+  // partition of the coarsest graph, projection and refinement.
+  double seconds_input = 0, seconds_coarsen = 0, seconds_initial = 0, seconds_refine = 0;
 };
 
 // Bytes per vertex of the semi-external engine's state at its peak (docs/partitioning.md).
