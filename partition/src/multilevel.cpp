@@ -40,8 +40,9 @@ void contract(const WeightedGraph& g, const std::vector<PartId>& part, const std
     for (std::uint32_t v = 0; v < n; ++v) members[pos[cmap[v]]++] = v;
   }
   cg = WeightedGraph();
+  cg.ncon = g.ncon;
   cg.xadj.assign(1, 0);
-  cg.vw.assign(cn, 0);
+  cg.vw.assign(static_cast<std::size_t>(cn) * g.ncon, 0);
   cg.fixed.assign(cn, kNoPart);
   cpart.assign(cn, kNoPart);
   std::vector<std::uint32_t> slot(cn, kNone);  // coarse neighbour -> position in current list
@@ -49,7 +50,7 @@ void contract(const WeightedGraph& g, const std::vector<PartId>& part, const std
     const std::size_t start = cg.adj.size();
     for (std::uint32_t i = first[c]; i < first[c + 1]; ++i) {
       const std::uint32_t x = members[i];
-      cg.vw[c] += g.vw[x];
+      for (std::uint32_t q = 0; q < g.ncon; ++q) cg.vw[static_cast<std::size_t>(c) * g.ncon + q] += g.w(x, q);
       if (g.fixed[x] != kNoPart) cg.fixed[c] = g.fixed[x];
       const PartId l = label_of(g, part, x);
       if (l != kNoPart) cpart[c] = l;
@@ -71,7 +72,14 @@ void contract(const WeightedGraph& g, const std::vector<PartId>& part, const std
 }
 
 // One coarsening step by matching. Returns false when the graph barely shrinks.
-bool coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rng& rng, std::uint32_t max_vw,
+// True when u and v together stay within the coarse weight limit of every constraint.
+bool merge_fits(const WeightedGraph& g, std::uint32_t u, std::uint32_t v, const std::vector<std::uint64_t>& max_vw) {
+  for (std::uint32_t c = 0; c < g.ncon; ++c)
+    if (static_cast<std::uint64_t>(g.w(u, c)) + g.w(v, c) > max_vw[c]) return false;
+  return true;
+}
+
+bool coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rng& rng, const std::vector<std::uint64_t>& max_vw,
              WeightedGraph& cg, std::vector<PartId>& cpart, std::vector<std::uint32_t>& cmap) {
   const std::uint32_t n = g.n();
   std::vector<std::uint32_t> match(n, kNone);
@@ -86,7 +94,7 @@ bool coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rng& rng, 
       const PartId lu = label_of(g, part, u);
       if (lv != kNoPart && lu != kNoPart && lv != lu) continue;
       if (g.fixed[v] != kNoPart && g.fixed[u] != kNoPart) continue;  // anchors stay apart
-      if (g.vw[v] + g.vw[u] > max_vw) continue;
+      if (!merge_fits(g, u, v, max_vw)) continue;
       best = u;
       best_w = g.ew[e];
     }
@@ -109,7 +117,7 @@ bool coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rng& rng, 
         if (g.ew[e] > hub_w) { hub = g.adj[e]; hub_w = g.ew[e]; }
       if (hub == kNone) continue;
       const std::uint32_t u = waiting[hub];
-      if (u != kNone && label_of(g, part, u) == label_of(g, part, v) && g.vw[u] + g.vw[v] <= max_vw) {
+      if (u != kNone && label_of(g, part, u) == label_of(g, part, v) && merge_fits(g, u, v, max_vw)) {
         match[u] = v;
         match[v] = u;
         waiting[hub] = kNone;
@@ -135,16 +143,17 @@ bool coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rng& rng, 
 // vertex joins the neighbouring cluster it is most connected to, if the cluster stays under
 // max_vw and its label (fixed or initial part) agrees. Shrinks power-law graphs, where
 // matchings stall, by large factors per level.
-bool cluster_coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rng& rng, std::uint32_t max_vw,
+bool cluster_coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rng& rng, const std::vector<std::uint64_t>& max_vw,
                      WeightedGraph& cg, std::vector<PartId>& cpart, std::vector<std::uint32_t>& cmap) {
   const std::uint32_t n = g.n();
   std::vector<std::uint32_t> cluster(n);
-  std::vector<std::uint64_t> cw(n);
+  const std::uint32_t nc = g.ncon;
+  std::vector<std::uint64_t> cw(static_cast<std::size_t>(n) * nc);
   std::vector<PartId> clabel(n);
   std::vector<std::uint32_t> labelled(n);  // labelled members per cluster
   for (std::uint32_t v = 0; v < n; ++v) {
     cluster[v] = v;
-    cw[v] = g.vw[v];
+    for (std::uint32_t q = 0; q < nc; ++q) cw[static_cast<std::size_t>(v) * nc + q] = g.w(v, q);
     clabel[v] = label_of(g, part, v);
     labelled[v] = clabel[v] != kNoPart;
   }
@@ -167,7 +176,9 @@ bool cluster_coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rn
       float best_w = conn[own];
       for (std::uint32_t c : touched) {
         if (c == own || conn[c] <= best_w) continue;
-        if (cw[c] + g.vw[v] > max_vw) continue;
+        bool fits = true;
+        for (std::uint32_t q = 0; q < nc; ++q) fits &= cw[static_cast<std::size_t>(c) * nc + q] + g.w(v, q) <= max_vw[q];
+        if (!fits) continue;
         if (lv != kNoPart && clabel[c] != kNoPart && clabel[c] != lv) continue;
         best = c;
         best_w = conn[c];
@@ -175,8 +186,10 @@ bool cluster_coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rn
       for (std::uint32_t c : touched) conn[c] = 0;
       conn[own] = 0;
       if (best == own) continue;
-      cw[own] -= g.vw[v];
-      cw[best] += g.vw[v];
+      for (std::uint32_t q = 0; q < nc; ++q) {
+        cw[static_cast<std::size_t>(own) * nc + q] -= g.w(v, q);
+        cw[static_cast<std::size_t>(best) * nc + q] += g.w(v, q);
+      }
       if (lv != kNoPart) {
         if (--labelled[own] == 0) clabel[own] = kNoPart;
         ++labelled[best];
@@ -199,9 +212,54 @@ bool cluster_coarsen(const WeightedGraph& g, const std::vector<PartId>& part, Rn
   return true;
 }
 
+// Part loads and capacities per constraint (k x ncon, row-major).
 struct Loads {
+  std::uint32_t ncon = 1;
   std::vector<std::int64_t> load, cap;
-  bool fits(PartId p, std::int64_t w) const { return load[p] + w <= cap[p]; }
+  std::int64_t& at(PartId p, std::uint32_t c) { return load[static_cast<std::size_t>(p) * ncon + c]; }
+  std::int64_t l(PartId p, std::uint32_t c) const { return load[static_cast<std::size_t>(p) * ncon + c]; }
+  std::int64_t c(PartId p, std::uint32_t q) const { return cap[static_cast<std::size_t>(p) * ncon + q]; }
+  bool fits(const WeightedGraph& g, PartId p, std::uint32_t v) const {
+    for (std::uint32_t q = 0; q < ncon; ++q)
+      if (l(p, q) + g.w(v, q) > c(p, q)) return false;
+    return true;
+  }
+  bool over(PartId p) const {
+    for (std::uint32_t q = 0; q < ncon; ++q)
+      if (l(p, q) > c(p, q)) return true;
+    return false;
+  }
+  void add(const WeightedGraph& g, PartId p, std::uint32_t v, std::int64_t sign) {
+    for (std::uint32_t q = 0; q < ncon; ++q) at(p, q) += sign * g.w(v, q);
+  }
+  void move(const WeightedGraph& g, std::uint32_t v, PartId from, PartId to) {
+    add(g, from, v, -1);
+    add(g, to, v, +1);
+  }
+  // Room left in p for the tightest constraint, relative to its capacity (1 = empty).
+  double room(PartId p) const {
+    double r = 1e300;
+    for (std::uint32_t q = 0; q < ncon; ++q)
+      r = std::min(r, static_cast<double>(c(p, q) - l(p, q)) / static_cast<double>(std::max<std::int64_t>(1, c(p, q))));
+    return r;
+  }
+  // Whether moving v from a to b evens the loads: one constraint, b ends lighter than a
+  // was; several, the fuller of the two parts (relative to capacity) gets less full.
+  bool evens(const WeightedGraph& g, std::uint32_t v, PartId a, PartId b) const {
+    if (ncon == 1) return l(b, 0) + g.w(v, 0) < l(a, 0);
+    double before = 0, after = 0;
+    for (std::uint32_t q = 0; q < ncon; ++q) {
+      const double cq = static_cast<double>(std::max<std::int64_t>(1, c(a, q)));
+      before = std::max(before, static_cast<double>(l(a, q)) / cq);
+      after = std::max(after, static_cast<double>(l(b, q) + g.w(v, q)) / static_cast<double>(std::max<std::int64_t>(1, c(b, q))));
+    }
+    return after < before;
+  }
+  double overload() const {
+    double o = 0;
+    for (std::size_t i = 0; i < load.size(); ++i) o += static_cast<double>(std::max<std::int64_t>(0, load[i] - cap[i]));
+    return o;
+  }
 };
 
 // Greedy growing: unassigned vertices in order of connectivity to assigned ones; each to
@@ -237,7 +295,7 @@ void initial_assignment(const WeightedGraph& g, std::uint32_t k, Loads& loads, s
     PartId best = kNoPart;
     float best_c = -1;
     for (PartId p : touched)
-      if (loads.fits(p, g.vw[v]) && (conn[p] > best_c || (conn[p] == best_c && loads.load[p] < loads.load[best]))) {
+      if (loads.fits(g, p, v) && (conn[p] > best_c || (conn[p] == best_c && loads.room(p) > loads.room(best)))) {
         best = p;
         best_c = conn[p];
       }
@@ -245,12 +303,12 @@ void initial_assignment(const WeightedGraph& g, std::uint32_t k, Loads& loads, s
     if (best == kNoPart) {  // no connected part has room: the emptiest part relative to capacity
       double best_room = -1e300;
       for (PartId p = 0; p < k; ++p) {
-        const double room = static_cast<double>(loads.cap[p] - loads.load[p]);
+        const double room = loads.ncon == 1 ? static_cast<double>(loads.c(p, 0) - loads.l(p, 0)) : loads.room(p);
         if (room > best_room) { best_room = room; best = p; }
       }
     }
     part[v] = best;
-    loads.load[best] += g.vw[v];
+    loads.add(g, best, v, +1);
     ++placed;
     for (EdgeIndex e = g.xadj[v]; e < g.xadj[v + 1]; ++e) {
       const std::uint32_t u = g.adj[e];
@@ -281,7 +339,24 @@ class RecursiveBisection {
  public:
   RecursiveBisection(const WeightedGraph& g, std::uint32_t k, const Loads& loads, std::vector<PartId>& part, Rng& rng,
                      int tries)
-      : g_(g), k_(k), loads_(loads), part_(part), rng_(rng), tries_(tries), side_(g.n(), 0), in_(g.n(), 0) {}
+      : g_(g), k_(k), loads_(loads), part_(part), rng_(rng), tries_(tries), side_(g.n(), 0), in_(g.n(), 0) {
+    // Bisection balances one weight: the vertex weight itself, or with several constraints
+    // their sum, each scaled to 2^40 over the graph (k-way refinement then fixes each one).
+    bw_.resize(g.n());
+    scale_.assign(g.ncon, 1.0);
+    if (g.ncon > 1) {
+      for (std::uint32_t c = 0; c < g.ncon; ++c) {
+        double total = 0;
+        for (std::uint32_t v = 0; v < g.n(); ++v) total += g.w(v, c);
+        scale_[c] = 1099511627776.0 / std::max(1.0, total);
+      }
+    }
+    for (std::uint32_t v = 0; v < g.n(); ++v) {
+      double w = 0;
+      for (std::uint32_t c = 0; c < g.ncon; ++c) w += scale_[c] * g.w(v, c);
+      bw_[v] = static_cast<std::int64_t>(std::llround(w));
+    }
+  }
 
   void run() {
     std::vector<std::uint32_t> all(g_.n());
@@ -290,10 +365,11 @@ class RecursiveBisection {
   }
 
  private:
-  std::int64_t room(PartId a, PartId b) const {  // capacity left in parts [a, b)
-    std::int64_t r = 0;
-    for (PartId p = a; p < b; ++p) r += loads_.cap[p] - loads_.load[p];
-    return r;
+  std::int64_t room(PartId a, PartId b) const {  // capacity left in parts [a, b), combined
+    double r = 0;
+    for (PartId p = a; p < b; ++p)
+      for (std::uint32_t c = 0; c < g_.ncon; ++c) r += scale_[c] * static_cast<double>(loads_.c(p, c) - loads_.l(p, c));
+    return static_cast<std::int64_t>(std::llround(r));
   }
 
   void split(const std::vector<std::uint32_t>& set, PartId p0, PartId p1) {
@@ -307,7 +383,7 @@ class RecursiveBisection {
     // Free weight goes left in proportion to the room left on each side.
     std::int64_t free_w = 0;
     for (std::uint32_t v : set)
-      if (part_[v] == kNoPart) free_w += g_.vw[v];
+      if (part_[v] == kNoPart) free_w += bw_[v];
     const std::int64_t room_l = std::max<std::int64_t>(0, room(p0, pm)), room_r = std::max<std::int64_t>(0, room(pm, p1));
     const double frac = room_l + room_r > 0 ? static_cast<double>(room_l) / static_cast<double>(room_l + room_r) : 0.5;
     const std::int64_t target_l = static_cast<std::int64_t>(std::llround(frac * static_cast<double>(free_w)));
@@ -327,7 +403,7 @@ class RecursiveBisection {
       const double c = cut(set);
       std::int64_t w[2] = {0, 0};
       for (std::uint32_t v : set)
-        if (part_[v] == kNoPart) w[side_[v]] += g_.vw[v];
+        if (part_[v] == kNoPart) w[side_[v]] += bw_[v];
       const std::int64_t over = std::max<std::int64_t>(0, w[0] - cap_[0]) + std::max<std::int64_t>(0, w[1] - cap_[1]);
       if (t == 0 || over < best_over || (over == best_over && c < best_cut)) {
         best_cut = c;
@@ -389,9 +465,9 @@ class RecursiveBisection {
         if (cursor == order.size()) break;
         v = order[cursor];
       }
-      if (wl + g_.vw[v] > target_l && wl > 0 && wl + g_.vw[v] - target_l > target_l - wl) break;
+      if (wl + bw_[v] > target_l && wl > 0 && wl + bw_[v] - target_l > target_l - wl) break;
       side_[v] = 0;
-      wl += g_.vw[v];
+      wl += bw_[v];
       for (EdgeIndex e = g_.xadj[v]; e < g_.xadj[v + 1]; ++e) {
         const std::uint32_t u = g_.adj[e];
         if (!in_[u] || labelled(u) || side_[u] == 0) continue;
@@ -415,7 +491,7 @@ class RecursiveBisection {
   void fm(const std::vector<std::uint32_t>& set) {
     std::int64_t w[2] = {0, 0};
     for (std::uint32_t v : set)
-      if (!labelled(v)) w[side_[v]] += g_.vw[v];
+      if (!labelled(v)) w[side_[v]] += bw_[v];
     std::vector<double>& gain = gain_;
     gain.assign(g_.n(), 0);
     std::vector<std::uint8_t> locked(g_.n(), 0);
@@ -459,7 +535,7 @@ class RecursiveBisection {
         for (int s = 0; s < 2; ++s) {
           const std::uint32_t v = cand[s];
           if (v == kNone) continue;
-          const bool fits = w[1 - s] + g_.vw[v] <= cap_[1 - s] || w[s] > cap_[s];
+          const bool fits = w[1 - s] + bw_[v] <= cap_[1 - s] || w[s] > cap_[s];
           if (!fits) continue;
           if (from < 0 || gain[v] > gain[cand[from]]) from = s;
         }
@@ -468,8 +544,8 @@ class RecursiveBisection {
         heap[from].pop();
         locked[v] = 1;
         side_[v] = static_cast<std::uint8_t>(1 - from);
-        w[from] -= g_.vw[v];
-        w[1 - from] += g_.vw[v];
+        w[from] -= bw_[v];
+        w[1 - from] += bw_[v];
         delta += gain[v];
         moved.push_back(v);
         for (EdgeIndex e = g_.xadj[v]; e < g_.xadj[v + 1]; ++e) {
@@ -490,9 +566,9 @@ class RecursiveBisection {
       }
       for (std::size_t i = moved.size(); i-- > best_len;) {  // roll back past the best prefix
         const std::uint32_t v = moved[i];
-        w[side_[v]] -= g_.vw[v];
+        w[side_[v]] -= bw_[v];
         side_[v] = static_cast<std::uint8_t>(1 - side_[v]);
-        w[side_[v]] += g_.vw[v];
+        w[side_[v]] += bw_[v];
       }
       if (best_len == 0) break;
     }
@@ -506,6 +582,8 @@ class RecursiveBisection {
   int tries_;
   std::vector<std::uint8_t> side_, in_;
   std::vector<double> gain_;
+  std::vector<std::int64_t> bw_;
+  std::vector<double> scale_;
   std::int64_t cap_[2] = {0, 0};
 };
 
@@ -520,12 +598,12 @@ std::uint64_t refine(const WeightedGraph& g, std::uint32_t k, Loads& loads, std:
   std::uint64_t total_moves = 0;
   for (int s = 0; s < sweeps; ++s) {
     bool overloaded = false;
-    for (PartId p = 0; p < k; ++p) overloaded |= loads.load[p] > loads.cap[p];
+    for (PartId p = 0; p < k; ++p) overloaded |= loads.over(p);
     std::uint64_t moves = 0;
     for (std::uint32_t v : random_order(n, rng)) {
       if (g.fixed[v] != kNoPart) continue;
       const PartId cur = part[v];
-      const bool drain = loads.load[cur] > loads.cap[cur];
+      const bool drain = loads.over(cur);
       touched.clear();
       for (EdgeIndex e = g.xadj[v]; e < g.xadj[v + 1]; ++e) {
         const PartId p = part[g.adj[e]];
@@ -533,30 +611,35 @@ std::uint64_t refine(const WeightedGraph& g, std::uint32_t k, Loads& loads, std:
         conn[p] += g.ew[e];
       }
       if (touched.empty() && !drain) continue;
-      const std::int64_t w = g.vw[v];
       PartId best = cur;
       float best_gain = 0;
       const float here = conn[cur];
       for (PartId p : touched) {
-        if (p == cur || !loads.fits(p, w)) continue;
+        if (p == cur || !loads.fits(g, p, v)) continue;
         const float gain = conn[p] - here;
         if (gain > best_gain ||
-            (gain == best_gain && best == cur && gain == 0 && loads.load[p] + w < loads.load[cur]) ||
+            (gain == best_gain && best == cur && gain == 0 && loads.evens(g, v, cur, p)) ||
             (drain && best == cur)) {
           best = p;
           best_gain = gain;
         }
       }
       if (drain && best == cur) {  // no connected part has room: emptiest part
-        std::int64_t best_room = 0;
-        for (PartId p = 0; p < k; ++p)
-          if (p != cur && loads.cap[p] - loads.load[p] - w >= best_room) { best_room = loads.cap[p] - loads.load[p] - w; best = p; }
+        if (loads.ncon == 1) {
+          const std::int64_t w = g.w(v);
+          std::int64_t best_room = 0;
+          for (PartId p = 0; p < k; ++p)
+            if (p != cur && loads.c(p, 0) - loads.l(p, 0) - w >= best_room) { best_room = loads.c(p, 0) - loads.l(p, 0) - w; best = p; }
+        } else {
+          double best_room = -1e300;
+          for (PartId p = 0; p < k; ++p)
+            if (p != cur && loads.fits(g, p, v) && loads.room(p) > best_room) { best_room = loads.room(p); best = p; }
+        }
       }
       for (PartId p : touched) conn[p] = 0;
       conn[cur] = 0;
       if (best != cur) {
-        loads.load[cur] -= w;
-        loads.load[best] += w;
+        loads.move(g, v, cur, best);
         part[v] = best;
         ++moves;
       }
@@ -571,12 +654,12 @@ std::uint64_t refine(const WeightedGraph& g, std::uint32_t k, Loads& loads, std:
 // most loosely attached first, to the best-connected part with room (even at a cost).
 void rebalance(const WeightedGraph& g, std::uint32_t k, Loads& loads, std::vector<PartId>& part) {
   bool any = false;
-  for (PartId p = 0; p < k; ++p) any |= loads.load[p] > loads.cap[p];
+  for (PartId p = 0; p < k; ++p) any |= loads.over(p);
   if (!any) return;
   std::vector<float> conn(k, 0);
   std::vector<std::pair<float, std::uint32_t>> cands;  // (attachment to own part, v)
   for (std::uint32_t v = 0; v < g.n(); ++v) {
-    if (g.fixed[v] != kNoPart || loads.load[part[v]] <= loads.cap[part[v]]) continue;
+    if (g.fixed[v] != kNoPart || !loads.over(part[v])) continue;
     float own = 0;
     for (EdgeIndex e = g.xadj[v]; e < g.xadj[v + 1]; ++e)
       if (part[g.adj[e]] == part[v]) own += g.ew[e];
@@ -585,20 +668,17 @@ void rebalance(const WeightedGraph& g, std::uint32_t k, Loads& loads, std::vecto
   std::sort(cands.begin(), cands.end());
   for (const auto& [own, v] : cands) {
     const PartId cur = part[v];
-    const std::int64_t w = g.vw[v];
-    if (loads.load[cur] <= loads.cap[cur]) continue;
+    if (!loads.over(cur)) continue;
     for (EdgeIndex e = g.xadj[v]; e < g.xadj[v + 1]; ++e) conn[part[g.adj[e]]] += g.ew[e];
     PartId best = kNoPart;
     for (PartId p = 0; p < k; ++p) {
-      if (p == cur || !loads.fits(p, w)) continue;
-      if (best == kNoPart || conn[p] > conn[best] ||
-          (conn[p] == conn[best] && loads.cap[p] - loads.load[p] > loads.cap[best] - loads.load[best]))
+      if (p == cur || !loads.fits(g, p, v)) continue;
+      if (best == kNoPart || conn[p] > conn[best] || (conn[p] == conn[best] && loads.room(p) > loads.room(best)))
         best = p;
     }
     for (EdgeIndex e = g.xadj[v]; e < g.xadj[v + 1]; ++e) conn[part[g.adj[e]]] = 0;
     if (best == kNoPart) continue;
-    loads.load[cur] -= w;
-    loads.load[best] += w;
+    loads.move(g, v, cur, best);
     part[v] = best;
   }
 }
@@ -618,11 +698,13 @@ MultilevelResult multilevel_partition(const WeightedGraph& g, const MultilevelPa
   const std::uint32_t k = params.k;
   Rng rng(params.seed);
   const std::vector<PartId> initial = part;
-  std::uint64_t total_vw = 0;
-  for (auto w : g.vw) total_vw += w;
+  std::vector<std::uint64_t> total_vw(g.ncon, 0);
+  for (std::uint32_t v = 0; v < g.n(); ++v)
+    for (std::uint32_t c = 0; c < g.ncon; ++c) total_vw[c] += g.w(v, c);
   const std::uint32_t coarsest = params.coarsest ? params.coarsest : std::max<std::uint32_t>(20 * k, 64);
   // Coarse vertices may not outgrow a fraction of a part, or balance becomes impossible.
-  const auto max_vw = static_cast<std::uint32_t>(std::max<std::uint64_t>(1, total_vw / (4ull * k) + 1));
+  std::vector<std::uint64_t> max_vw(g.ncon);
+  for (std::uint32_t c = 0; c < g.ncon; ++c) max_vw[c] = std::max<std::uint64_t>(1, total_vw[c] / (4ull * k) + 1);
 
   // Power-law graphs (max degree far above the mean) coarsen better by clustering.
   Coarsening mode = params.coarsening;
@@ -676,10 +758,11 @@ MultilevelResult multilevel_partition(const WeightedGraph& g, const MultilevelPa
   }
 
   Loads loads;
+  loads.ncon = g.ncon;
   loads.cap = params.capacity;
-  loads.load.assign(k, 0);
+  loads.load.assign(static_cast<std::size_t>(k) * g.ncon, 0);
   for (std::uint32_t v = 0; v < cur->n(); ++v)
-    if (label_of(*cur, cur_part, v) != kNoPart) loads.load[label_of(*cur, cur_part, v)] += cur->vw[v];  // fixed coarse vertices carry merged free weight
+    if (label_of(*cur, cur_part, v) != kNoPart) loads.add(*cur, label_of(*cur, cur_part, v), v, +1);  // fixed coarse vertices carry merged free weight
   // Several greedy-growing tries on the (small) coarsest graph; keep the lowest cut among
   // those that fit the capacities (or the least overloaded).
   {
@@ -692,14 +775,13 @@ MultilevelResult multilevel_partition(const WeightedGraph& g, const MultilevelPa
       std::vector<PartId> p = cur_part;
       if (t % 2 == 0) {
         RecursiveBisection(*cur, k, l, p, rng, 4).run();
-        for (PartId q = 0; q < k; ++q) l.load[q] = 0;
-        for (std::uint32_t v = 0; v < cur->n(); ++v) l.load[p[v]] += cur->vw[v];
+        std::fill(l.load.begin(), l.load.end(), 0);
+        for (std::uint32_t v = 0; v < cur->n(); ++v) l.add(*cur, p[v], v, +1);
       } else {
         initial_assignment(*cur, k, l, p, rng);
       }
       refine(*cur, k, l, p, params.sweeps, rng);
-      double over = 0;
-      for (PartId q = 0; q < k; ++q) over += static_cast<double>(std::max<std::int64_t>(0, l.load[q] - l.cap[q]));
+      const double over = l.overload();
       const double cut = cut_weight(*cur, p);
       if (t == 0 || over < best_over || (over == best_over && cut < best_cut)) {
         best_part = std::move(p);

@@ -11,14 +11,17 @@
 
 namespace flotilla::detail {
 
-// CSR with edge and vertex weights. Owns its arrays.
+// CSR with edge weights and ncon vertex weights per vertex (one per balance constraint).
+// Owns its arrays.
 struct WeightedGraph {
   std::vector<EdgeIndex> xadj{0};
   std::vector<std::uint32_t> adj;
   std::vector<float> ew;
-  std::vector<std::uint32_t> vw;
-  std::vector<PartId> fixed;  // kNoPart = free
+  std::vector<std::uint32_t> vw;  // n x ncon, row-major
+  std::vector<PartId> fixed;      // kNoPart = free
+  std::uint32_t ncon = 1;
   std::uint32_t n() const { return static_cast<std::uint32_t>(xadj.size() - 1); }
+  std::uint32_t w(std::uint32_t v, std::uint32_t c = 0) const { return vw[static_cast<std::size_t>(v) * ncon + c]; }
 };
 
 // Auto: heavy-edge matching, replaced by label-propagation clustering on levels where the
@@ -27,7 +30,8 @@ enum class Coarsening { Auto, Matching, Clustering };
 
 struct MultilevelParams {
   std::uint32_t k = 2;
-  // Vertex weight each part may still take in this graph (the rest of the part lies outside).
+  // Vertex weight each part may still take in this graph (the rest of the part lies
+  // outside), per constraint: k x ncon, row-major.
   std::vector<std::int64_t> capacity;
   int sweeps = 8;
   std::uint64_t seed = 1;
