@@ -4,8 +4,17 @@
 # peak RSS and CPU time (user + sys) and the GREM/METIS ratios (targets: cut <= 0.8x,
 # RSS <= 1/20, CPU <= 1/5).
 # Usage: bench/partition_bench.sh [SCALE=22] [EDGE_FACTOR=16] [K=16] [WORKDIR] [-- extra grem flags]
+#        bench/partition_bench.sh quality [ALGOS=grem,fennel10] [KS=8,32] [WORKDIR] [-- more
+#                                 bench/partition_quality.py flags, e.g. --graphs 4elt,power]
+# The quality mode runs bench/partition_quality.py (cut / METIS's reference cut on the shared
+# graphs) three times, with the graphs in one chunk (default chunk size), with --chunks 16
+# (16 chunks a pass) and with --chunks 16 --permute SEED (the same on randomly relabelled
+# copies), and prints the geomean lines of the three side by side; each full output is kept in
+# WORKDIR/quality-{1chunk,16chunks,16chunks-permuted}.txt.
 # Environment:
+#   FLOTILLA            the flotilla executable (default: FLOTILLA_BUILD_DIR/cli/flotilla)
 #   FLOTILLA_BUILD_DIR  build directory holding cli/flotilla (default: build)
+#   PERMUTE_SEED        seed of the quality mode's relabelling (default 1)
 #   GRAPH               use this graph file instead of WORKDIR/rmat-sSCALE-eEF.bin
 #   METIS_RESULT_DIR    reuse an earlier METIS run instead of running METIS again: the
 #                       directory holds time-metis ("peakRSS_KB user_s sys_s wall_s", as
@@ -13,12 +22,50 @@
 #                       --json output), or time-metisSCALE and json-metisSCALE
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+fl="${FLOTILLA:-${FLOTILLA_BUILD_DIR:-$root/build}/cli/flotilla}"
+
+if [ "${1:-}" = quality ]; then
+  shift
+  algos="grem,fennel10"; ks="8,32"; work="$root/build/bench-work"
+  [ $# -gt 0 ] && [ "$1" != "--" ] && { algos="$1"; shift; }
+  [ $# -gt 0 ] && [ "$1" != "--" ] && { ks="$1"; shift; }
+  [ $# -gt 0 ] && [ "$1" != "--" ] && { work="$1"; shift; }
+  [ "${1:-}" = "--" ] && shift
+  [ -x "$fl" ] || { echo "build first: scripts/build.sh (or set FLOTILLA=path)" >&2; exit 1; }
+  mkdir -p "$work"
+  names=(1chunk 16chunks 16chunks-permuted)
+  modes=("" "--chunks 16" "--chunks 16 --permute ${PERMUTE_SEED:-1}")
+  for i in 0 1 2; do
+    read -r -a mflags <<< "${modes[$i]}"
+    echo "== partition_quality.py --algos $algos --ks $ks ${modes[$i]} $* -> $work/quality-${names[$i]}.txt" >&2
+    python3 "$root/bench/partition_quality.py" --flotilla "$fl" --algos "$algos" --ks "$ks" "${mflags[@]}" "$@" \
+      > "$work/quality-${names[$i]}.txt"
+  done
+  # "geomean cut/METIS social   grem=1.015  fennel10=1.480" and "worst imbalance ...: 1.0300"
+  awk -v algos="$algos" -v ks="$ks" '
+    FNR == 1 { f++ }
+    /^geomean cut\/METIS/ { for (i = 4; i <= NF; i++) { split($i, kv, "="); g[$3 SUBSEP kv[1], f] = kv[2] }; grp[$3] = 1 }
+    /^worst imbalance/ { imb[f] = $NF }
+    END {
+      printf "%-28s %10s %10s %20s\n", "geomean cut/METIS, K=" ks, "1 chunk", "16 chunks", "16 chunks, permuted"
+      na = split(algos, a, ",")
+      split("social mesh", order, " ")
+      for (j = 1; j <= na; j++) for (o = 1; o <= 2; o++) {
+        key = order[o] SUBSEP a[j]
+        if (!((key, 1) in g) && !((key, 2) in g) && !((key, 3) in g)) continue
+        printf "%-28s %10s %10s %20s\n", a[j] " " order[o], \
+          ((key, 1) in g ? g[key, 1] : "-"), ((key, 2) in g ? g[key, 2] : "-"), ((key, 3) in g ? g[key, 3] : "-")
+      }
+      printf "%-28s %10s %10s %20s\n", "worst imbalance (streaming)", imb[1], imb[2], imb[3]
+    }' "$work/quality-1chunk.txt" "$work/quality-16chunks.txt" "$work/quality-16chunks-permuted.txt"
+  exit 0
+fi
+
 scale="${1:-22}"; ef="${2:-16}"; k="${3:-16}"; work="${4:-$root/build/bench-work}"
 shift $(( $# > 4 ? 4 : $# )) || true
 [ "${1:-}" = "--" ] && shift
 extra=("$@")
-fl="${FLOTILLA_BUILD_DIR:-$root/build}/cli/flotilla"
-[ -x "$fl" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
+[ -x "$fl" ] || { echo "build first: scripts/build.sh (or set FLOTILLA=path)" >&2; exit 1; }
 mkdir -p "$work"
 graph="${GRAPH:-$work/rmat-s$scale-e$ef.bin}"
 [ -f "$graph" ] || "$fl" generate rmat --scale "$scale" --edge-factor "$ef" --seed 1 --out "$graph" -q
