@@ -43,6 +43,17 @@ def permuted_copy(src, dst, seed):
         f.write("\n".join(out) + "\n")
     return dst
 
+def run_cut(flotilla, path, k, flags):
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [flotilla, "partition", "-i", path, "-k", str(k), "-o", os.path.join(tmp, "p"), "--json", "-q",
+               "--no-shards"] + flags
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            print(r.stderr, file=sys.stderr)
+            sys.exit(1)
+        d = json.loads(r.stdout)
+        return d["edge_cut"], d["imbalance"]
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--flotilla", default=os.path.join(ROOT, "build", "cli", "flotilla"))
@@ -52,6 +63,8 @@ def main():
     ap.add_argument("--extra", default="")
     ap.add_argument("--chunks", type=int, default=0)
     ap.add_argument("--permute", type=int, default=None)
+    ap.add_argument("--balance", default="",
+                    help="balance constraints for every run; METIS's reference is then a live run under the same ones")
     args = ap.parse_args()
     permdir = tempfile.TemporaryDirectory() if args.permute is not None else None
     ref = {}
@@ -78,18 +91,24 @@ def main():
             extra += ["--chunk-edges", str(-(-m // args.chunks))]
         for k in ks:
             mcut = ref[(g, k)][0]
+            if args.balance:
+                mcut = run_cut(args.flotilla, path, k, ["--algo", "metis", "--balance", args.balance])[0]
             cells = []
             for a in algos:
                 with tempfile.TemporaryDirectory() as tmp:
                     out = os.path.join(tmp, "p")
                     cmd = [args.flotilla, "partition", "-i", path, "-k", str(k), "-o", out,
                            "--json", "-q", "--no-shards"] + ALGOS[a] + (extra if a != "metis" else [])
+                    if args.balance:
+                        cmd += ["--balance", args.balance]
                     r = subprocess.run(cmd, capture_output=True, text=True)
                     if r.returncode != 0:
                         print(r.stderr, file=sys.stderr)
                         sys.exit(1)
                     d = json.loads(r.stdout)
                 cut, imb = d["edge_cut"], d["imbalance"]
+                if args.balance:
+                    imb = max(c["imbalance"] for c in d["balance"])
                 if a != "metis":
                     worst_imb = max(worst_imb, imb)
                 ratios[(a, grp)].append(cut / mcut)

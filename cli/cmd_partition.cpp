@@ -112,6 +112,71 @@ void print_summary(const std::string& what, const PartitionQuality& q, double se
   if (rss > 0) std::printf("  %-14s %s\n", "peak RSS", human_bytes(static_cast<double>(rss)).c_str());
 }
 
+// The balance constraints of a run, their weights, or why they cannot be set up (a flag
+// error). Owns the weights that PartitionConfig::weights points to.
+struct BalanceSetup {
+  std::string list;
+  BalanceWeights weights;
+  std::string error;
+};
+
+BalanceSetup balance_setup(const cxxopts::ParseResult& args, EdgeStream& stream, const std::string& input,
+                           const std::string& imbalance, std::uint32_t k, const std::vector<std::uint8_t>* train) {
+  BalanceSetup b;
+  b.list = args.count("balance") ? args["balance"].as<std::string>() : (train ? "nodes,edges,train" : "nodes");
+  VertexWeights vwgt;
+  if (b.list.find("vwgt") != std::string::npos) {
+    if (stream.info().format != GraphFormat::Metis) {
+      b.error = "--balance vwgt needs a METIS file with vertex weights (fmt 010 or 011); " + input + " is " +
+                format_name(stream.info().format);
+      return b;
+    }
+    vwgt = read_metis_vertex_weights(input);
+  }
+  try {
+    const std::vector<BalanceConstraint> cons = parse_balance(b.list, imbalance, vwgt.ncon, 0.03);
+    BalanceInputs in;
+    in.train = train;
+    in.vwgt = &vwgt.w;
+    in.vwgt_columns = vwgt.ncon;
+    b.weights = compute_balance_weights(stream, cons, k, in, std::size_t{1} << 20);
+  } catch (const std::invalid_argument& e) {
+    b.error = e.what();
+  }
+  return b;
+}
+
+void balance_json(JsonWriter& w, const std::vector<ConstraintReport>& report) {
+  bool all = true;
+  w.key("balance").begin_array();
+  for (const ConstraintReport& c : report) {
+    all &= c.holds;
+    w.begin_object()
+        .field("constraint", c.name)
+        .field("eps", c.eps)
+        .field("total", c.total)
+        .field("capacity", c.cap)
+        .field("imbalance", c.imbalance)
+        .field("holds", c.holds);
+    w.key("part_weights").begin_array();
+    for (auto x : c.part_weights) w.value(x);
+    w.end_array();
+    w.end_object();
+  }
+  w.end_array();
+  w.field("balanced", all);
+}
+
+void print_balance(const std::vector<ConstraintReport>& report) {
+  if (report.size() == 1 && report[0].name == "nodes") return;  // the imbalance line says it
+  for (const ConstraintReport& c : report) {
+    const std::uint64_t hi = c.part_weights.empty() ? 0 : *std::max_element(c.part_weights.begin(), c.part_weights.end());
+    std::printf("  %-14s %.4f (heaviest part %llu, bound %llu, eps %.3g)%s\n", ("balance " + c.name).c_str(), c.imbalance,
+                static_cast<unsigned long long>(hi), static_cast<unsigned long long>(c.cap), c.eps,
+                c.holds ? "" : "  OVER THE BOUND");
+  }
+}
+
 }  // namespace
 
 int cmd_partition(int argc, char** argv) {
@@ -122,7 +187,11 @@ int cmd_partition(int argc, char** argv) {
       ("k,parts", "number of parts K", cxxopts::value<std::uint32_t>())
       ("o,out", "output folder (written atomically)", cxxopts::value<std::string>())
       ("a,algo", "grem, fennel, ldg, hash or metis", cxxopts::value<std::string>()->default_value("grem"))
-      ("imbalance", "allowed imbalance eps: max part <= (1+eps) n/K", cxxopts::value<double>()->default_value("0.03"))
+      ("imbalance", "allowed imbalance eps per constraint: max part <= (1+eps) total/K; one number for every "
+                    "constraint or name=eps pairs (nodes=0.03,edges=0.05)", cxxopts::value<std::string>()->default_value("0.03"))
+      ("balance", "balance constraints, comma-separated: nodes, edges (degree sum), train (training nodes of the "
+                  "split), vwgt (METIS vertex weights, every column; vwgt0, vwgt1.. one); default nodes,edges,train "
+                  "for an OGB split written to shards, else nodes", cxxopts::value<std::string>())
       ("passes", "passes over the edge stream (0 = algorithm default: grem 3, fennel/ldg 1)",
        cxxopts::value<int>()->default_value("0"))
       ("chunk-edges", "edges per chunk, below 2^31 (0 = from --memory-budget)", cxxopts::value<std::size_t>()->default_value("0"))
@@ -163,7 +232,16 @@ int cmd_partition(int argc, char** argv) {
     std::fprintf(stderr, "flotilla partition: %s\n", e.what());
     return kExitUsage;
   }
-  cfg.imbalance = (*args)["imbalance"].as<double>();
+  const std::string imbalance_spec = (*args)["imbalance"].as<std::string>();
+  if (imbalance_spec.find('=') == std::string::npos) {
+    try {
+      std::size_t used = 0;
+      cfg.imbalance = std::stod(imbalance_spec, &used);
+      if (used != imbalance_spec.size()) cfg.imbalance = -1;
+    } catch (const std::exception&) {
+      cfg.imbalance = -1;
+    }
+  }
   cfg.passes = (*args)["passes"].as<int>();
   cfg.chunk_edges = (*args)["chunk-edges"].as<std::size_t>();
   cfg.memory_budget = (*args)["memory-budget"].as<std::uint64_t>();
@@ -181,8 +259,8 @@ int cmd_partition(int argc, char** argv) {
     }
   }
   if (args->count("temp-dir")) cfg.temp_dir = (*args)["temp-dir"].as<std::string>();
-  if (cfg.imbalance < 0 || cfg.imbalance > 10 || cfg.passes < 0 || cfg.passes > 1000) {
-    std::fprintf(stderr, "flotilla partition: --imbalance must be in [0, 10] and --passes in [0, 1000]\n");
+  if (!(cfg.imbalance >= 0) || cfg.imbalance > 10 || cfg.passes < 0 || cfg.passes > 1000) {
+    std::fprintf(stderr, "flotilla partition: --imbalance must be in [0, 10] (or name=eps pairs) and --passes in [0, 1000]\n");
     return kExitUsage;
   }
   if (cfg.chunk_edges > kMaxChunkEdges) {
@@ -252,22 +330,35 @@ int cmd_partition(int argc, char** argv) {
       const auto part = read_part_file(pf, n, &k);
       if (k > 65535) throw_file(pf, "part ids go up to " + std::to_string(k - 1) + "; at most 65535 parts are supported");
       const PartitionQuality q = evaluate_partition(*stream, part, k);
+      std::vector<ConstraintReport> report;
+      if (args->count("balance")) {
+        const BalanceSetup b = balance_setup(*args, *stream, input, imbalance_spec, k, nullptr);
+        if (!b.error.empty()) {
+          std::fprintf(stderr, "flotilla partition: %s\n", b.error.c_str());
+          return kExitUsage;
+        }
+        report = balance_report(b.weights, part, k);
+      }
       if (json) {
         JsonWriter w;
         w.begin_object().field("input", input).field("assignment", pf);
         quality_json(w, q);
+        if (!report.empty()) balance_json(w, report);
         w.end_object();
         std::printf("%s\n", w.str().c_str());
       } else {
         print_summary("assignment " + pf, q, 0, 0, 0);
+        print_balance(report);
       }
       return kExitOk;
     }
 
     // Weights the algorithms do not use (docs/partitioning.md, "Weights").
-    if (stream->info().format == GraphFormat::Metis && metis_has_vertex_weights(input))
-      std::fprintf(stderr, "flotilla partition: warning: %s has vertex weights or sizes; they are not supported and "
-                   "are ignored (every vertex counts 1 for balance)\n", input.c_str());
+    const std::string balance_list = args->count("balance") ? (*args)["balance"].as<std::string>() : std::string();
+    if (stream->info().format == GraphFormat::Metis && balance_list.find("vwgt") == std::string::npos &&
+        metis_has_vertex_weights(input))
+      std::fprintf(stderr, "flotilla partition: note: %s has vertex weights or sizes; they count only with --balance "
+                   "vwgt (METIS's ncon constraints)\n", input.c_str());
     if (stream->info().has_edge_weights && cfg.algo != PartitionAlgo::Metis)
       std::fprintf(stderr, "flotilla partition: note: %s ignores edge weights (only --algo metis uses them)\n",
                    algo_name(cfg.algo));
@@ -275,6 +366,8 @@ int cmd_partition(int argc, char** argv) {
     // Node data for the shards (OGB), loaded before partitioning so that a bad folder fails
     // before the long part of the run.
     const bool shards = args->count("no-shards") == 0;
+    // The split is read for the shards, and for --balance train also without them.
+    const bool need_split = shards || balance_list.find("train") != std::string::npos;
     ShardNodeData nd;
     std::string used_split;  // the OGB split folder in the shards
     if (ogb) {
@@ -284,12 +377,12 @@ int cmd_partition(int argc, char** argv) {
                      splits.empty() ? "it has no split/ folder" : ("available: " + join(splits)).c_str());
         return kExitFailure;
       }
-      if (shards && split_name.empty() && splits.size() > 1) {
+      if (need_split && split_name.empty() && splits.size() > 1) {
         std::fprintf(stderr, "flotilla partition: %s has several splits (%s); choose one with --split NAME\n",
                      input.c_str(), join(splits).c_str());
         return kExitFailure;
       }
-      if (shards) {
+      if (need_split) {
         OgbReadOptions ro;
         ro.split = split_name;
         ro.load_features = false;
@@ -309,6 +402,27 @@ int cmd_partition(int argc, char** argv) {
       }
     }
 
+    // Balance constraints and their per-vertex weights (one degree pass for edges).
+    std::vector<std::uint8_t> train;
+    if (!nd.split.empty()) {
+      train.resize(n);
+      for (std::uint64_t v = 0; v < n; ++v) train[v] = nd.split[v] == 1;
+    }
+    const BalanceSetup balance = balance_setup(*args, *stream, input, imbalance_spec, cfg.num_parts,
+                                               train.empty() ? nullptr : &train);
+    if (!balance.error.empty()) {
+      std::fprintf(stderr, "flotilla partition: %s\n", balance.error.c_str());
+      return kExitUsage;
+    }
+    cfg.balance = balance.weights.constraints;
+    cfg.weights = &balance.weights;
+    if (!balance.weights.nodes_only() && cfg.algo == PartitionAlgo::Grem &&
+        (cfg.grem_engine == PartitionConfig::GremEngine::Multilevel || cfg.grem_engine == PartitionConfig::GremEngine::DegreeLp)) {
+      std::fprintf(stderr, "flotilla partition: --engine %s balances vertices only; use --engine auto or semi-external "
+                   "with --balance %s\n", (*args)["engine"].as<std::string>().c_str(), balance.list.c_str());
+      return kExitUsage;
+    }
+
     const bool quiet = args->count("quiet") > 0 || json;
     ProgressBar bar(std::string("partitioning (") + algo_name(cfg.algo) + ")", stream->info().num_edges_hint, "edges", !quiet);
     int shown_pass = 0;
@@ -322,6 +436,7 @@ int cmd_partition(int argc, char** argv) {
     // Peak RSS of the partitioning itself (scoring an edge list may build a CSR afterwards).
     const std::uint64_t rss = peak_rss_bytes();
     const PartitionQuality q = evaluate_partition(*stream, part, cfg.num_parts);
+    const std::vector<ConstraintReport> report = balance_report(balance.weights, part, cfg.num_parts);
     const std::string part_name = base_name(input) + ".part." + std::to_string(cfg.num_parts);
     write_part_file(tmp + "/" + part_name, part);
     ShardWriteStats shard_stats;
@@ -347,6 +462,7 @@ int cmd_partition(int argc, char** argv) {
     if (!used_split.empty()) w.field("split", used_split);
     w.end_object();
     quality_json(w, q);
+    balance_json(w, report);
     w.field("capacity", part_capacity(n, cfg.num_parts, cfg.imbalance))
         .field("seconds", stats.seconds)
         .field("peak_rss_bytes", rss)
@@ -392,12 +508,17 @@ int cmd_partition(int argc, char** argv) {
     // by write_part_file, partition.json here); then tmp itself, the rename, and the parent.
     write_file_synced(tmp + "/partition.json", w.str() + "\n");
     publish_dir(tmp, out);
+    for (const ConstraintReport& c : report)
+      if (!c.holds)
+        std::fprintf(stderr, "flotilla partition: warning: constraint %s is over its bound (imbalance %.4f, eps %.3g); "
+                     "no single move fixed it: loosen its --imbalance or use fewer parts\n", c.name.c_str(), c.imbalance, c.eps);
     guard->commit();
     if (json) {
       std::printf("%s\n", w.str().c_str());
     } else {
       print_summary(std::string("partitioned with ") + algo_name(cfg.algo) + " -> " + out, q, stats.seconds, rss,
                     part_capacity(n, cfg.num_parts, cfg.imbalance));
+      print_balance(report);
     }
     return kExitOk;
   } catch (const InputError& e) {

@@ -65,7 +65,7 @@ describe() { "$fl" version && "$fl" info "$cora" && "$fl" info "$metr"; }
 run_stage data "describe the embedded Cora and METR-LA week" "$out/logs/info.txt" describe
 partition() {
   "$fl" partition -i "$cora" -k 4 -o "$out/cora-grem-k4" --algo grem &&
-  "$fl" partition -i "$cora" -k 4 -o "$out/cora-metis-k4" --algo metis --no-shards
+  "$fl" partition -i "$cora" -k 4 -o "$out/cora-metis-k4" --algo metis --no-shards --balance nodes,edges,train
 }
 run_stage partition "partition Cora, K=4: GREM (shards), METIS" "$out/logs/partition.txt" partition
 run_stage graphsage "GraphSAGE: 2 trainers + 1 sampler + 1 loader" "$out/logs/train-sage.txt" \

@@ -611,6 +611,10 @@ std::uint64_t refine(const WeightedGraph& g, std::uint32_t k, Loads& loads, std:
         conn[p] += g.ew[e];
       }
       if (touched.empty() && !drain) continue;
+      // Several constraints: a part over one bound is drained through its boundary only
+      // (interior vertices moved to an arbitrary part cost their whole degree); what stays
+      // over is left to rebalance(), least attached vertices first.
+      const bool interior_drain = loads.ncon == 1;
       PartId best = cur;
       float best_gain = 0;
       const float here = conn[cur];
@@ -624,7 +628,7 @@ std::uint64_t refine(const WeightedGraph& g, std::uint32_t k, Loads& loads, std:
           best_gain = gain;
         }
       }
-      if (drain && best == cur) {  // no connected part has room: emptiest part
+      if (drain && best == cur && interior_drain) {  // no connected part has room: emptiest part
         if (loads.ncon == 1) {
           const std::int64_t w = g.w(v);
           std::int64_t best_room = 0;

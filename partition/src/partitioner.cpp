@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <stdexcept>
 
 #include "flotilla/datasets/csr.h"
@@ -156,9 +157,46 @@ class StreamingState {
   }
 
   void assign(VertexId v, PartId p) {
-    if (part_[v] != kNoPart) --size_[part_[v]];
+    if (part_[v] != kNoPart) {
+      --size_[part_[v]];
+      if (bw_) add_load(v, part_[v], -1);
+    }
     part_[v] = p;
     ++size_[p];
+    if (bw_) add_load(v, p, +1);
+  }
+
+  // Several balance constraints (null: the vertex count alone, bound cap_).
+  void set_constraints(const BalanceWeights* bw) {
+    bw_ = bw;
+    if (bw_) load_.assign(static_cast<std::size_t>(k_) * bw_->ncon, 0);
+  }
+  // Whether v (not in p) fits into p under every constraint.
+  bool fits(VertexId v, PartId p) const {
+    if (!bw_) return size_[p] + 1 <= cap_;
+    const std::uint32_t nc = bw_->ncon;
+    for (std::uint32_t c = 0; c < nc; ++c)
+      if (static_cast<std::uint64_t>(load_[static_cast<std::size_t>(p) * nc + c]) + bw_->at(v, c) > bw_->cap[c]) return false;
+    return true;
+  }
+  // How full p is: its fullest constraint relative to the bound.
+  double fill(PartId p) const {
+    if (!bw_) return static_cast<double>(size_[p]) / static_cast<double>(std::max<std::uint64_t>(1, cap_));
+    double f = 0;
+    for (std::uint32_t c = 0; c < bw_->ncon; ++c)
+      f = std::max(f, static_cast<double>(load_[static_cast<std::size_t>(p) * bw_->ncon + c]) /
+                          static_cast<double>(std::max<std::uint64_t>(1, bw_->cap[c])));
+    return f;
+  }
+  // The part v fits best when nothing else decides: the least full one it fits into (or
+  // the least full one).
+  PartId emptiest_for(VertexId v) const {
+    PartId best = kNoPart, any = 0;
+    for (PartId p = 0; p < k_; ++p) {
+      if (fill(p) < fill(any)) any = p;
+      if (fits(v, p) && (best == kNoPart || fill(p) < fill(best))) best = p;
+    }
+    return best == kNoPart ? any : best;
   }
 
   // Parts for vertices no edge mentioned (isolated): fill the emptiest parts.
@@ -166,11 +204,21 @@ class StreamingState {
     for (std::uint64_t v = 0; v < n_; ++v) {
       if (part_[v] != kNoPart) continue;
       PartId best = 0;
-      for (PartId p = 1; p < k_; ++p)
-        if (size_[p] < size_[best]) best = p;
+      if (bw_) {
+        best = emptiest_for(static_cast<VertexId>(v));
+      } else {
+        for (PartId p = 1; p < k_; ++p)
+          if (size_[p] < size_[best]) best = p;
+      }
       assign(static_cast<VertexId>(v), best);
     }
   }
+
+  void add_load(VertexId v, PartId p, std::int64_t sign) {
+    for (std::uint32_t c = 0; c < bw_->ncon; ++c) load_[static_cast<std::size_t>(p) * bw_->ncon + c] += sign * bw_->at(v, c);
+  }
+  const BalanceWeights* bw_ = nullptr;
+  std::vector<std::int64_t> load_;
 
   std::uint64_t n_;
   std::uint32_t k_;
@@ -292,11 +340,20 @@ void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, Stre
   sp.refine_sweeps = cfg.refine_sweeps;
   sp.temp_dir = cfg.temp_dir;
   if (cfg.passes > 0) sp.refine_rounds = cfg.passes;
+  if (st.bw_) {
+    sp.vertex_weights = &st.bw_->w;
+    sp.ncon = st.bw_->ncon;
+    sp.caps = st.bw_->cap;
+    sp.totals = st.bw_->total;
+    for (const auto& c : st.bw_->constraints) sp.eps.push_back(c.eps);
+  }
   const detail::SemiExternalResult r = detail::semi_external_partition(stream, st.n_, sp, st.part_, progress);
   std::fill(st.size_.begin(), st.size_.end(), 0);
   for (PartId p : st.part_) ++st.size_[p];
-  for (std::uint32_t p = 0; p < cfg.num_parts; ++p)
-    if (st.size_[p] > st.cap_) throw std::logic_error("GREM: part " + std::to_string(p) + " exceeds the balance bound");
+  if (!st.bw_)
+    for (std::uint32_t p = 0; p < cfg.num_parts; ++p)
+      if (st.size_[p] > st.cap_) throw std::logic_error("GREM: part " + std::to_string(p) + " exceeds the balance bound");
+  stats.balanced = r.balanced;
   stats.engine = "semi-external";
   stats.chunk_edges = sp.budget_edges;
   stats.passes_done = r.input_passes + r.block_passes;
@@ -325,10 +382,13 @@ void run_grem(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st
   const std::size_t chunk_edges = default_chunk_edges(cfg);
   const std::uint64_t hint = stream.info().num_edges_hint;
   const bool one_chunk = hint > 0 && hint <= chunk_edges;
-  if (engine == Engine::SemiExternal) {
+  if (engine == Engine::SemiExternal || (st.bw_ && engine == Engine::Auto)) {
     run_grem_semi_external(stream, cfg, st, stats, progress);
     return;
   }
+  if (st.bw_)
+    throw std::invalid_argument(std::string("GREM's ") + (engine == Engine::Multilevel ? "chunked multilevel" : "degree-LP") +
+                                " engine balances vertices only; use the auto or semi-external engine with --balance");
   if (engine == Engine::Multilevel || k < 2 || st.n_ == 0) {
     run_grem_multilevel(stream, cfg, st, stats, progress);
     stats.engine = "multilevel";
@@ -460,9 +520,12 @@ void run_vertex_stream(EdgeStream& stream, const PartitionConfig& cfg, Streaming
         double best_score = -std::numeric_limits<double>::infinity();
         auto consider = [&](PartId p) {
           const std::uint64_t size = st.size_[p] - (p == old ? 1 : 0);
-          if (size + 1 > st.cap_) return;
-          const double s = fennel ? conn[p] - alpha * gamma * std::sqrt(static_cast<double>(size))
-                                  : conn[p] * (1.0 - static_cast<double>(size) / static_cast<double>(st.cap_));
+          if (st.bw_ ? (p != old && !st.fits(v, p)) : size + 1 > st.cap_) return;
+          const double room = st.bw_ ? 1.0 - st.fill(p) : 1.0 - static_cast<double>(size) / static_cast<double>(st.cap_);
+          // With several constraints FENNEL's size term is the fullest constraint's share,
+          // in vertices, so that no constraint runs ahead of the others.
+          const double fsize = st.bw_ ? st.fill(p) * static_cast<double>(st.n_) / static_cast<double>(k) : static_cast<double>(size);
+          const double s = fennel ? conn[p] - alpha * gamma * std::sqrt(fsize) : conn[p] * room;
           if (s > best_score || (s == best_score && size < st.size_[best] - (best == old ? 1 : 0))) {
             best_score = s;
             best = p;
@@ -471,8 +534,12 @@ void run_vertex_stream(EdgeStream& stream, const PartitionConfig& cfg, Streaming
         for (PartId p : touched) consider(p);
         // Parts without neighbours score -penalty (FENNEL) or 0 (LDG): the smallest wins.
         PartId smallest = 0;
-        for (PartId p = 1; p < k; ++p)
-          if (st.size_[p] - (p == old ? 1 : 0) < st.size_[smallest] - (smallest == old ? 1 : 0)) smallest = p;
+        if (st.bw_) {
+          smallest = st.emptiest_for(v);
+        } else {
+          for (PartId p = 1; p < k; ++p)
+            if (st.size_[p] - (p == old ? 1 : 0) < st.size_[smallest] - (smallest == old ? 1 : 0)) smallest = p;
+        }
         consider(smallest);
         for (PartId p : touched) conn[p] = 0;
         if (best == kNoPart) best = smallest;
@@ -493,16 +560,45 @@ void run_vertex_stream(EdgeStream& stream, const PartitionConfig& cfg, Streaming
 
 // ---- hash -------------------------------------------------------------------------------------
 void run_hash(const PartitionConfig& cfg, StreamingState& st, PartitionStats& stats) {
-  for (std::uint64_t v = 0; v < st.n_; ++v) {
+  // Several constraints: the heaviest vertices (relative to the bounds) go first, while
+  // every part still has room for them; the rest fill in by hash.
+  std::vector<VertexId> order;
+  std::uint64_t heavy_until = 0;
+  if (st.bw_) {
+    order.resize(st.n_);
+    std::iota(order.begin(), order.end(), VertexId{0});
+    std::vector<float> rel(st.n_, 0);
+    for (std::uint64_t v = 0; v < st.n_; ++v)
+      for (std::uint32_t c = 0; c < st.bw_->ncon; ++c)
+        rel[v] = std::max(rel[v], static_cast<float>(st.bw_->at(v, c)) / static_cast<float>(std::max<std::uint64_t>(1, st.bw_->cap[c])));
+    std::stable_sort(order.begin(), order.end(), [&](VertexId a, VertexId b) { return rel[a] > rel[b]; });
+    // Heavy vertices (over 4x the mean share of a bound) go to the least full part that
+    // fits (LPT scheduling), so that no part fills one constraint with a few hubs and is
+    // left unable to take its share of light vertices.
+    heavy_until = 0;
+    const float heavy = 4.0f * static_cast<float>(cfg.num_parts) / static_cast<float>(std::max<std::uint64_t>(1, st.n_));
+    while (heavy_until < st.n_ && rel[order[heavy_until]] > heavy) ++heavy_until;
+  }
+  for (std::uint64_t i = 0; i < st.n_; ++i) {
+    const std::uint64_t v = order.empty() ? i : order[i];
     PartId p = static_cast<PartId>(splitmix64(cfg.seed * 0x100000001b3ULL + v) % cfg.num_parts);
-    while (st.size_[p] >= st.cap_) p = (p + 1) % cfg.num_parts;  // full: next part
+    if (st.bw_ && i < heavy_until) {
+      p = st.emptiest_for(static_cast<VertexId>(v));
+    } else if (st.bw_) {  // full under some constraint: the next part with room, else the least full
+      std::uint32_t tries = 0;
+      while (!st.fits(static_cast<VertexId>(v), p) && ++tries < cfg.num_parts) p = (p + 1) % cfg.num_parts;
+      if (tries == cfg.num_parts) p = st.emptiest_for(static_cast<VertexId>(v));
+    } else {
+      while (st.size_[p] >= st.cap_) p = (p + 1) % cfg.num_parts;  // full: next part
+    }
     st.assign(static_cast<VertexId>(v), p);
   }
   stats.passes_done = 0;
 }
 
 // ---- METIS ------------------------------------------------------------------------------------
-std::vector<PartId> run_metis(EdgeStream& stream, const PartitionConfig& cfg, PartitionStats& stats) {
+std::vector<PartId> run_metis(EdgeStream& stream, const PartitionConfig& cfg, PartitionStats& stats,
+                              const BalanceWeights* bw) {
   const std::uint64_t n = stream.info().num_nodes;
   if (cfg.num_parts > n && n > 0)  // METIS prints warnings and returns garbage here
     throw std::invalid_argument("METIS cannot split " + std::to_string(n) + " vertices into " +
@@ -519,6 +615,24 @@ std::vector<PartId> run_metis(EdgeStream& stream, const PartitionConfig& cfg, Pa
   std::vector<idx_t> adjncy(g.targets().begin(), g.targets().end());
   const std::vector<idx_t> adjwgt = g.has_weights() ? detail::metis_edge_weights(g.weights()) : std::vector<idx_t>{};
   idx_t nv = static_cast<idx_t>(n), ncon = 1, nparts = static_cast<idx_t>(cfg.num_parts), objval = 0;
+  // Several constraints: METIS's multi-constraint k-way (ncon, vwgt, ubvec = 1 + eps_c).
+  std::vector<idx_t> vwgt;
+  std::vector<real_t> ubvec;
+  if (bw) {
+    ncon = static_cast<idx_t>(bw->ncon);
+    vwgt.resize(bw->w.size());
+    for (std::size_t i = 0; i < bw->w.size(); ++i) {
+      if (bw->w[i] > static_cast<std::uint32_t>(std::numeric_limits<idx_t>::max()))
+        throw_file(stream.info().path, "a vertex weight exceeds METIS's 32-bit range");
+      vwgt[i] = static_cast<idx_t>(bw->w[i]);
+    }
+    for (std::uint32_t c = 0; c < bw->ncon; ++c) {
+      if (bw->total[c] > static_cast<std::uint64_t>(std::numeric_limits<idx_t>::max()))
+        throw_file(stream.info().path, "the total of constraint " + constraint_name(bw->constraints[c]) +
+                                           " exceeds METIS's 32-bit range");
+      ubvec.push_back(static_cast<real_t>(1.0 + std::max(0.001, bw->constraints[c].eps)));
+    }
+  }
   std::vector<idx_t> part(n, 0);
   idx_t options[METIS_NOPTIONS];
   METIS_SetDefaultOptions(options);
@@ -526,9 +640,9 @@ std::vector<PartId> run_metis(EdgeStream& stream, const PartitionConfig& cfg, Pa
   options[METIS_OPTION_UFACTOR] = std::max<idx_t>(1, static_cast<idx_t>(std::lround(cfg.imbalance * 1000)));  // METIS rejects 0
   options[METIS_OPTION_NUMBERING] = 0;
   if (cfg.num_parts > 1 && n > 0) {
-    const int rc = METIS_PartGraphKway(&nv, &ncon, xadj.data(), adjncy.data(), nullptr, nullptr,
-                                       adjwgt.empty() ? nullptr : const_cast<idx_t*>(adjwgt.data()), &nparts,
-                                       nullptr, nullptr, options, &objval, part.data());
+    const int rc = METIS_PartGraphKway(&nv, &ncon, xadj.data(), adjncy.data(), vwgt.empty() ? nullptr : vwgt.data(),
+                                       nullptr, adjwgt.empty() ? nullptr : const_cast<idx_t*>(adjwgt.data()), &nparts,
+                                       nullptr, ubvec.empty() ? nullptr : ubvec.data(), options, &objval, part.data());
     if (rc != METIS_OK) throw std::runtime_error("METIS_PartGraphKway failed with code " + std::to_string(rc));
   }
   stats.passes_done = 2;  // CSR build reads the stream twice
@@ -611,8 +725,9 @@ std::uint64_t fennel_edge_count(EdgeStream& stream, std::size_t chunk_edges, boo
 std::uint64_t partition_state_lower_bound(const PartitionConfig& cfg, std::uint64_t n, std::uint64_t m) {
   std::uint64_t per_vertex = 0, per_edge = 0;
   switch (cfg.algo) {
-    case PartitionAlgo::Grem:  // semi-external engine: docs/partitioning.md (28 B); chunked: part + summary + local id
-      per_vertex = std::max<std::uint64_t>(kSemiExternalBytesPerVertex, 8 + 4 * static_cast<std::uint64_t>(std::max(1, cfg.summary_slots)));
+    case PartitionAlgo::Grem:  // the lighter engine's: part + affinity summary (4 B a slot) + local-id map
+      // (the semi-external engine needs kSemiExternalBytesPerVertex; this is a lower bound)
+      per_vertex = 8 + 4 * static_cast<std::uint64_t>(std::max(1, cfg.summary_slots));
       break;
     case PartitionAlgo::Fennel:
     case PartitionAlgo::Ldg: per_vertex = 8; break;  // part + local-id map
@@ -655,19 +770,48 @@ std::vector<PartId> partition_graph(EdgeStream& stream, const PartitionConfig& c
   std::vector<PartId> result;
   const std::uint64_t n = stream.info().num_nodes;
   check_state_fits(stream, cfg);
-  if (cfg.algo == PartitionAlgo::Metis) {
-    result = run_metis(stream, cfg, stats);
+  // Balance constraints: the vertex count alone keeps the fast paths (and its eps becomes
+  // `imbalance`); anything else gets per-vertex weights.
+  PartitionConfig c1 = cfg;
+  if (c1.balance.size() == 1 && c1.balance[0].kind == BalanceKind::Nodes) {
+    c1.imbalance = c1.balance[0].eps;
+    c1.balance.clear();
+  }
+  BalanceWeights own_weights;
+  const BalanceWeights* bw = nullptr;
+  if (c1.weights && !c1.weights->nodes_only()) {
+    bw = c1.weights;
+  } else if (!c1.weights && !c1.balance.empty()) {
+    own_weights = compute_balance_weights(stream, c1.balance, c1.num_parts, c1.balance_inputs,
+                                          std::min<std::size_t>(effective_chunk_edges(c1), std::size_t{1} << 20));
+    bw = &own_weights;
+  } else if (c1.weights) {
+    c1.imbalance = c1.weights->constraints[0].eps;
+  }
+  if (bw && bw->n != n) throw std::invalid_argument("balance weights are for another graph");
+  const PartitionConfig& cfgx = c1;
+  if (cfgx.algo == PartitionAlgo::Metis) {
+    result = run_metis(stream, cfgx, stats, bw);
   } else {
-    StreamingState st(n, cfg);
-    switch (cfg.algo) {
-      case PartitionAlgo::Grem: run_grem(stream, cfg, st, stats, progress); break;
-      case PartitionAlgo::Fennel: run_vertex_stream(stream, cfg, st, stats, progress, true); break;
-      case PartitionAlgo::Ldg: run_vertex_stream(stream, cfg, st, stats, progress, false); break;
-      case PartitionAlgo::Hash: run_hash(cfg, st, stats); break;
+    StreamingState st(n, cfgx);
+    st.set_constraints(bw);
+    switch (cfgx.algo) {
+      case PartitionAlgo::Grem: run_grem(stream, cfgx, st, stats, progress); break;
+      case PartitionAlgo::Fennel: run_vertex_stream(stream, cfgx, st, stats, progress, true); break;
+      case PartitionAlgo::Ldg: run_vertex_stream(stream, cfgx, st, stats, progress, false); break;
+      case PartitionAlgo::Hash: run_hash(cfgx, st, stats); break;
       case PartitionAlgo::Metis: break;
     }
     st.place_isolated();
     result = std::move(st.part_);
+    // Several constraints: whatever a streaming algorithm could not place within every
+    // bound is repaired (moves and swaps on the few vertices concerned; METIS, the
+    // baseline, is left as it returns).
+    if (bw) {
+      std::uint64_t repaired = 0;
+      stats.balanced = repair_balance(result, *bw, cfgx.num_parts, splitmix64(cfgx.seed ^ 0xba1a9ceULL), &repaired);
+      stats.moves += repaired;
+    }
   }
   stats.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (stats_out) *stats_out = stats;

@@ -30,7 +30,15 @@ struct SemiExternalParams {
   // levels, each refined, as multilevel matching does; 2 measured best on the quality set).
   double cluster_growth = 2;
   bool block_vcycles = true;      // refine each block against exact anchors (multilevel engine)
+  std::uint32_t small_graph_per_part = 64;  // several constraints: coarsen to this many vertices per part
   std::string temp_dir;           // where the block files go (empty: TMPDIR or /tmp)
+  // Several balance constraints: per-vertex weights n x ncon (null: one constraint, the
+  // vertex count, with cap and imbalance above), and per constraint its capacity, total
+  // and eps.
+  const std::vector<std::uint32_t>* vertex_weights = nullptr;
+  std::uint32_t ncon = 1;
+  std::vector<std::uint64_t> caps, totals;
+  std::vector<double> eps;
 };
 
 struct SemiExternalResult {
@@ -38,6 +46,7 @@ struct SemiExternalResult {
   int block_passes = 0;           // passes over block files, all levels
   std::uint64_t blocks_read = 0;
   std::uint64_t moves = 0;        // refinement moves on the finest level
+  bool balanced = true;           // every constraint holds (always, with one node constraint)
   int levels = 0;                 // levels on disk, the input's included
   std::uint64_t coarsest_nodes = 0, coarsest_edges = 0;  // the graph partitioned in memory
   std::uint64_t temp_bytes_peak = 0;  // disk used by block files at most

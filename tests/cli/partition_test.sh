@@ -112,10 +112,10 @@ if command -v strace >/dev/null && strace -f -qq -o /dev/null true 2>/dev/null; 
   echo "fsync order checked with strace"
 fi
 
-# Weights: vertex weights are unsupported (warning); edge weights only used by METIS.
+# Weights: vertex weights count only with --balance vwgt (a note says so); edge weights only used by METIS.
 printf '3 2 11\n5 2 1\n1 1 1 3 1\n1 2 1\n' > "$work/vw.graph"
 msg=$("$fl" partition -i "$work/vw.graph" -k 2 -o "$work/vw" -q 2>&1 >/dev/null) || fail "vertex-weighted input"
-grep -q "vertex weights.*not supported" <<<"$msg" || fail "no vertex weight warning: $msg"
+grep -q "vertex weights.*count only with --balance vwgt" <<<"$msg" || fail "no vertex weight note: $msg"
 grep -q "grem ignores edge weights" <<<"$msg" || fail "no edge weight note: $msg"
 msg=$("$fl" partition -i "$work/vw.graph" -k 2 -a metis -o "$work/vw2" -q 2>&1 >/dev/null) || fail "metis weighted"
 grep -q "ignores edge weights" <<<"$msg" && fail "metis uses edge weights: $msg"
@@ -133,6 +133,48 @@ if [ "${avail_kb:-0}" -lt 90000000 ]; then
     fail "4e9 vertices message: $msg"
   [ -e "$work/huge" ] && fail "4e9 vertices: output written"
 fi
+
+# Balance constraints (docs/partitioning.md): per-constraint bounds in partition.json, the
+# summary lines, vertex weights of a METIS file, flag errors.
+"$fl" partition -i "$g" -k 8 -o "$work/bal" -q --no-shards --balance nodes,edges --imbalance nodes=0.03,edges=0.05 >"$work/bal.txt"
+js=$(cat "$work/bal/partition.json")
+grep -q '"balance":\[{"constraint":"nodes","eps":0.03' <<<"$js" || fail "partition.json balance: $js"
+grep -q '{"constraint":"edges","eps":0.05' <<<"$js" || fail "partition.json edges constraint"
+grep -q '"balanced":true' <<<"$js" || fail "not balanced: $js"
+grep -q "balance edges" "$work/bal.txt" || fail "summary lacks the edges line"
+# The edge imbalance recomputed here from the .part file and the graph (degree sums).
+python3 - "$g" "$work/bal/4elt.part.8" <<'PY' || fail "edge balance recomputed from the part file"
+import sys
+lines = [l for l in open(sys.argv[1]) if not l.startswith("%")]
+part = [int(x) for x in open(sys.argv[2])]
+load = [0] * 8
+for v, l in enumerate(lines[1:]):
+    load[part[v]] += len(l.split())
+tot = sum(load)
+assert max(load) <= int(1.05 * tot / 8), (max(load), tot)
+PY
+ev=$("$fl" partition --evaluate "$work/bal/4elt.part.8" -i "$g" --json --balance nodes,edges --imbalance 0.05)
+grep -q '"constraint":"edges"' <<<"$ev" || fail "--evaluate --balance: $ev"
+printf '4 4 010 2\n3 1 2 4\n1 1 1 3\n1 1 2 4\n1 1 3 1\n' > "$work/vwb.graph"
+"$fl" partition -i "$work/vwb.graph" -k 2 -o "$work/vwb" -q --no-shards --balance vwgt --imbalance 0.5 >/dev/null ||
+  fail "--balance vwgt"
+grep -q '"constraint":"vwgt1"' "$work/vwb/partition.json" || fail "vwgt columns in partition.json"
+grep -q '"balanced":true' "$work/vwb/partition.json" || fail "vwgt not balanced"
+"$fl" partition -i "$work/vwb.graph" -k 2 -o "$work/vwm" -q --no-shards -a metis --balance vwgt --imbalance 0.5 >/dev/null ||
+  fail "metis --balance vwgt"
+set +e
+m1=$("$fl" partition -i "$g" -k 8 -o "$work/b1" --balance nodes,bogus 2>&1); b1=$?
+m2=$("$fl" partition -i "$g" -k 8 -o "$work/b2" --balance nodes --imbalance nodes=x 2>&1); b2=$?
+m3=$("$fl" partition -i "$g" -k 8 -o "$work/b3" --balance nodes,edges --engine degree-lp 2>&1); b3=$?
+m4=$("$fl" partition -i "$g" -k 8 -o "$work/b4" --balance vwgt 2>&1); b4=$?
+m5=$("$fl" partition -i "$g" -k 8 -o "$work/b5" --balance train 2>&1); b5=$?
+set -e
+[ "$b1" = 2 ] && grep -q "unknown constraint 'bogus'" <<<"$m1" || fail "--balance bogus: $b1 $m1"
+[ "$b2" = 2 ] || fail "--imbalance nodes=x: $b2 $m2"
+[ "$b3" = 2 ] && grep -q "balances vertices only" <<<"$m3" || fail "degree-lp with edges: $b3 $m3"
+[ "$b4" = 2 ] && grep -q "no vertex weights" <<<"$m4" || fail "vwgt without weights: $b4 $m4"
+[ "$b5" = 2 ] && grep -q "training split" <<<"$m5" || fail "train without split: $b5 $m5"
+for d in b1 b2 b3 b4 b5; do [ -e "$work/$d" ] && fail "$d: output written"; done
 
 # Refuses a non-empty output folder; leaves no temp folder behind; bad flags exit 2.
 set +e

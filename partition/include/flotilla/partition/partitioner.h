@@ -10,6 +10,7 @@
 
 #include "flotilla/datasets/edge_stream.h"
 #include "flotilla/partition/assignment.h"
+#include "flotilla/partition/balance.h"
 
 namespace flotilla {
 
@@ -36,6 +37,14 @@ struct PartitionConfig {
   // Semi-external engine: folder for its block files (empty: $TMPDIR or /tmp). They are
   // unlinked as soon as created, so nothing is left behind, even by a killed run.
   std::string temp_dir;
+  // Balance constraints (docs/partitioning.md, "Balance constraints"); empty: the vertex
+  // count alone, bound by `imbalance`. Their weights come from `weights` when set (built by
+  // the caller with compute_balance_weights, e.g. to report on them), else they are
+  // computed from the stream and `balance_inputs`. With constraints other than the vertex
+  // count, GREM runs the semi-external engine (the others balance vertices only).
+  std::vector<BalanceConstraint> balance;
+  BalanceInputs balance_inputs;
+  const BalanceWeights* weights = nullptr;
 };
 
 struct PartitionStats {
@@ -58,6 +67,9 @@ struct PartitionStats {
   // Semi-external engine, wall seconds per phase: input -> blocks, coarsening, in-memory
   // partition of the coarsest graph, projection and refinement.
   double seconds_input = 0, seconds_coarsen = 0, seconds_initial = 0, seconds_refine = 0;
+  // False when, with several constraints, some part stays above a bound (no single move
+  // could fix it); balance_report says which.
+  bool balanced = true;
 };
 
 // Bytes per vertex of the semi-external engine's state at its peak (docs/partitioning.md).
