@@ -181,6 +181,8 @@ bool FieldCursor::parse_i64(std::int64_t& out, const LineReader& reader, const c
   if (p_ == end_) return false;
   const char* s = p_;
   const auto res = std::from_chars(p_, end_, out);
+  if (res.ec == std::errc::result_out_of_range && (res.ptr == end_ || is_sep(*res.ptr)))
+    reader.fail(std::string(what) + " out of range: '" + std::string(token_for_error()) + "'");
   if (res.ec != std::errc() || (res.ptr != end_ && !is_sep(*res.ptr))) bad_field(reader, what, token_for_error());
   p_ = res.ptr;
   (void)s;

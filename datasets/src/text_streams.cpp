@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "flotilla/datasets/error.h"
+#include "flotilla/datasets/graph_io.h"
 #include "flotilla/datasets/line_reader.h"
 #include "id_compactor.h"
 #include "streams.h"
@@ -60,6 +63,54 @@ MetisHeader read_metis_header(LineReader& r) {
   return h;
 }
 
+// Every vertex line takes at least `min_line_bytes` bytes, its newline included (1 for an empty
+// line; the last line may lack its newline, but the header line takes more than that byte): a
+// header claiming more vertices than the file can hold is corrupt (checked before anyone
+// allocates per-vertex arrays). Deflate expands at most ~1032x.
+void check_metis_lines_fit(const LineReader& r, const MetisHeader& h, std::uint64_t min_line_bytes) {
+  const std::uint64_t max_bytes = r.compressed() ? r.file_bytes() * 1032 : r.file_bytes();
+  if (h.n * min_line_bytes > max_bytes)
+    r.fail("header says n = " + std::to_string(h.n) + " vertices but the file is too small to hold that many lines" +
+           (min_line_bytes > 1 ? " of " + std::to_string(h.ncon) + " vertex weights" : std::string()));
+}
+
+// The next vertex line after the header: skips '%' comment lines, and blank lines once all n
+// vertex lines have been read; fails on any further line. False at the end of the file.
+// `vertices_read` counts the vertex lines returned so far.
+bool next_metis_vertex_line(LineReader& r, const MetisHeader& h, std::uint64_t vertices_read, std::string_view& line) {
+  for (;;) {
+    if (!r.next(line)) return false;
+    if (!line.empty() && line[0] == '%') continue;
+    if (vertices_read >= h.n) {
+      if (is_blank(line)) continue;  // trailing blank lines
+      r.fail("more vertex lines than the header's n = " + std::to_string(h.n));
+    }
+    return true;
+  }
+}
+
+// The fields of a vertex line before its adjacency list: the vertex size (fmt 1xx; checked,
+// not kept), then ncon vertex weights (fmt x1x), each passed to weight(c, w), c = 0..ncon-1.
+template <typename Weight>
+void parse_metis_vertex_prefix(FieldCursor& f, const LineReader& r, const MetisHeader& h, Weight&& weight) {
+  std::uint64_t size = 0;
+  if (h.vsize && !f.parse_u64(size, r, "vertex size")) r.fail("missing vertex size (fmt says vertex sizes)");
+  for (std::uint64_t c = 0; c < h.ncon; ++c) {
+    std::int64_t w = 0;
+    if (!f.parse_i64(w, r, "vertex weight"))
+      r.fail("missing vertex weight: the line has " + std::to_string(c) + " vertex weights, the header's ncon = " +
+             std::to_string(h.ncon));
+    if (w < 0) r.fail("negative vertex weight " + std::to_string(w));
+    weight(c, w);
+  }
+}
+
+[[noreturn]] void fail_metis_truncated(const LineReader& r, const MetisHeader& h, std::uint64_t vertices_read) {
+  throw_at_line(r.path(), r.line_number(),
+                "file ends after " + std::to_string(vertices_read) + " vertex lines; the header says n = " +
+                    std::to_string(h.n) + " (truncated file?)");
+}
+
 class MetisEdgeStream final : public EdgeStream {
  public:
   MetisEdgeStream(const std::string& path, bool all_arcs, std::vector<std::int64_t>* vertex_weights)
@@ -72,13 +123,7 @@ class MetisEdgeStream final : public EdgeStream {
     info_.has_edge_weights = header_.ewgt;
     info_.each_edge_once = !all_arcs;
     header_lines_ = reader_.line_number();
-    // Every vertex needs at least a newline: a header claiming more vertices than the file
-    // can hold is corrupt (checked before anyone allocates per-vertex arrays). Deflate
-    // expands at most ~1032x.
-    const std::uint64_t max_lines = reader_.compressed() ? reader_.file_bytes() * 1032 : reader_.file_bytes();
-    if (header_.n > max_lines)
-      throw_at_line(path, header_lines_, "header says n = " + std::to_string(header_.n) +
-                                             " vertices but the file is too small to hold that many lines");
+    check_metis_lines_fit(reader_, header_, 1);
   }
 
   int ncon() const { return static_cast<int>(header_.ncon); }
@@ -100,23 +145,13 @@ class MetisEdgeStream final : public EdgeStream {
     while (!done_ && chunk.size() < max_edges) {
       if (!in_line_) {
         std::string_view line;
-        if (!reader_.next(line)) { finish(); break; }
-        if (!line.empty() && line[0] == '%') continue;
-        if (vertex_ >= header_.n) {
-          if (is_blank(line)) continue;  // trailing blank lines
-          reader_.fail("more vertex lines than the header's n = " + std::to_string(header_.n));
-        }
+        if (!next_metis_vertex_line(reader_, header_, vertex_, line)) { finish(); break; }
         cursor_ = FieldCursor(line);
         ++vertex_;
         in_line_ = true;
-        std::uint64_t skip = 0;
-        if (header_.vsize && !cursor_.parse_u64(skip, reader_, "vertex size")) reader_.fail("missing vertex size");
-        for (std::uint64_t c = 0; c < header_.ncon; ++c) {
-          std::int64_t w = 0;
-          if (!cursor_.parse_i64(w, reader_, "vertex weight")) reader_.fail("missing vertex weight");
-          if (w < 0) reader_.fail("negative vertex weight");
+        parse_metis_vertex_prefix(cursor_, reader_, header_, [this](std::uint64_t, std::int64_t w) {
           if (vertex_weights_) vertex_weights_->push_back(w);
-        }
+        });
       }
       const VertexId u = static_cast<VertexId>(vertex_ - 1);
       while (chunk.size() < max_edges) {
@@ -148,10 +183,7 @@ class MetisEdgeStream final : public EdgeStream {
  private:
   void finish() {
     done_ = true;
-    if (vertex_ < header_.n)
-      throw_at_line(reader_.path(), reader_.line_number(),
-                    "file ends after " + std::to_string(vertex_) + " vertex lines; the header says n = " +
-                        std::to_string(header_.n) + " (truncated file?)");
+    if (vertex_ < header_.n) fail_metis_truncated(reader_, header_, vertex_);
     if (arcs_ != 2 * header_.m)
       throw_at_line(reader_.path(), header_lines_, "the header says m = " + std::to_string(header_.m) +
                                      " edges but the adjacency lists hold " + std::to_string(arcs_) +
@@ -334,6 +366,42 @@ std::unique_ptr<EdgeStream> open_edgelist_stream(const std::string& path, bool k
 }
 
 }  // namespace flotilla::detail
+
+namespace flotilla {
+
+VertexWeights read_metis_vertex_weights(const std::string& path) {
+  LineReader r(path);
+  const detail::MetisHeader h = detail::read_metis_header(r);
+  VertexWeights out;
+  if (h.ncon == 0) return out;  // fmt without vertex weights: the header says it all
+  // A line of ncon weights takes at least 2 * ncon bytes ("0 0 0\n"), so the file bounds the
+  // reservation below.
+  detail::check_metis_lines_fit(r, h, 2 * h.ncon);
+  out.ncon = static_cast<std::uint32_t>(h.ncon);
+  out.w.reserve(h.n * h.ncon);
+  constexpr std::uint64_t kMaxSum = static_cast<std::uint64_t>(INT64_MAX);
+  std::vector<std::uint64_t> sum(h.ncon, 0);
+  std::uint64_t vertices = 0;
+  std::string_view line;
+  while (detail::next_metis_vertex_line(r, h, vertices, line)) {
+    ++vertices;
+    FieldCursor f(line);
+    // The adjacency list after the weights is left to the edge reader.
+    detail::parse_metis_vertex_prefix(f, r, h, [&](std::uint64_t c, std::int64_t w) {
+      if (w > static_cast<std::int64_t>(UINT32_MAX))
+        r.fail("vertex weight " + std::to_string(w) + " is larger than 2^32-1 = 4294967295");
+      sum[c] += static_cast<std::uint64_t>(w);  // <= 2^63-1 + 2^32-1: no wrap
+      if (sum[c] > kMaxSum)
+        r.fail("the vertex weights of constraint " + std::to_string(c + 1) +
+               " sum to more than 2^63-1 (at vertex " + std::to_string(vertices) + ")");
+      out.w.push_back(static_cast<std::uint32_t>(w));
+    });
+  }
+  if (vertices < h.n) detail::fail_metis_truncated(r, h, vertices);
+  return out;
+}
+
+}  // namespace flotilla
 
 namespace flotilla::detail {
 

@@ -23,6 +23,20 @@ MetisGraph read_metis(const std::string& path);
 // Writes a symmetric CsrGraph (fmt 0, or fmt 1 when it has weights; weights rounded).
 void write_metis(const CsrGraph& g, const std::string& path);
 
+// The vertex weights of a METIS file, for balancing without loading the graph.
+struct VertexWeights {
+  std::uint32_t ncon = 0;        // weights per vertex (0 = the file has none)
+  std::vector<std::uint32_t> w;  // n * ncon, row-major: w[v * ncon + c]
+};
+// Reads the vertex weights of a METIS file (plain or gzip) whose fmt has the tens digit set
+// (ncon from the header, default 1) in one streaming pass, O(n * ncon) memory. Lines are those
+// of the METIS reader ('%' comments, vertex sizes of fmt 1xx skipped); the adjacency lists after
+// the weights are not parsed (the edge reader checks them). ncon = 0 and w empty when the fmt
+// has no vertex weights (only the header is read). Throws InputError naming file and line for
+// a missing, negative, non-integer or too large (> 2^32-1) weight, a line with fewer than ncon
+// weights, fewer or more than n vertex lines, or a constraint whose weights sum past 2^63-1.
+VertexWeights read_metis_vertex_weights(const std::string& path);
+
 // ---- Flotilla binary edge list (docs/formats.md) ------------------------------------
 // 64-byte little-endian header followed by num_edges (src, dst) pairs of id_bytes each.
 struct BinaryEdgeHeader {
