@@ -421,6 +421,39 @@ std::vector<ReaderCase> reader_cases() {
                      const MetisGraph g = read_metis(p);
                      ASSERT_EQ(g.vertex_weights.size(), g.graph.num_nodes() * static_cast<std::uint64_t>(g.ncon));
                    }});
+  // read_metis_vertex_weights on fmt 111 (size, two weights, then neighbour/edge-weight pairs):
+  // whatever it accepts is n * ncon weights, and the same as read_metis's where that accepts too.
+  const std::string metis_vw = "% comment\n5 5 111 2\n1 4 0 2 1 3 2\n2 5 1 1 1 3 1\n1 6 2 1 2 2 1 4 3\n3 7 3 3 3 5 1\n1 8 4 4 1\n";
+  auto metis_vw_counts = [](MutableFile& f, const std::string& c) {
+    f.counts = {{"n=2^40", replaced(c, "5 5 111 2", std::to_string(kHuge40) + " 5 111 2")},
+                {"n=2^32-2", replaced(c, "5 5 111 2", "4294967294 5 111 2")},
+                {"n=100000", replaced(c, "5 5 111 2", "100000 5 111 2")},
+                {"n=12", replaced(c, "5 5 111 2", "12 5 111 2")},
+                {"ncon=2^40", replaced(c, "5 5 111 2", "5 5 111 " + std::to_string(kHuge40))},
+                {"ncon=64", replaced(c, "5 5 111 2", "5 5 111 64")},
+                {"weight=2^32", replaced(c, "1 8 4 4 1", "1 4294967296 4 4 1")},
+                {"weight=2^63", replaced(c, "1 8 4 4 1", "1 9223372036854775808 4 4 1")},
+                {"weight=2^64", replaced(c, "1 8 4 4 1", "1 18446744073709551616 4 4 1")},
+                {"size=2^64", replaced(c, "1 8 4 4 1", "18446744073709551616 8 4 4 1")}};
+  };
+  auto read_vertex_weights = [](const std::string& p) {
+    const VertexWeights vw = read_metis_vertex_weights(p);
+    ASSERT_LE(vw.ncon, 64u);
+    if (vw.ncon == 0) ASSERT_TRUE(vw.w.empty());  // (n = 0 with fmt 10: ncon = 1, no weights)
+    if (vw.ncon == 0) return;
+    ASSERT_EQ(vw.w.size() % vw.ncon, 0u);
+    MetisGraph g;
+    try {
+      g = read_metis(p);
+    } catch (const InputError&) {
+      return;  // e.g. a corrupt adjacency list, which read_metis_vertex_weights does not parse
+    }
+    ASSERT_EQ(static_cast<std::uint32_t>(g.ncon), vw.ncon);
+    ASSERT_EQ(vw.w.size(), g.graph.num_nodes() * static_cast<std::uint64_t>(vw.ncon));
+    for (std::size_t i = 0; i < vw.w.size(); ++i) ASSERT_EQ(static_cast<std::int64_t>(vw.w[i]), g.vertex_weights[i]);
+  };
+  cases.push_back({"metis_vertex_weights", single("g.graph", metis_vw, metis_vw_counts), read_vertex_weights});
+  cases.push_back({"metis_vertex_weights_gz", single("g.graph.gz", gzip(metis_vw)), read_vertex_weights});
   for (std::uint32_t w : {4u, 8u}) {
     cases.push_back({"binary_edges_" + std::to_string(w),
                      [w](const std::string& dir) {
@@ -662,6 +695,9 @@ TEST(ReaderReliability, HugeCountsAreCheckedAgainstTheFileSize) {
   const std::string metis = dir + "/huge.graph";
   put_bytes(metis, "4294967294 1\n2\n1\n");
   EXPECT_NE(test::error_of([&] { read_metis(metis); }).find("too small"), std::string::npos);
+  // ... and n lines of ncon weights beyond the bytes the file holds (ncon = 64: 128 bytes a line).
+  put_bytes(metis, "2000000 0 10 64\n" + std::string(2000000, '\n'));
+  EXPECT_NE(test::error_of([&] { read_metis_vertex_weights(metis); }).find("too small"), std::string::npos);
   // npy: a shape whose data the file does not hold.
   const std::string npy = dir + "/huge.npy";
   put_bytes(npy, encode_npy_header(NpyType::Float32, {kHuge40, 4}) + std::string(16, '\0'));
