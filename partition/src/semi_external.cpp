@@ -467,6 +467,7 @@ class Engine {
     // propagation stalls above the budget, both relax (the limit up to total / (2k)), so
     // the budget holds at some cost in quality (partition.json reports the coarsest graph).
     double relax = 1.0;
+    double growth = std::max(2.0, p_.cluster_growth);
     // With several constraints, coarse vertices heavier than eps total / k leave the
     // in-memory partition no room to balance all of them: the limit does not relax there
     // (the budget may then be exceeded, which partition.json reports).
@@ -479,7 +480,7 @@ class Engine {
     while ((levels_.back().entries > budget_entries_ || (ncon_ > 1 && levels_.back().n > small_n)) && levels_.size() < 32) {
       const LevelGraph& g = levels_.back();
       const double need = static_cast<double>(g.entries) / static_cast<double>(budget_entries_);
-      const double factor = std::clamp(need * 1.5, 2.0, std::max(2.0, p_.cluster_growth)) * relax;
+      const double factor = std::clamp(need * 1.5, 2.0, std::max(2.0, growth)) * relax;
       std::vector<std::uint64_t> max_w(ncon_);
       bool at_limit = true;
       for (std::uint32_t c = 0; c < ncon_; ++c) {
@@ -494,6 +495,10 @@ class Engine {
       LevelGraph coarse = contract(g, cluster, &clusters);
       std::vector<std::uint32_t>().swap(levels_.back().deg);
       const bool stalled = static_cast<double>(coarse.n) > 0.95 * static_cast<double>(g.n);
+      // Vertices merge but edges do not (power-law graphs: leaves join hubs' clusters while
+      // the hub-hub edges stay): the next level clusters more aggressively, or coarsening
+      // would take dozens of levels, each a few passes over nearly all the edges.
+      if (static_cast<double>(coarse.entries) > 0.9 * static_cast<double>(g.entries)) growth = std::min(16.0, growth * 2);
       maps_.push_back(std::move(cluster));
       levels_.push_back(std::move(coarse));
       if (stalled) {
@@ -645,7 +650,7 @@ class Engine {
               free_r = r;
               free_best = c;
             }
-            if (!fits(c, u)) return;
+            if (r < best_r || !fits(c, u)) return;  // the rating test first: it rules out most
             if (r > best_r) {
               best = c;
               best_r = r;
