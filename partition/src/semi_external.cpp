@@ -764,9 +764,28 @@ class Engine {
     mp.capacity.resize(static_cast<std::size_t>(p_.k) * ncon_);
     for (std::uint32_t q = 0; q < p_.k; ++q)
       for (std::uint32_t c = 0; c < ncon_; ++c) mp.capacity[static_cast<std::size_t>(q) * ncon_ + c] = caps_[c];
-    std::vector<PartId> part(g.n, kNoPart);
-    multilevel_partition(wg, mp, part);
-    return part;
+    // Several seeds on the (small) coarsest graph; the lowest overload, then cut, is kept.
+    const int seeds = std::max(1, p_.initial_seeds);
+    std::vector<PartId> best;
+    double best_cut = 0, best_over = 0;
+    for (int t = 0; t < seeds; ++t) {
+      mp.seed = splitmix64(p_.seed ^ 0x5eed5eedULL ^ (static_cast<std::uint64_t>(t) << 32));
+      std::vector<PartId> part(g.n, kNoPart);
+      multilevel_partition(wg, mp, part);
+      std::vector<double> load(static_cast<std::size_t>(p_.k) * g.ncon, 0);
+      for (std::uint64_t v = 0; v < g.n; ++v)
+        for (std::uint32_t c = 0; c < g.ncon; ++c) load[part[v] * g.ncon + c] += wg.vw[v * g.ncon + c];
+      double over = 0;
+      for (std::uint32_t q = 0; q < p_.k; ++q)
+        for (std::uint32_t c = 0; c < g.ncon; ++c) over += std::max(0.0, load[q * g.ncon + c] - static_cast<double>(caps_[c])) / static_cast<double>(std::max<std::int64_t>(1, caps_[c]));
+      const double cut = cut_weight(wg, part);
+      if (t == 0 || over < best_over || (over == best_over && cut < best_cut)) {
+        best = std::move(part);
+        best_cut = cut;
+        best_over = over;
+      }
+    }
+    return best;
   }
 
   bool block_vcycles() const { return p_.block_vcycles; }
