@@ -28,6 +28,8 @@
 #   BALANCE       constraints for --balance where a case asks for it, GREM and METIS only
 #                 (default nodes,edges); without --balance in `flotilla partition --help` the
 #                 runs go without it and the table says so
+#   IMBALANCE     --imbalance with --balance (default nodes=0.03,edges=0.05: the acceptance's
+#                 vertex and edge bounds)
 #   GREM_FLAGS    extra flags for every GREM run (e.g. "--passes 4")
 #   RUN_TIMEOUT   seconds after which one partition run is killed (FAILED rc=124; default none)
 #   KEEP_SHARDS=1 keep papers' shards (default: removed after measuring; sizes are recorded)
@@ -51,6 +53,7 @@ fl="${FLOTILLA:-$root/build/cli/flotilla}"
 [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) is needed for peak RSS and CPU time" >&2; exit 1; }
 smoke="${SCALE_SMOKE:-0}"
 balance="${BALANCE:-nodes,edges}"
+imbalance="${IMBALANCE:-nodes=0.03,edges=0.05}"
 read -r -a grem_flags <<< "${GREM_FLAGS:-}"
 mkdir -p "$work/runs" "$work/.tools"
 work="$(cd "$work" && pwd)"
@@ -178,7 +181,7 @@ run_one() {  # case algo k graph balance_flag(0/1) shards(0/1): appends one JSON
   esac
   local bal_note="-"
   if [ "$bal" = 1 ]; then
-    if [ "$has_balance" = 1 ]; then flags+=(--balance "$balance"); bal_note="$balance"
+    if [ "$has_balance" = 1 ]; then flags+=(--balance "$balance" --imbalance "$imbalance"); bal_note="$balance ($imbalance)"
     else bal_note="none (no --balance)"; fi
   fi
   [ "$shards" = 1 ] || flags+=(--no-shards)

@@ -364,12 +364,24 @@ void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, Stre
   stats.coarsest_edges = r.coarsest_edges;
   stats.temp_bytes_peak = r.temp_bytes_peak;
   stats.level_sizes = r.level_sizes;
-  stats.vertex_state_bytes = kSemiExternalBytesPerVertex * st.n_;
+  // Each constraint beyond the first adds its weights and its cluster weights (8 B).
+  stats.vertex_state_bytes = (kSemiExternalBytesPerVertex + 8 * (st.bw_ ? st.bw_->ncon - 1 : 0)) * st.n_;
   stats.seconds_input = r.seconds_input;
   stats.seconds_coarsen = r.seconds_coarsen;
   stats.seconds_initial = r.seconds_initial;
   stats.seconds_refine = r.seconds_refine;
   stats.budget_bytes = 64 * static_cast<std::uint64_t>(sp.budget_edges);
+}
+
+detail::DegreeLpParams degree_lp_params(const PartitionConfig& cfg, const StreamingState& st, std::size_t read_chunk) {
+  detail::DegreeLpParams lp;
+  lp.k = cfg.num_parts;
+  lp.cap = st.cap_;
+  lp.rounds = cfg.passes > 0 ? cfg.passes : 3;
+  lp.slots = std::max(1, cfg.summary_slots);
+  lp.seed = cfg.seed;
+  lp.chunk_edges = read_chunk;
+  return lp;
 }
 
 // Chooses GREM's engine (PartitionConfig::grem_engine; docs/partitioning.md).
@@ -411,13 +423,7 @@ void run_grem(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st
     if (!skewed) return;
     const std::uint64_t se_cut = detail::stream_cut(stream, st.part_, read_chunk);
     std::vector<std::uint32_t> deg2 = detail::stream_degrees(stream, st.n_, read_chunk, &degree_chunks);
-    detail::DegreeLpParams lp;
-    lp.k = k;
-    lp.cap = st.cap_;
-    lp.rounds = cfg.passes > 0 ? cfg.passes : 3;
-    lp.slots = std::max(1, cfg.summary_slots);
-    lp.seed = cfg.seed;
-    lp.chunk_edges = read_chunk;
+    const detail::DegreeLpParams lp = degree_lp_params(cfg, st, read_chunk);
     std::vector<PartId> lp_part(st.n_, kNoPart);
     const detail::DegreeLpResult r = detail::degree_lp_partition(stream, st.n_, std::move(deg2), lp, lp_part, progress);
     stats.passes_done += 2 + r.passes;  // scoring, degrees, LP rounds
@@ -449,13 +455,7 @@ void run_grem(EdgeStream& stream, const PartitionConfig& cfg, StreamingState& st
     ml_cut = detail::stream_cut(stream, ml.part_, read_chunk);
     ml_part = std::move(ml.part_);
   }
-  detail::DegreeLpParams lp;
-  lp.k = k;
-  lp.cap = st.cap_;
-  lp.rounds = cfg.passes > 0 ? cfg.passes : 3;
-  lp.slots = std::max(1, cfg.summary_slots);
-  lp.seed = cfg.seed;
-  lp.chunk_edges = read_chunk;
+  const detail::DegreeLpParams lp = degree_lp_params(cfg, st, read_chunk);
   const bool ran_ml = !ml_part.empty();
   const detail::DegreeLpResult r = detail::degree_lp_partition(stream, st.n_, std::move(deg), lp, st.part_, progress);
   stats.chunk_edges = read_chunk;

@@ -3,6 +3,7 @@
 #include "semi_external.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -201,6 +202,11 @@ void read_block(const LevelGraph& g, std::size_t b, BlockBuf& out) {
   const std::uint32_t nv = blk.end - blk.begin;
   out.begin = blk.begin;
   out.end = blk.end;
+  // Growing a vector keeps the old array while the new one is zero-filled: free first.
+  if (blk.entries > out.adj.capacity()) {
+    std::vector<std::uint32_t>().swap(out.adj);
+    std::vector<std::uint32_t>().swap(out.ew);
+  }
   out.deg.resize(nv);
   out.adj.resize(blk.entries);
   out.ew.resize(blk.entries);
@@ -252,22 +258,20 @@ class BlockBuilder {
   void add(VertexId owner, VertexId other, std::uint32_t w) {
     const std::size_t b = static_cast<std::size_t>(std::upper_bound(bounds_.begin(), bounds_.end(), owner) - bounds_.begin()) - 1;
     auto& buf = buf_[b];
+    if (buf.capacity() == 0) buf.reserve(per_bucket_);  // exactly: growth by doubling would double the buffers
     buf.push_back({owner, other, w});
-    if (buf.size() >= per_bucket_) {
-      segments_[b].push_back({spill_.size(), buf.size()});
-      if (unit_) {
-        packed_.resize(buf.size());
-        for (std::size_t i = 0; i < buf.size(); ++i) packed_[i] = (std::uint64_t{buf[i].owner} << 32) | buf[i].other;
-        spill_.append(packed_.data(), packed_.size() * 8);
-      } else {
-        spill_.append(buf.data(), buf.size() * sizeof(Entry));
-      }
-      buf.clear();
-    }
+    if (buf.size() >= per_bucket_) spill_bucket(b);
   }
 
   // `mark` is scratch of at least n entries (any contents).
   LevelGraph finish(std::uint64_t n, std::uint32_t ncon, std::vector<std::uint32_t> vw, std::vector<std::uint32_t>& mark) {
+    // Every buffer goes to the spill and is freed first, so that the buffers and a block's
+    // arrays are never in memory at once (the budget counts one or the other).
+    for (std::size_t b = 0; b < buf_.size(); ++b) {
+      if (!buf_[b].empty()) spill_bucket(b);
+      std::vector<Entry>().swap(buf_[b]);
+    }
+    std::vector<std::uint64_t>().swap(packed_);
     spill_.flush();
     LevelGraph g;
     g.file = std::make_unique<ScratchFile>(dir_, live_, peak_);
@@ -282,8 +286,14 @@ class BlockBuilder {
     for (std::size_t b = 0; b + 1 < bounds_.size(); ++b) {
       const VertexId begin = bounds_[b], end = bounds_[b + 1];
       const std::uint32_t nv = end - begin;
-      std::uint64_t total = buf_[b].size();
+      std::uint64_t total = 0;
       for (auto& s : segments_[b]) total += s.count;
+      // Growing a vector keeps the old array until the new one is filled: free first.
+      if (total > entries.capacity()) {
+        std::vector<Entry>().swap(entries);
+        std::vector<std::uint32_t>().swap(adj);
+        std::vector<std::uint32_t>().swap(ew);
+      }
       entries.resize(total);
       std::uint64_t at = 0;
       for (auto& s : segments_[b]) {
@@ -297,8 +307,7 @@ class BlockBuilder {
         }
         at += s.count;
       }
-      std::copy(buf_[b].begin(), buf_[b].end(), entries.begin() + static_cast<std::ptrdiff_t>(at));
-      std::vector<Entry>().swap(buf_[b]);
+
       // Counting sort by owner.
       pos.assign(nv + 1, 0);
       for (const Entry& e : entries) ++pos[e.owner - begin + 1];
@@ -355,6 +364,18 @@ class BlockBuilder {
   struct Entry {
     std::uint32_t owner, other, w;
   };
+  void spill_bucket(std::size_t b) {
+    auto& buf = buf_[b];
+    segments_[b].push_back({spill_.size(), buf.size()});
+    if (unit_) {
+      packed_.resize(buf.size());
+      for (std::size_t i = 0; i < buf.size(); ++i) packed_[i] = (std::uint64_t{buf[i].owner} << 32) | buf[i].other;
+      spill_.append(packed_.data(), packed_.size() * 8);
+    } else {
+      spill_.append(buf.data(), buf.size() * sizeof(Entry));
+    }
+    buf.clear();
+  }
   struct Segment {
     std::uint64_t offset, count;
   };
@@ -461,6 +482,7 @@ class Engine {
       return s;
     };
     levels_.push_back(build_input_level());
+    release_free_memory();
     res_.seconds_input = lap();
     // Coarsen until the level fits the budget. A cluster may weigh up to `grow` x the
     // level's mean vertex weight and at most eps_c total_c / k per constraint; where label
@@ -501,12 +523,15 @@ class Engine {
       if (static_cast<double>(coarse.entries) > 0.9 * static_cast<double>(g.entries)) growth = std::min(16.0, growth * 2);
       maps_.push_back(std::move(cluster));
       levels_.push_back(std::move(coarse));
+      release_free_memory();
       if (stalled) {
         // Gently: a step too far leaves the in-memory phase a graph far below the budget.
         if (at_limit && relax >= max_relax) break;
         relax *= 1.25;
       }
     }
+    std::vector<std::uint32_t>().swap(mark_);  // only contraction uses it
+    release_free_memory();
     res_.levels = static_cast<int>(levels_.size());
     for (const LevelGraph& g : levels_) res_.level_sizes.push_back({g.n, g.entries / 2});
     res_.seconds_coarsen = lap();
@@ -535,6 +560,20 @@ class Engine {
   }
 
  private:
+  // Hands freed heap back to the system (glibc keeps large freed blocks otherwise), so that
+  // peak RSS follows what is live: the degree pass's and a level's scratch arrays are not
+  // live at the same time as the next phase's.
+  static void release_free_memory() {
+#ifdef __GLIBC__
+    ::malloc_trim(0);
+#endif
+  }
+
+  // The random stream of one block's pass: seed, level, round and block decide it.
+  Rng block_rng(std::uint64_t level, int round, std::size_t b) const {
+    return Rng(splitmix64(p_.seed ^ (level << 48) ^ (static_cast<std::uint64_t>(round) << 40) ^ b));
+  }
+
   double min_eps() const { return *std::min_element(eps_.begin(), eps_.end()); }
 
   void report(std::uint64_t done, std::uint64_t total) {
@@ -631,7 +670,7 @@ class Engine {
     for (int round = 0; round < p_.cluster_rounds; ++round) {
       std::uint64_t moved = 0;
       for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
-        Rng rng(splitmix64(p_.seed ^ (level << 48) ^ (static_cast<std::uint64_t>(round) << 40) ^ b));
+        Rng rng = block_rng(level, round, b);
         shuffle_order(order, blk.size(), rng);
         for (std::uint32_t i : order) {
           const VertexId u = blk.begin + i;
@@ -896,7 +935,7 @@ class Engine {
     auto pass = [&](int round, double allowance) {
       std::uint64_t moved = 0;
       for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
-        Rng rng(splitmix64(p_.seed ^ (level << 48) ^ (static_cast<std::uint64_t>(round) << 40) ^ b));
+        Rng rng = block_rng(level, round, b);
         shuffle_order(order, blk.size(), rng);
         for (std::uint32_t i : order) {
           const VertexId u = blk.begin + i;

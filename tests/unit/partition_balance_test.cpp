@@ -99,6 +99,10 @@ TEST(BalanceSpec, CapacityNeverBelowAnEvenSplitOrTheHeaviestVertex) {
   EXPECT_EQ(constraint_capacity(1000, 400, 8, 0.03), 400u); // a hub must fit somewhere
   EXPECT_EQ(constraint_capacity(0, 0, 8, 0.03), 0u);
   EXPECT_EQ(part_capacity(1000, 8, 0.03), constraint_capacity(1000, 1, 8, 0.03));
+  // Edge endpoints of a graph with 2^33 undirected edges (2^34 endpoints) over 64 parts.
+  const std::uint64_t t = std::uint64_t{1} << 34;
+  EXPECT_EQ(constraint_capacity(t, 1u << 20, 64, 0.05), static_cast<std::uint64_t>(1.05 * static_cast<double>(t / 64)));
+  EXPECT_EQ(constraint_capacity(t, 1u << 20, 64, 0.0), t / 64);
 }
 
 TEST(BalanceWeightsTest, DegreesTrainAndVertexWeights) {
