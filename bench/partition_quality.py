@@ -43,7 +43,8 @@ def permuted_copy(src, dst, seed):
         f.write("\n".join(out) + "\n")
     return dst
 
-def run_cut(flotilla, path, k, flags):
+def run_partition(flotilla, path, k, flags):
+    """partition.json of one `flotilla partition --no-shards` run (exits on failure)."""
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [flotilla, "partition", "-i", path, "-k", str(k), "-o", os.path.join(tmp, "p"), "--json", "-q",
                "--no-shards"] + flags
@@ -51,8 +52,7 @@ def run_cut(flotilla, path, k, flags):
         if r.returncode != 0:
             print(r.stderr, file=sys.stderr)
             sys.exit(1)
-        d = json.loads(r.stdout)
-        return d["edge_cut"], d["imbalance"]
+        return json.loads(r.stdout)
 
 def main():
     ap = argparse.ArgumentParser()
@@ -92,20 +92,11 @@ def main():
         for k in ks:
             mcut = ref[(g, k)][0]
             if args.balance:
-                mcut = run_cut(args.flotilla, path, k, ["--algo", "metis", "--balance", args.balance])[0]
+                mcut = run_partition(args.flotilla, path, k, ["--algo", "metis", "--balance", args.balance])["edge_cut"]
             cells = []
             for a in algos:
-                with tempfile.TemporaryDirectory() as tmp:
-                    out = os.path.join(tmp, "p")
-                    cmd = [args.flotilla, "partition", "-i", path, "-k", str(k), "-o", out,
-                           "--json", "-q", "--no-shards"] + ALGOS[a] + (extra if a != "metis" else [])
-                    if args.balance:
-                        cmd += ["--balance", args.balance]
-                    r = subprocess.run(cmd, capture_output=True, text=True)
-                    if r.returncode != 0:
-                        print(r.stderr, file=sys.stderr)
-                        sys.exit(1)
-                    d = json.loads(r.stdout)
+                flags = ALGOS[a] + (extra if a != "metis" else [])
+                d = run_partition(args.flotilla, path, k, flags + (["--balance", args.balance] if args.balance else []))
                 cut, imb = d["edge_cut"], d["imbalance"]
                 if args.balance:
                     imb = max(c["imbalance"] for c in d["balance"])

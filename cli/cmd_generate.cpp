@@ -24,6 +24,17 @@ void generate_usage(std::FILE* out) {
                "  traffic  road-like sensor graph + [T, N, F] signal -> traffic folder\n");
 }
 
+// Options every generator has: seed, output, threads, quiet, help.
+void add_run_options(cxxopts::Options& options, std::uint64_t seed, const std::string& out_help) {
+  options.add_options()
+      ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value(std::to_string(seed)))
+      ("o,out", out_help, cxxopts::value<std::string>())
+      ("threads", "worker threads (0 = all cores; output does not depend on it)",
+       cxxopts::value<int>()->default_value("0"))
+      ("q,quiet", "no progress bar")
+      ("h,help", "show this help");
+}
+
 // Rejects stray positional arguments (cxxopts keeps them in unmatched()).
 bool no_extra_args(const cxxopts::ParseResult& args, const cxxopts::Options& options) {
   if (args.unmatched().empty()) return true;
@@ -94,14 +105,9 @@ int generate_rmat_cmd(int argc, char** argv) {
       ("a,prob-a", "quadrant probability a", cxxopts::value<double>()->default_value("0.57"))
       ("b,prob-b", "quadrant probability b", cxxopts::value<double>()->default_value("0.19"))
       ("c,prob-c", "quadrant probability c (d = 1 - a - b - c)", cxxopts::value<double>()->default_value("0.19"))
-      ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value(std::to_string(def.seed)))
-      ("o,out", "output file (written atomically)", cxxopts::value<std::string>())
       ("id-bytes", "id width in the file: 4 or 8", cxxopts::value<std::uint32_t>()->default_value("4"))
-      ("threads", "worker threads (0 = all cores; output does not depend on it)",
-       cxxopts::value<int>()->default_value("0"))
-      ("no-permute", "keep the Kronecker vertex labels (no random relabelling)")
-      ("q,quiet", "no progress bar")
-      ("h,help", "show this help");
+      ("no-permute", "keep the Kronecker vertex labels (no random relabelling)");
+  add_run_options(options, def.seed, "output file (written atomically)");
   int code = 0;
   auto args = parse_or_exit(options, argc, argv, &code);
   if (!args) return code;
@@ -139,13 +145,8 @@ int generate_rgg_cmd(int argc, char** argv) {
       ("dim", "2 (unit square) or 3 (unit cube)", cxxopts::value<int>()->default_value(std::to_string(def.dim)))
       ("scale", "2^scale points (1..31)", cxxopts::value<int>()->default_value(std::to_string(def.scale)))
       ("permute", "relabel the vertices by a seeded random permutation (default: grid-cell order)")
-      ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value(std::to_string(def.seed)))
-      ("o,out", "output file (written atomically)", cxxopts::value<std::string>())
-      ("id-bytes", "id width in the file: 4 or 8", cxxopts::value<std::uint32_t>()->default_value("4"))
-      ("threads", "worker threads (0 = all cores; output does not depend on it)",
-       cxxopts::value<int>()->default_value("0"))
-      ("q,quiet", "no progress bar")
-      ("h,help", "show this help");
+      ("id-bytes", "id width in the file: 4 or 8", cxxopts::value<std::uint32_t>()->default_value("4"));
+  add_run_options(options, def.seed, "output file (written atomically)");
   int code = 0;
   auto args = parse_or_exit(options, argc, argv, &code);
   if (!args) return code;
@@ -193,14 +194,9 @@ int generate_sbm_cmd(int argc, char** argv) {
       ("separation", "class-mean spread relative to unit feature noise",
        cxxopts::value<double>()->default_value("1.0"))
       ("train", "train fraction", cxxopts::value<double>()->default_value("0.6"))
-      ("valid", "validation fraction (test = the rest)", cxxopts::value<double>()->default_value("0.2"))
-      ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value(std::to_string(def.seed)))
-      ("o,out", "output folder (must not exist or be empty; written atomically), or X.bin with --features 0",
-       cxxopts::value<std::string>())
-      ("threads", "worker threads (0 = all cores; output does not depend on it)",
-       cxxopts::value<int>()->default_value("0"))
-      ("q,quiet", "no progress bar")
-      ("h,help", "show this help");
+      ("valid", "validation fraction (test = the rest)", cxxopts::value<double>()->default_value("0.2"));
+  add_run_options(options, def.seed,
+                  "output folder (must not exist or be empty; written atomically), or X.bin with --features 0");
   int code = 0;
   auto args = parse_or_exit(options, argc, argv, &code);
   if (!args) return code;
@@ -254,13 +250,8 @@ int generate_traffic_cmd(int argc, char** argv) {
       ("steps", "number of 5-minute time steps",
        cxxopts::value<std::uint64_t>()->default_value(std::to_string(def.num_steps)))
       ("features", "channels per step (0: speed, 1: time of day)",
-       cxxopts::value<int>()->default_value(std::to_string(def.num_features)))
-      ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value(std::to_string(def.seed)))
-      ("o,out", "output folder", cxxopts::value<std::string>())
-      ("threads", "worker threads (0 = all cores; output does not depend on it)",
-       cxxopts::value<int>()->default_value("0"))
-      ("q,quiet", "no progress bar")
-      ("h,help", "show this help");
+       cxxopts::value<int>()->default_value(std::to_string(def.num_features)));
+  add_run_options(options, def.seed, "output folder");
   int code = 0;
   auto args = parse_or_exit(options, argc, argv, &code);
   if (!args) return code;

@@ -638,6 +638,17 @@ class Engine {
     ++pass_index_;
   }
 
+  // One pass over g, vertex by vertex: blocks in order, each block's vertices in a random
+  // order within windows (block_rng of level, round, block). f(u, i, blk): u = blk.begin + i.
+  template <typename F>
+  void for_each_vertex_shuffled(const LevelGraph& g, std::uint64_t level, int round, F&& f) {
+    for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
+      Rng rng = block_rng(level, round, b);
+      shuffle_order(order_, blk.size(), rng);
+      for (std::uint32_t i : order_) f(blk.begin + i, i, blk, rng);
+    });
+  }
+
   // Size-constrained label propagation (clusters of total weight <= max_w), asynchronous,
   // each vertex seeing its complete neighbourhood; vertices of a block in random order.
   // Then two-hop clustering (as KaMinPar does): vertices left alone because the cluster
@@ -665,17 +676,12 @@ class Engine {
     };
     constexpr std::uint32_t kNone = ~std::uint32_t{0};
     std::vector<std::uint32_t> fav(g.n, kNone);  // the cluster a vertex would join without the limit
-    std::vector<std::uint32_t> order;
     const std::uint64_t level = levels_.size();
     for (int round = 0; round < p_.cluster_rounds; ++round) {
       std::uint64_t moved = 0;
-      for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
-        Rng rng = block_rng(level, round, b);
-        shuffle_order(order, blk.size(), rng);
-        for (std::uint32_t i : order) {
-          const VertexId u = blk.begin + i;
+      for_each_vertex_shuffled(g, level, round, [&](VertexId u, std::uint32_t i, const BlockBuf& blk, Rng& rng) {
           const EdgeIndex s = blk.xadj[i], e = blk.xadj[i + 1];
-          if (s == e) continue;
+          if (s == e) return;
           rating_.reset(e - s);
           for (EdgeIndex a = s; a < e; ++a) rating_.add(cluster[blk.adj[a]], blk.ew[a]);
           const std::uint32_t own = cluster[u];
@@ -705,7 +711,6 @@ class Engine {
             cluster[u] = best;
             ++moved;
           }
-        }
       });
       if (moved * 200 < g.n) break;
     }
@@ -927,22 +932,17 @@ class Engine {
     PartLoads loads(g, part, k, caps_);
     std::vector<std::uint64_t> conn(k, 0);
     std::vector<PartId> touched;
-    std::vector<std::uint32_t> order;
     std::uint64_t moves = 0;
     const std::uint64_t level = levels_.size() + 32;
     // allowance < 0: refinement; otherwise a rebalancing pass allowing a loss of up to
     // allowance x the vertex's weighted degree (>= 1: anything).
     auto pass = [&](int round, double allowance) {
       std::uint64_t moved = 0;
-      for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
-        Rng rng = block_rng(level, round, b);
-        shuffle_order(order, blk.size(), rng);
-        for (std::uint32_t i : order) {
-          const VertexId u = blk.begin + i;
+      for_each_vertex_shuffled(g, level, round, [&](VertexId u, std::uint32_t i, const BlockBuf& blk, Rng&) {
           const PartId own = part[u];
           for (PartId q : touched) conn[q] = 0;  // the previous vertex's
           touched.clear();
-          if (allowance >= 0 && !loads.over(own)) continue;
+          if (allowance >= 0 && !loads.over(own)) return;
           std::uint64_t total = 0;
           for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
             const PartId q = part[blk.adj[a]];
@@ -962,8 +962,8 @@ class Engine {
             }
           }
           if (allowance < 0) {
-            if (best == kNoPart) continue;
-            if (!(best_gain > 0 || (best_gain == 0 && loads.fill(best, &g, u) < loads.fill(own)))) continue;
+            if (best == kNoPart) return;
+            if (!(best_gain > 0 || (best_gain == 0 && loads.fill(best, &g, u) < loads.fill(own)))) return;
           } else if (loads.ncon == 1) {
             // Rebalancing: the emptiest part that fits is a candidate too (gain -c_own).
             PartId light = kNoPart;
@@ -973,8 +973,8 @@ class Engine {
               best = light;
               best_gain = -c_own;
             }
-            if (best == kNoPart) continue;
-            if (allowance < 1 && static_cast<double>(-best_gain) > allowance * static_cast<double>(total)) continue;
+            if (best == kNoPart) return;
+            if (allowance < 1 && static_cast<double>(-best_gain) > allowance * static_cast<double>(total)) return;
           } else {
             // Several constraints: any move that lowers the total overload (the target may
             // go over another bound by less than the source comes under), best gain first;
@@ -998,15 +998,14 @@ class Engine {
             for (PartId q = 0; q < k; ++q)
               if (q != own && (light == kNoPart || loads.fill(q) < loads.fill(light))) light = q;
             if (light != kNoPart) consider(light, static_cast<std::int64_t>(conn[light]) - c_own);
-            if (best == kNoPart) continue;
+            if (best == kNoPart) return;
           }
           loads.move(g, u, own, best);
           part[u] = best;
           ++moved;
-        }
-        for (PartId q : touched) conn[q] = 0;
-        touched.clear();
       });
+      for (PartId q : touched) conn[q] = 0;
+      touched.clear();
       return moved;
     };
     for (int round = 0; round < p_.refine_rounds; ++round) {
@@ -1053,6 +1052,7 @@ class Engine {
   std::vector<std::vector<std::uint32_t>> maps_;
   std::vector<std::uint32_t> mark_;
   BlockBuf buf_;
+  std::vector<std::uint32_t> order_;  // a block's vertex order (for_each_vertex_shuffled)
   RatingMap rating_;
 };
 
