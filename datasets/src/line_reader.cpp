@@ -109,6 +109,15 @@ std::size_t LineReader::fill() {
   return got;
 }
 
+// A UTF-8 byte order mark (EF BB BF) that some editors and Excel put at the start of a CSV
+// is not part of the first field: it is dropped from line 1, for every text format.
+std::string_view LineReader::strip_bom(std::string_view line) const {
+  if (line_ == 0 && line.size() >= 3 && static_cast<unsigned char>(line[0]) == 0xEF &&
+      static_cast<unsigned char>(line[1]) == 0xBB && static_cast<unsigned char>(line[2]) == 0xBF)
+    line.remove_prefix(3);
+  return line;
+}
+
 bool LineReader::next(std::string_view& line) {
   for (;;) {
     const char* start = buf_.get() + begin_;
@@ -119,7 +128,7 @@ bool LineReader::next(std::string_view& line) {
       std::size_t len = static_cast<std::size_t>(e - start);
       begin_ += len + 1;
       if (len && start[len - 1] == '\r') --len;
-      line = std::string_view(start, len);
+      line = strip_bom(std::string_view(start, len));
       ++line_;
       return true;
     }
@@ -128,7 +137,7 @@ bool LineReader::next(std::string_view& line) {
       // Last line without a trailing newline.
       std::size_t len = avail;
       if (start[len - 1] == '\r') --len;
-      line = std::string_view(start, len);
+      line = strip_bom(std::string_view(start, len));
       begin_ = end_;
       ++line_;
       return true;
@@ -143,6 +152,7 @@ std::string_view FieldCursor::next_token() {
   skip_separators();
   const char* s = p_;
   while (p_ != end_ && *p_ != ' ' && *p_ != '\t' && *p_ != ',') ++p_;
+  if (p_ != s) ++fields_;
   return std::string_view(s, static_cast<std::size_t>(p_ - s));
 }
 
@@ -173,6 +183,7 @@ bool FieldCursor::parse_u64(std::uint64_t& out, const LineReader& reader, const 
   }
   if (p_ == s || (p_ != end_ && !is_sep(*p_))) { p_ = s; bad_field(reader, what, token_for_error()); }
   out = v;
+  ++fields_;
   return true;
 }
 
@@ -186,6 +197,7 @@ bool FieldCursor::parse_i64(std::int64_t& out, const LineReader& reader, const c
   if (res.ec != std::errc() || (res.ptr != end_ && !is_sep(*res.ptr))) bad_field(reader, what, token_for_error());
   p_ = res.ptr;
   (void)s;
+  ++fields_;
   return true;
 }
 
@@ -200,13 +212,25 @@ bool FieldCursor::parse_double(double& out, const LineReader& reader, const char
   }
   if (res.ec != std::errc() || (res.ptr != end_ && !is_sep(*res.ptr))) bad_field(reader, what, token_for_error());
   p_ = res.ptr;
+  ++fields_;
   return true;
 }
 
 bool FieldCursor::parse_float(float& out, const LineReader& reader, const char* what) {
+  const char* s = p_;
   double d = 0;
   if (!parse_double(d, reader, what)) return false;
+  // Checked after narrowing: 1e39 is a finite double but overflows float32 to inf.
   out = static_cast<float>(d);
+  if (!std::isfinite(out)) {
+    const char* e = p_;
+    p_ = s;
+    skip_separators();
+    const std::string tok(p_, static_cast<std::size_t>(std::min<std::ptrdiff_t>(e - p_, 40)));
+    p_ = e;
+    reader.fail(std::string(what) + " '" + tok + "' in column " + std::to_string(fields_) +
+                " is not a finite float32 value (NaN, inf, or beyond +-3.4e38)");
+  }
   return true;
 }
 

@@ -239,7 +239,12 @@ void read_speed_rows(LineReader& r, const SpeedHeader& h, std::vector<float>* si
         if (s.empty()) r.fail("empty cell for sensor " + h.ids[i] + " (column " + std::to_string(off + i + 1) + ")");
         if (!to_double(s, v)) r.fail("expected a speed for sensor " + h.ids[i] + ", found '" + shorten(s) + "'");
         if (!std::isfinite(v))
-          r.fail("speed for sensor " + h.ids[i] + " is '" + shorten(s) + "' (NaN/inf are not allowed; 0 marks a missing reading)");
+          r.fail("speed for sensor " + h.ids[i] + " is '" + shorten(s) + "' (column " + std::to_string(off + i + 1) +
+                 "; NaN/inf are not allowed; 0 marks a missing reading)");
+        // Checked after narrowing: 1e39 is a finite double but becomes inf as float32.
+        if (!std::isfinite(static_cast<float>(v)))
+          r.fail("speed for sensor " + h.ids[i] + " is '" + shorten(s) + "' (column " + std::to_string(off + i + 1) +
+                 "), beyond the float32 range (+-3.4e38) the signal is stored in");
         if (v < 0) r.fail("negative speed " + std::string(s) + " for sensor " + h.ids[i]);
         signal->push_back(static_cast<float>(v));
       }
@@ -318,7 +323,10 @@ void read_triples(const std::string& path, const IdMap& ids, const char* value_n
       if (f.size() != 3)
         r.fail("expected 3 fields 'from,to," + std::string(value_name) + "', found " + std::to_string(f.size()));
       if (!numeric) r.fail(std::string("expected a number for ") + value_name + ", found '" + shorten(f[2]) + "'");
-      if (!std::isfinite(v)) r.fail(std::string(value_name) + " is not finite ('" + shorten(f[2]) + "')");
+      if (!std::isfinite(v)) r.fail(std::string(value_name) + " is not finite ('" + shorten(f[2]) + "', column 3)");
+      // Checked after narrowing: the graph keeps float32 values, where 1e39 is inf.
+      if (!std::isfinite(static_cast<float>(v)))
+        r.fail(std::string(value_name) + " '" + shorten(f[2]) + "' (column 3) is beyond the float32 range (+-3.4e38)");
       if (v < 0) r.fail(std::string("negative ") + value_name + " " + std::string(f[2]));
     }
     if (f[0].empty() || f[1].empty()) r.fail("empty sensor id");

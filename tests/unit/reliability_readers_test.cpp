@@ -705,4 +705,105 @@ TEST(ReaderReliability, HugeCountsAreCheckedAgainstTheFileSize) {
   g_alloc_limit = 0;
 }
 
+
+// ---- issue 16 ------------------------------------------------------------------------------------
+// Item 1: a value that is a finite double but not a finite float32 (1e39) must not become inf.
+std::string traffic_folder(const std::string& name, const std::string& speed, const std::string& graph_file,
+                           const std::string& graph) {
+  const std::string dir = scratch_dir() + "/" + name;
+  put_bytes(dir + "/speed.csv", speed);
+  put_bytes(dir + "/" + graph_file, graph);
+  return dir;
+}
+
+TEST(Issue16, TrafficSpeedBeyondFloat32IsAnErrorNamingRowAndColumn) {
+  const std::string adj = "from,to,weight\n10,20,1\n20,10,1\n";
+  const std::string dir = traffic_folder(
+      "inf", "timestamp,10,20\n2020-01-06 00:00:00,60,61\n2020-01-06 00:05:00,62,1e39\n2020-01-06 00:10:00,1,2\n",
+      "adj.csv", adj);
+  const std::string err = test::error_of([&] { read_traffic(dir); });
+  EXPECT_NE(err.find("speed.csv:3:"), std::string::npos) << err;
+  EXPECT_NE(err.find("sensor 20"), std::string::npos) << err;
+  EXPECT_NE(err.find("'1e39'"), std::string::npos) << err;
+  EXPECT_NE(err.find("column 3"), std::string::npos) << err;
+  EXPECT_NE(err.find("float32"), std::string::npos) << err;
+  // The largest float32 is still a value.
+  const std::string ok = traffic_folder("max", "timestamp,10,20\n2020-01-06 00:00:00,60,3.4e38\n", "adj.csv", adj);
+  EXPECT_EQ(read_traffic(ok).signal.back(), 3.4e38f);
+}
+
+TEST(Issue16, GraphValuesBeyondFloat32AreErrorsNamingTheColumn) {
+  const std::string speed = "timestamp,10,20\n2020-01-06 00:00:00,60,61\n";
+  const std::string adj = traffic_folder("adj", speed, "adj.csv", "from,to,weight\n10,20,1\n20,10,1e39\n");
+  std::string err = test::error_of([&] { read_traffic(adj); });
+  EXPECT_NE(err.find("adj.csv:3: weight '1e39' (column 3) is beyond the float32 range"), std::string::npos) << err;
+  const std::string dist = traffic_folder("dist", speed, "distances.csv", "from,to,distance\n10,20,5\n20,10,-1e39\n");
+  err = test::error_of([&] { read_traffic(dist); });
+  EXPECT_NE(err.find("distances.csv:3:"), std::string::npos) << err;
+  put_bytes(dist + "/distances.csv", "from,to,distance\n10,20,5\n20,10,1e39\n");
+  err = test::error_of([&] { read_traffic(dist); });
+  EXPECT_NE(err.find("distances.csv:3: distance '1e39' (column 3) is beyond the float32 range"), std::string::npos)
+      << err;
+  // Weighted text edge list: the stream's weights are float32.
+  const std::string el = scratch_dir() + "/w.txt";
+  put_bytes(el, "0 1 2.5\n1 2 1e39\n");
+  err = test::error_of([&] { drain_stream(el, GraphFormat::Auto); });
+  EXPECT_NE(err.find("w.txt:2: edge weight '1e39' in column 3 is not a finite float32 value"), std::string::npos)
+      << err;
+  // OGB node features (and so the shards' feature rows, read the same way).
+  const std::string ogb = scratch_dir() + "/ogb";
+  put_bytes(ogb + "/raw/edge.csv", "0,1\n1,2\n");
+  put_bytes(ogb + "/raw/num-node-list.csv", "3\n");
+  put_bytes(ogb + "/raw/num-edge-list.csv", "2\n");
+  put_bytes(ogb + "/raw/node-label.csv", "0\n1\n0\n");
+  put_bytes(ogb + "/raw/node-feat.csv", "0.5,1\n1,2\n3,1e39\n");
+  err = test::error_of([&] { read_ogb_node_dataset(ogb); });
+  EXPECT_NE(err.find("node-feat.csv:3:"), std::string::npos) << err;
+  EXPECT_NE(err.find("column 2"), std::string::npos) << err;
+}
+
+// Item 10a: a UTF-8 byte order mark before the first field is not part of it, in every text format.
+TEST(Issue16, Utf8ByteOrderMarkIsStripped) {
+  const std::string bom = "\xEF\xBB\xBF";
+  // CSV edge list with a header line: the BOM used to hide the header ('\xEF\xBB\xBFsrc' is no letter).
+  const std::string el = scratch_dir() + "/bom.csv";
+  put_bytes(el, bom + "src,dst\n0,1\n1,2\n");
+  {
+    auto s = open_edge_stream(el);
+    EXPECT_EQ(s->info().num_nodes, 3u);
+    EXPECT_EQ(s->info().num_edges_hint, 2u);
+  }
+  // No header: the first id parses.
+  put_bytes(el, bom + "0,1\n1,2\n");
+  EXPECT_EQ(open_edge_stream(el)->info().num_edges_hint, 2u);
+  // gzip-compressed, with a bad field: the message shows the field without the invisible BOM.
+  const std::string gz = scratch_dir() + "/bom.txt.gz";
+  put_bytes(gz, gzip(bom + "-1 2\n"));
+  const std::string err = test::error_of([&] { open_edge_stream(gz); });
+  EXPECT_NE(err.find("bom.txt.gz:1: expected non-negative integer node id, found '-1'"), std::string::npos) << err;
+  EXPECT_EQ(err.find(bom), std::string::npos) << err;
+  // METIS header, traffic speed.csv header (the timestamp column is recognised), OGB counts.
+  const std::string metis = scratch_dir() + "/bom.graph";
+  put_bytes(metis, bom + "2 1\n2\n1\n");
+  EXPECT_EQ(open_edge_stream(metis)->info().num_nodes, 2u);
+  const std::string tr = traffic_folder("bomtraffic", bom + "timestamp,10,20\n2020-01-06 00:00:00,60,61\n", "adj.csv",
+                                        bom + "from,to,weight\n10,20,1\n");
+  const TrafficData td = read_traffic(tr);
+  EXPECT_EQ(td.num_sensors, 2u);
+  EXPECT_EQ(td.timestamps.size(), 1u);
+  // Only at the start of the file: a BOM on a later line is an error naming it.
+  put_bytes(el, "0,1\n" + bom + "1,2\n");
+  EXPECT_NE(test::error_of([&] { open_edge_stream(el); }).find("bom.csv:2:"), std::string::npos);
+  // After a rewind, line 1 is stripped again.
+  put_bytes(metis, bom + "2 1\n2\n1\n");
+  auto s = open_edge_stream(metis);
+  EdgeChunk c;
+  for (int pass = 0; pass < 2; ++pass) {
+    std::uint64_t edges = 0;
+    while (s->next_chunk(c, 7)) edges += c.size();
+    EXPECT_EQ(edges, 1u);
+    s->rewind();
+  }
+}
+
 }  // namespace

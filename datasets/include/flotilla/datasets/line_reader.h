@@ -19,7 +19,8 @@ class LineReader {
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
 
-  // Next line without its '\n' (and without a trailing '\r'). False at end of file.
+  // Next line without its '\n' (and without a trailing '\r'; line 1 also without a leading
+  // UTF-8 byte order mark). False at end of file.
   bool next(std::string_view& line);
   void rewind();
 
@@ -33,6 +34,7 @@ class LineReader {
 
  private:
   std::size_t fill();  // reads more bytes after the unconsumed tail; returns bytes read
+  std::string_view strip_bom(std::string_view line) const;  // of line 1 (before line_ counts it)
 
   std::string path_;
   int fd_ = -1;
@@ -57,8 +59,12 @@ class FieldCursor {
   bool parse_u64(std::uint64_t& out, const LineReader& reader, const char* what);
   bool parse_i64(std::int64_t& out, const LineReader& reader, const char* what);
   bool parse_double(double& out, const LineReader& reader, const char* what);
+  // parse_float also fails on a value that is not finite after conversion to float32 (NaN,
+  // inf, or a finite double beyond float32's range such as 1e39), naming the column.
   bool parse_float(float& out, const LineReader& reader, const char* what);
   std::string_view next_token();  // raw token, empty at end of line
+  // 1-based column of the field parsed last (fields parsed or skipped so far on this line).
+  std::size_t column() const { return fields_; }
 
  private:
   void skip_separators() {
@@ -67,6 +73,7 @@ class FieldCursor {
   std::string_view token_for_error();
   const char* p_;
   const char* end_;
+  std::size_t fields_ = 0;
 };
 
 }  // namespace flotilla
