@@ -17,9 +17,9 @@ namespace flotilla::cli {
 namespace {
 
 // Text edge list writer: "u v\n" per edge, formatted with to_chars into a large buffer;
-// written to OUT.tmp and renamed at the end.
+// written to OUT.tmp-PID (unique to this run) and renamed at the end.
 void write_text_edges(EdgeStream& stream, const std::string& out, std::size_t chunk_edges, ProgressBar& bar) {
-  const std::string tmp = out + ".tmp";
+  const std::string tmp = temp_path_for(out);
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(tmp.c_str(), "wb"), &std::fclose);
   if (!f) throw_file(tmp, std::string("cannot create: ") + std::strerror(errno));
   TempPathGuard unlink_tmp(tmp);  // removes the temp file unless the rename happened
@@ -53,11 +53,15 @@ void write_text_edges(EdgeStream& stream, const std::string& out, std::size_t ch
   unlink_tmp.commit();
 }
 
-// Creates and removes OUT.tmp, the name every writer below writes to first: an unwritable
+// Creates and removes OUT.tmp-PID, the name every writer below writes to first: an unwritable
 // destination fails before the input is read (opening an edge list scans it whole; METIS
-// output builds the CSR first).
+// output builds the CSR first). Temp files of killed runs to the same OUT (exact name
+// OUT.tmp-PID, PID not running) are removed first, as flotilla partition does for folders.
 void check_output_writable(const std::string& out) {
-  const std::string tmp = out + ".tmp";
+  for (const StaleTemp& st : remove_stale_temp_files(out))
+    std::fprintf(stderr, "flotilla convert: removed stale temporary file %s (process %llu is not running)\n",
+                 st.path.c_str(), static_cast<unsigned long long>(st.pid));
+  const std::string tmp = temp_path_for(out);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw_file(tmp, std::string("cannot create: ") + std::strerror(errno));
   ::close(fd);

@@ -7,7 +7,7 @@
 
 #include "cli_util.h"
 #include "flotilla/datasets.h"
-#include "flotilla/partition/durable.h"
+#include "flotilla/datasets/durable.h"
 
 namespace flotilla::cli {
 
@@ -77,12 +77,16 @@ int run_generator(const char* program, F&& body) {
   }
 }
 
-// Folder outputs (sbm, traffic) are written as OUT.tmp-PID: remove those of killed runs to
-// the same OUT (exact name, PID not running), as flotilla partition does.
+// Every output (a file: rmat, rgg, sbm --features 0; a folder: sbm, traffic) is written as
+// OUT.tmp-PID, unique to the run, and renamed: remove the temp files and folders of killed runs
+// to the same OUT (exact name, PID not running), as flotilla partition does.
 void remove_stale_temps(const char* program, const std::string& out) {
   if (out.empty()) return;  // the generator refuses it
   for (const StaleTemp& st : remove_stale_temp_dirs(normalise_out_dir(out)))
     std::fprintf(stderr, "%s: removed stale temporary folder %s (process %llu is not running)\n", program,
+                 st.path.c_str(), static_cast<unsigned long long>(st.pid));
+  for (const StaleTemp& st : remove_stale_temp_files(out))
+    std::fprintf(stderr, "%s: removed stale temporary file %s (process %llu is not running)\n", program,
                  st.path.c_str(), static_cast<unsigned long long>(st.pid));
 }
 
@@ -126,6 +130,7 @@ int generate_rmat_cmd(int argc, char** argv) {
   const std::string out = (*args)["out"].as<std::string>();
   const bool quiet = args->count("quiet") > 0;
   return run_generator("flotilla generate rmat", [&] {
+    remove_stale_temps("flotilla generate rmat", out);
     ProgressBar bar("rmat", 0, "edges", !quiet);
     const RmatResult r = generate_rmat(o, out, bar_progress(bar));
     bar.finish();
@@ -162,6 +167,7 @@ int generate_rgg_cmd(int argc, char** argv) {
   const std::string out = (*args)["out"].as<std::string>();
   const bool quiet = args->count("quiet") > 0;
   return run_generator("flotilla generate rgg", [&] {
+    remove_stale_temps("flotilla generate rgg", out);
     ProgressBar bar("rgg", 0, "points", !quiet);
     const RggResult r = generate_rgg(o, out, bar_progress(bar));
     bar.finish();
@@ -223,6 +229,7 @@ int generate_sbm_cmd(int argc, char** argv) {
       return kExitUsage;
     }
     return run_generator("flotilla generate sbm", [&] {
+      remove_stale_temps("flotilla generate sbm", out);
       ProgressBar bar("sbm", 0, "nodes", !quiet);
       const SbmResult r = generate_sbm_graph(o, out, bar_progress(bar));
       bar.finish();

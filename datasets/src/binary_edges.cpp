@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "flotilla/datasets/bytes.h"
+#include "flotilla/datasets/durable.h"
 #include "flotilla/datasets/error.h"
 #include "flotilla/datasets/graph_io.h"
 #include "posix_file.h"
@@ -71,7 +72,7 @@ BinaryEdgeHeader parse_binary_edge_header(const unsigned char* b, std::size_t si
 // ---- writer -----------------------------------------------------------------------------
 BinaryEdgeWriter::BinaryEdgeWriter(std::string path, std::uint64_t num_nodes, std::uint32_t id_bytes,
                                    bool each_edge_once)
-    : path_(std::move(path)), tmp_path_(path_ + ".tmp") {
+    : path_(std::move(path)), tmp_path_(temp_path_for(path_)) {
   if (id_bytes != 4 && id_bytes != 8) throw std::invalid_argument("id_bytes must be 4 or 8");
   if (num_nodes >= kMaxVertices) throw std::invalid_argument("num_nodes exceeds 32-bit vertex ids");
   header_.id_bytes = id_bytes;
@@ -79,10 +80,17 @@ BinaryEdgeWriter::BinaryEdgeWriter(std::string path, std::uint64_t num_nodes, st
   header_.flags = each_edge_once ? 1u : 0u;
   fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw_file(tmp_path_, std::string("cannot create: ") + std::strerror(errno));
-  unsigned char hdr[BinaryEdgeHeader::kSize];
-  encode_header(header_, hdr);
-  detail::write_all(fd_, hdr, sizeof hdr, tmp_path_);
-  buf_.reserve(std::size_t{8} << 20);
+  try {
+    unsigned char hdr[BinaryEdgeHeader::kSize];
+    encode_header(header_, hdr);
+    detail::write_all(fd_, hdr, sizeof hdr, tmp_path_);
+    buf_.reserve(std::size_t{8} << 20);
+  } catch (...) {
+    // The destructor does not run for a throwing constructor: close and remove the temp file.
+    ::close(fd_);
+    ::unlink(tmp_path_.c_str());
+    throw;
+  }
 }
 
 BinaryEdgeWriter::~BinaryEdgeWriter() {

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "flotilla/datasets/atomic_output.h"
+#include "flotilla/datasets/durable.h"
 #include "flotilla/datasets/generators.h"
 #include "flotilla/datasets/graph_io.h"
 #include "flotilla/datasets/random.h"
@@ -175,7 +176,7 @@ SbmResult generate_sbm(const SbmOptions& opts, const std::string& out_dir_arg, c
   }
   const fs::path parent = fs::path(out_dir).parent_path();
   if (!parent.empty()) fs::create_directories(parent);
-  const std::string tmp = out_dir + ".tmp-" + std::to_string(::getpid());
+  const std::string tmp = temp_path_for(out_dir);
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp + "/raw");
   fs::create_directories(tmp + "/split/random");

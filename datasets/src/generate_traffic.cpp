@@ -39,6 +39,7 @@
 
 #include "flotilla/datasets/error.h"
 #include "flotilla/datasets/atomic_output.h"
+#include "flotilla/datasets/durable.h"
 #include "flotilla/datasets/generators.h"
 #include "flotilla/datasets/npy.h"
 #include "flotilla/datasets/random.h"
@@ -429,7 +430,7 @@ TrafficGenResult generate_traffic(const TrafficGenOptions& opts, const std::stri
     if (!fs::is_empty(dir, ec)) throw_file(out_dir, "exists and is not empty; refusing to overwrite");
   }
   if (dir.has_parent_path()) fs::create_directories(dir.parent_path());
-  const std::string tmp = out_dir + ".tmp-" + std::to_string(::getpid());
+  const std::string tmp = temp_path_for(out_dir);
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp);
 

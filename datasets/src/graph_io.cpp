@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "flotilla/datasets/atomic_output.h"
+#include "flotilla/datasets/durable.h"
 #include "flotilla/datasets/error.h"
 #include "streams.h"
 
@@ -50,7 +51,7 @@ void write_metis(const CsrGraph& g, const std::string& path) {
     if (!(w >= 0.5f) || !std::isfinite(w) || w > 2147483647.0f)
       throw std::invalid_argument("cannot write " + path + ": METIS needs positive integer edge weights, found " +
                                   std::to_string(w));
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temp_path_for(path);
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(tmp.c_str(), "w"), &std::fclose);
   if (!f) throw_file(tmp, std::string("cannot create: ") + std::strerror(errno));
   TempPathGuard unlink_tmp(tmp);  // removes the temp file unless the rename happened

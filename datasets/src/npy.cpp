@@ -12,6 +12,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "flotilla/datasets/durable.h"
 #include "flotilla/datasets/edge_stream.h"
 #include "flotilla/datasets/error.h"
 #include "posix_file.h"
@@ -532,7 +533,7 @@ std::uint64_t NpyRowReader::read_rows_float(float* out, std::uint64_t max_rows) 
 
 // ---- NpyWriter ------------------------------------------------------------------------------
 NpyWriter::NpyWriter(std::string path, NpyType type, std::vector<std::uint64_t> shape)
-    : path_(std::move(path)), tmp_path_(path_ + ".tmp"), type_(type) {
+    : path_(std::move(path)), tmp_path_(temp_path_for(path_)), type_(type) {
   bool overflow = false;
   total_ = checked_product(shape, npy_itemsize(type), overflow);
   if (overflow) throw std::invalid_argument("npy shape " + npy_shape_string(shape) + " overflows 64 bits");

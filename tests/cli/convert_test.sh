@@ -17,7 +17,9 @@ for f in "$src" "$work/g.bin" "$work/g.txt" "$work/g.graph"; do
   [ "$(json_field "$out" num_edges)" = 7462 ] || fail "$f edges"
 done
 # Same adjacency, line by line, after sorting each line.
-norm() { tail -n +2 "$1" | awk '{n=split($0,a," "); asort(a); s=""; for(i=1;i<=n;i++) s=s a[i] " "; print s}'; }
+# (perl: Debian's default awk, mawk, has no asort; a failing awk here compared two empty outputs)
+norm() { tail -n +2 "$1" | perl -lane 'print join " ", sort { $a <=> $b } @F'; }
+[ "$(norm "$src" | wc -l)" = 2395 ] && [ -n "$(norm "$src" | head -n 1)" ] || fail "norm() is broken"
 cmp -s <(norm "$src") <(norm "$work/g.graph") || fail "round trip changed the adjacency"
 # Corrupt one payload byte: checksum error, exit 1.
 cp "$work/g.bin" "$work/bad.bin"
@@ -27,4 +29,21 @@ msg=$("$fl" info "$work/bad.bin" 2>&1); code=$?
 set -e
 [ "$code" = 1 ] || fail "corrupt binary exit code $code"
 grep -qi "checksum\|out of range" <<<"$msg" || fail "corrupt binary message: $msg"
+# Issue 16 item 2: convert writes OUT.tmp-PID (unique to the run), never the shared OUT.tmp,
+# and a run that fails midway (a truncated METIS file is noticed at its end, after edges were
+# written) leaves no temp file behind.
+printf 'another run' >"$work/u.bin.tmp"
+"$fl" convert "$src" "$work/u.bin" >/dev/null
+[ "$(cat "$work/u.bin.tmp")" = "another run" ] || fail "convert overwrote or moved u.bin.tmp"
+cmp -s "$work/u.bin" "$work/g.bin" || fail "u.bin differs from g.bin"
+for to in binary edgelist metis; do
+  head -n 2000 "$src" >"$work/trunc.graph"
+  set +e
+  msg=$("$fl" convert "$work/trunc.graph" "$work/t.out" --to $to --chunk-edges 64 2>&1); code=$?
+  set -e
+  [ "$code" = 1 ] || fail "truncated METIS to $to: exit $code"
+  grep -q "trunc.graph:.*truncated file" <<<"$msg" || fail "truncated METIS to $to: $msg"
+  left=$(cd "$work" && ls | grep '^t\.out' || true)
+  [ -z "$left" ] || fail "failed convert to $to left $left"
+done
 echo "convert_test: ok"

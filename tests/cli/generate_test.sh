@@ -135,4 +135,33 @@ cut_check "$WORK/rgg2.bin"
 cut_check "$WORK/rgg3.bin"
 cut_check "$WORK/sbm.bin"
 
+# Issue 16 item 2: each run writes its own temp file OUT.tmp-PID beside OUT and renames it, so
+# runs to the same output never share (and splice) a temp file: OUT is one run's complete file.
+# Temp files of killed runs (PID not running) are removed; others' are left alone.
+"$FLOTILLA" generate rmat --scale 17 --seed 1 -q --out "$WORK/ref1.bin" >/dev/null
+"$FLOTILLA" generate rmat --scale 17 --seed 2 -q --out "$WORK/ref2.bin" >/dev/null
+printf 'another run' >"$WORK/same.bin.tmp"            # the old shared name: not ours to touch
+sleep 120 & alive=$!
+printf 'running' >"$WORK/same.bin.tmp-$alive"         # a running process's temp file
+(exit 0) & dead=$!; wait $dead                         # a PID that no longer runs
+printf 'killed run' >"$WORK/same.bin.tmp-$dead"
+for round in 1 2 3; do
+  "$FLOTILLA" generate rmat --scale 17 --seed 1 -q --out "$WORK/same.bin" >/dev/null 2>"$WORK/c1.err" & p1=$!
+  "$FLOTILLA" generate rmat --scale 17 --seed 2 -q --out "$WORK/same.bin" >/dev/null 2>"$WORK/c2.err" & p2=$!
+  wait $p1 || { cat "$WORK/c1.err" >&2; fail "concurrent run 1 failed (round $round)"; }
+  wait $p2 || { cat "$WORK/c2.err" >&2; fail "concurrent run 2 failed (round $round)"; }
+  cmp -s "$WORK/same.bin" "$WORK/ref1.bin" || cmp -s "$WORK/same.bin" "$WORK/ref2.bin" ||
+    fail "two runs writing the same --out produced a file equal to neither (round $round)"
+  [[ $round != 1 ]] || cat "$WORK/c1.err" "$WORK/c2.err" >"$WORK/round1.err"
+done
+kill "$alive" 2>/dev/null; wait "$alive" 2>/dev/null || true
+[[ "$(cat "$WORK/same.bin.tmp")" == "another run" ]] || fail "a run overwrote or moved same.bin.tmp"
+[[ "$(cat "$WORK/same.bin.tmp-$alive")" == running ]] || fail "a run touched a running process's temp file"
+[[ ! -e "$WORK/same.bin.tmp-$dead" ]] || fail "the killed run's temp file same.bin.tmp-$dead was not removed"
+grep -q "removed stale temporary file .*same.bin.tmp-$dead (process $dead is not running)" "$WORK/round1.err" ||
+  fail "removal of the stale temp file not reported: $(cat "$WORK/round1.err")"
+leftover=$(cd "$WORK" && ls | grep -E '^same\.bin\.tmp-' | grep -vx "same.bin.tmp-$alive" || true)
+[[ -z $leftover ]] || fail "temp files left behind: $leftover"
+rm -f "$WORK"/same.bin* "$WORK"/ref[12].bin
+
 echo "generate_test: all passed"

@@ -91,20 +91,21 @@ for after in 1000000 0; do
 done
 cp -r "$work/p" "$work/p-ref"
 
-# generate rmat (OUT.tmp, then rename): a killed run leaves the earlier complete file as it was;
-# the rerun rewrites OUT.tmp and produces the same bytes.
+# generate rmat (OUT.tmp-PID, then rename): a killed run leaves the earlier complete file as it
+# was; the rerun removes the killed run's temp file and produces the same bytes.
 cp "$work/g.bin" "$work/g-ref.bin"
 kill_mid_write "$work/g.bin" 200000 "$fl" generate rmat --scale 15 --edge-factor 8 --seed 3 -q --out "$work/g.bin"
 report "generate rmat SIGKILL after 200000 bytes (earlier g.bin present)" g.bin
 cmp -s "$work/g.bin" "$work/g-ref.bin" || fail "a killed rmat run changed the existing g.bin"
-[ -f "$work/g.bin.tmp" ] || fail "no g.bin.tmp after the kill"
+[ -f "$work/g.bin.tmp-$pid" ] || fail "no g.bin.tmp-$pid after the kill"
 rm "$work/g.bin"
 kill_mid_write "$work/g.bin" 200000 "$fl" generate rmat --scale 15 --edge-factor 8 --seed 3 -q --out "$work/g.bin"
 report "generate rmat SIGKILL after 200000 bytes (no earlier output)" g.bin
 [ ! -e "$work/g.bin" ] || fail "killed rmat run left g.bin"
-"$fl" generate rmat --scale 15 --edge-factor 8 --seed 3 -q --out "$work/g.bin" >/dev/null || fail "rmat rerun"
+"$fl" generate rmat --scale 15 --edge-factor 8 --seed 3 -q --out "$work/g.bin" >/dev/null 2>"$work/stderr" || fail "rmat rerun"
+grep -q "removed stale temporary file .*g.bin.tmp-" "$work/stderr" || fail "rmat rerun did not report removing the stale temp files"
 cmp -s "$work/g.bin" "$work/g-ref.bin" || fail "rmat rerun differs"
-[ ! -e "$work/g.bin.tmp" ] || fail "g.bin.tmp left after the rerun"
+[ -z "$(left g.bin.tmp)" ] || fail "temp files left after the rerun: $(left g.bin.tmp)"
 
 # generate sbm / traffic (OUT.tmp-PID folders).
 gen_sbm=(generate sbm --nodes 20000 --classes 4 --features 16 --avg-degree 10 --threads 1 -q)
@@ -130,7 +131,7 @@ for to in binary edgelist metis; do
   cmp -s "$work/c.$to" "$work/c-ref.$to" || fail "a killed convert changed the existing c.$to"
   "$fl" convert "$work/g.bin" "$work/c.$to" --to "$to" >/dev/null || fail "convert rerun"
   cmp -s "$work/c.$to" "$work/c-ref.$to" || fail "convert --to $to rerun differs"
-  [ ! -e "$work/c.$to.tmp" ] || fail "c.$to.tmp left after the rerun"
+  [ -z "$(left "c.$to.tmp")" ] || fail "temp files left after the rerun: $(left "c.$to.tmp")"
 done
 
 # ---- 2. disk full ----------------------------------------------------------------------------
@@ -147,7 +148,7 @@ with_shim FLOTILLA_TEST_ENOSPC_PREFIX="$work/g.bin" FLOTILLA_TEST_ENOSPC_AFTER=1
 report "generate rmat ENOSPC after 100000 bytes (earlier g.bin present)" g.bin
 expect_failure "$enospc" "$work/g.bin.tmp" "rmat ENOSPC"
 cmp -s "$work/g.bin" "$work/g-ref.bin" || fail "rmat ENOSPC changed the existing g.bin"
-[ ! -e "$work/g.bin.tmp" ] || fail "rmat ENOSPC left g.bin.tmp"
+[ -z "$(left g.bin.tmp)" ] || fail "rmat ENOSPC left $(left g.bin.tmp)"
 for kind in sbm traffic; do
   if [ "$kind" = sbm ]; then args=("${gen_sbm[@]}"); else args=("${gen_traffic[@]}"); fi
   for after in 0 50000; do
@@ -164,7 +165,7 @@ for to in binary edgelist metis; do
   report "convert --to $to ENOSPC after 50000 bytes (earlier output present)" "c.$to"
   expect_failure "$enospc" "$work/c.$to.tmp" "convert $to ENOSPC"
   cmp -s "$work/c.$to" "$work/c-ref.$to" || fail "convert ENOSPC changed the existing c.$to"
-  [ ! -e "$work/c.$to.tmp" ] || fail "convert ENOSPC left c.$to.tmp"
+  [ -z "$(left "c.$to.tmp")" ] || fail "convert ENOSPC left $(left "c.$to.tmp")"
 done
 
 # ---- 3. unwritable output folder ---------------------------------------------------------------

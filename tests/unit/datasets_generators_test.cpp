@@ -108,7 +108,7 @@ TEST(GenerateRmat, EdgeCountIdsAndReadBack) {
   EXPECT_EQ(last_total, 8192u);
   EXPECT_EQ(r.bytes, 64u + 8192u * 8u);
   EXPECT_EQ(fs::file_size(out), r.bytes);
-  EXPECT_FALSE(fs::exists(out + ".tmp"));
+  EXPECT_FALSE(fs::exists(temp_path_for(out)));
 
   auto s = open_edge_stream(out);
   EXPECT_EQ(s->info().format, GraphFormat::Binary);
@@ -205,7 +205,7 @@ TEST(GenerateRmat, RejectsBadOptions) {
   o.id_bytes = 5;
   expect_bad(o);
   EXPECT_FALSE(fs::exists(out));
-  EXPECT_FALSE(fs::exists(out + ".tmp"));
+  EXPECT_FALSE(fs::exists(temp_path_for(out)));
 }
 
 // ---- SBM ----------------------------------------------------------------------------------
@@ -470,7 +470,7 @@ TEST(GenerateSbm, GraphOnlyBinaryHasTheFolderEdges) {
   EXPECT_EQ(r.num_edges, folder.num_edges);
   EXPECT_EQ(r.bytes, 64u + 8u * r.num_edges);
   EXPECT_EQ(fs::file_size(bin), r.bytes);
-  EXPECT_FALSE(fs::exists(bin + ".tmp"));
+  EXPECT_FALSE(fs::exists(temp_path_for(bin)));
   auto s = open_edge_stream(bin);
   EXPECT_EQ(s->info().format, GraphFormat::Binary);
   EXPECT_TRUE(s->info().each_edge_once);
@@ -591,7 +591,7 @@ TEST_P(RggBruteForce, EdgesAreExactlyThePairsWithinTheRadius) {
   EXPECT_EQ(r.num_nodes, 1024u);
   EXPECT_DOUBLE_EQ(r.radius, 0.55 * std::pow(std::log(1024.0) / 1024.0, 1.0 / dim));
   EXPECT_GE(1.0 / static_cast<double>(r.cells_per_dim), r.radius);
-  EXPECT_FALSE(fs::exists(out + ".tmp"));
+  EXPECT_FALSE(fs::exists(temp_path_for(out)));
   std::uint64_t n = 0;
   const auto pairs = raw_pairs(out, &n);
   EXPECT_EQ(n, 1024u);
@@ -719,7 +719,7 @@ TEST(GenerateRgg, RejectsBadOptions) {
   o.threads = -1;
   expect_bad(o);
   EXPECT_FALSE(fs::exists(out));
-  EXPECT_FALSE(fs::exists(out + ".tmp"));
+  EXPECT_FALSE(fs::exists(temp_path_for(out)));
   // The smallest graph: 2 points.
   o = small_rgg(3, 1, true, 1, 1);
   EXPECT_EQ(generate_rgg(o, out).num_nodes, 2u);

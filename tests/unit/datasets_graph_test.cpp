@@ -253,7 +253,7 @@ TEST(BinaryEdges, InterruptedWriterLeavesNothing) {
     w.append(1, 2);
   }  // destroyed without finish()
   EXPECT_FALSE(std::ifstream(path).good());
-  EXPECT_FALSE(std::ifstream(path + ".tmp").good());
+  EXPECT_FALSE(std::ifstream(temp_path_for(path)).good());
 }
 
 TEST(Csr, BuildOptionsAndStats) {
@@ -331,7 +331,7 @@ TEST(Regressions, BadWeightsAndHeaderCounts) {
   // METIS writer refuses weights that are not positive integers after rounding.
   const CsrGraph g({0, 1, 2}, {1, 0}, {0.2f, 0.2f});
   EXPECT_THROW(write_metis(g, scratch_dir() + "/x.graph"), std::invalid_argument);
-  EXPECT_FALSE(std::ifstream(scratch_dir() + "/x.graph.tmp").good());
+  EXPECT_FALSE(std::ifstream(temp_path_for(scratch_dir() + "/x.graph")).good());
 }
 
 TEST(Regressions, FlotillaEdgeListHeaderKeepsIsolatedVerticesAndIds) {

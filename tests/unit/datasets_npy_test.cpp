@@ -216,7 +216,7 @@ TEST(Npy, UnfinishedWriterLeavesNothing) {
     EXPECT_THROW(w.finish(), std::logic_error);  // only 3 of 10 elements
   }
   EXPECT_FALSE(std::ifstream(p).good());
-  EXPECT_FALSE(std::ifstream(p + ".tmp").good());
+  EXPECT_FALSE(std::ifstream(temp_path_for(p)).good());
 }
 
 TEST(Npy, BadInputs) {

@@ -806,4 +806,64 @@ TEST(Issue16, Utf8ByteOrderMarkIsStripped) {
   }
 }
 
+
+// Item 2: writers use OUT.tmp-PID (unique to the process), never a name another run shares;
+// a writer that is not finished removes its temp file.
+TEST(Issue16, WritersUseATempNameOfTheirOwn) {
+  namespace fs = std::filesystem;
+  const std::string dir = scratch_dir() + "/w";  // the scratch folder is kept between runs: start empty
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string pid = std::to_string(::getpid());
+  for (const std::string name : {"e.bin", "a.npy", "g.graph"}) {
+    const std::string out = dir + "/" + name;
+    EXPECT_EQ(temp_path_for(out), out + ".tmp-" + pid);
+    put_bytes(out + ".tmp", "another run");
+    auto check_open = [&] {
+      EXPECT_TRUE(fs::exists(temp_path_for(out))) << name;
+      EXPECT_EQ(read_bytes(out + ".tmp"), "another run") << name;
+    };
+    if (name == "e.bin") {
+      {
+        BinaryEdgeWriter w(out, 3, 4, true);
+        w.append(0, 1);
+        check_open();
+      }
+      EXPECT_FALSE(fs::exists(temp_path_for(out)));  // not finished: removed, nothing published
+      EXPECT_FALSE(fs::exists(out));
+      BinaryEdgeWriter w(out, 3, 4, true);
+      w.append(0, 1);
+      w.finish();
+      EXPECT_EQ(open_edge_stream(out)->info().num_edges_hint, 1u);
+    } else if (name == "a.npy") {
+      {
+        NpyWriter w(out, NpyType::Float32, {2});
+        check_open();
+      }
+      EXPECT_FALSE(fs::exists(temp_path_for(out)));
+      const float v[2] = {1, 2};
+      write_npy(out, NpyType::Float32, {2}, v);
+      EXPECT_EQ(read_npy(out).to_float()[1], 2.0f);
+    } else {
+      write_metis(build_csr(3, {0, 1}, {1, 2}), out);
+      EXPECT_EQ(open_edge_stream(out)->info().num_edges_hint, 2u);
+    }
+    EXPECT_FALSE(fs::exists(temp_path_for(out))) << name;
+    EXPECT_EQ(read_bytes(out + ".tmp"), "another run") << name;
+  }
+  // Temp files of processes that no longer run are found (exact name, regular files only).
+  const std::string out = dir + "/x.bin";
+  put_bytes(out + ".tmp-4294967295", "killed");   // beyond any pid_max: not running
+  put_bytes(out + ".tmp-" + pid, "mine");          // this process: never stale
+  put_bytes(out + ".tmp-12abc", "not a pid");
+  fs::create_directories(out + ".tmp-4294967294");  // a folder: not a temp file
+  const auto stale = find_stale_temp_files(out);
+  ASSERT_EQ(stale.size(), 1u);
+  EXPECT_EQ(stale[0].path, out + ".tmp-4294967295");
+  EXPECT_EQ(remove_stale_temp_files(out).size(), 1u);
+  EXPECT_FALSE(fs::exists(out + ".tmp-4294967295"));
+  EXPECT_TRUE(fs::exists(out + ".tmp-" + pid));
+  EXPECT_EQ(find_stale_temp_dirs(out).size(), 1u);
+}
+
 }  // namespace

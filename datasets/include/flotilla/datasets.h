@@ -4,6 +4,7 @@
 
 #include "flotilla/datasets/atomic_output.h"
 #include "flotilla/datasets/csr.h"
+#include "flotilla/datasets/durable.h"
 #include "flotilla/datasets/edge_stream.h"
 #include "flotilla/datasets/error.h"
 #include "flotilla/datasets/generators.h"

@@ -1,5 +1,5 @@
-// Outputs appear atomically: written under a temporary name (FILE.tmp, DIR.tmp-PID) and
-// renamed into place at the end, so an interrupted run leaves nothing that looks complete.
+// Outputs appear atomically: written under a temporary name (FILE.tmp-PID, DIR.tmp-PID: see
+// durable.h) and renamed into place at the end, so an interrupted run leaves nothing that looks complete.
 #pragma once
 
 #include <string>

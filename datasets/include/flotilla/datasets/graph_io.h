@@ -54,7 +54,7 @@ struct BinaryEdgeHeader {
 BinaryEdgeHeader parse_binary_edge_header(const unsigned char* bytes, std::size_t size,
                                           const std::string& path, std::uint64_t file_size);
 
-// Streams edges to a binary edge list. Writes to PATH.tmp and renames to PATH in finish(),
+// Streams edges to a binary edge list. Writes to PATH.tmp-PID and renames to PATH in finish(),
 // so an interrupted writer never leaves a file that looks complete.
 class BinaryEdgeWriter {
  public:

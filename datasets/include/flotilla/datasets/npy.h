@@ -114,7 +114,7 @@ class NpyRowReader {
 
 // Streams an array to disk. The header (with the final shape) is written up front; data is
 // appended in C order; finish() checks that exactly prod(shape) elements were written,
-// flushes, and renames PATH.tmp to PATH. Without finish() the temp file is removed.
+// flushes, and renames PATH.tmp-PID to PATH. Without finish() the temp file is removed.
 // The bytes are identical to numpy.save() of the same array (header layout included).
 class NpyWriter {
  public:

@@ -1,4 +1,4 @@
-#include "flotilla/partition/durable.h"
+#include "flotilla/datasets/durable.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +15,8 @@
 namespace flotilla {
 
 namespace fs = std::filesystem;
+
+std::string temp_path_for(const std::string& out) { return out + ".tmp-" + std::to_string(::getpid()); }
 
 void fsync_path(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -84,7 +86,8 @@ bool pid_not_running(std::uint64_t pid) {
 }
 }  // namespace
 
-std::vector<StaleTemp> find_stale_temp_dirs(const std::string& out) {
+namespace {
+std::vector<StaleTemp> find_stale_temps(const std::string& out, bool dirs) {
   std::vector<StaleTemp> found;
   const fs::path target(out);
   const std::string prefix = target.filename().string() + ".tmp-";
@@ -100,7 +103,8 @@ std::vector<StaleTemp> find_stale_temp_dirs(const std::string& out) {
         digits.find_first_not_of("0123456789") != std::string::npos)
       continue;
     std::error_code sec;
-    if (!fs::is_directory(fs::symlink_status(it->path(), sec))) continue;  // folders only, no symlinks
+    const fs::file_status st = fs::symlink_status(it->path(), sec);  // no symlinks
+    if (dirs ? !fs::is_directory(st) : !fs::is_regular_file(st)) continue;
     const std::uint64_t pid = std::stoull(digits);
     if (!pid_not_running(pid)) continue;
     const fs::path parent = target.parent_path();
@@ -109,15 +113,25 @@ std::vector<StaleTemp> find_stale_temp_dirs(const std::string& out) {
   return found;
 }
 
-std::vector<StaleTemp> remove_stale_temp_dirs(const std::string& out) {
+std::vector<StaleTemp> remove_stale(std::vector<StaleTemp> found, const char* what) {
   std::vector<StaleTemp> removed;
-  for (auto& s : find_stale_temp_dirs(out)) {
+  for (auto& s : found) {
     std::error_code ec;
     fs::remove_all(s.path, ec);
-    if (ec) throw_file(s.path, "cannot remove stale temporary folder: " + ec.message());
+    if (ec) throw_file(s.path, std::string("cannot remove stale temporary ") + what + ": " + ec.message());
     removed.push_back(std::move(s));
   }
   return removed;
+}
+}  // namespace
+
+std::vector<StaleTemp> find_stale_temp_dirs(const std::string& out) { return find_stale_temps(out, true); }
+std::vector<StaleTemp> find_stale_temp_files(const std::string& out) { return find_stale_temps(out, false); }
+std::vector<StaleTemp> remove_stale_temp_dirs(const std::string& out) {
+  return remove_stale(find_stale_temp_dirs(out), "folder");
+}
+std::vector<StaleTemp> remove_stale_temp_files(const std::string& out) {
+  return remove_stale(find_stale_temp_files(out), "file");
 }
 
 }  // namespace flotilla
