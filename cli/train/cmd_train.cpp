@@ -10,9 +10,11 @@
 #include "../cli_util.h"
 #include "../commands.h"
 #include "flotilla/comm.h"
+#include "flotilla/comm/communicator.h"
 #include "flotilla/datasets/error.h"
 #include "flotilla/trainer/forecast.h"
 #include "flotilla/trainer/nodeclass.h"
+#include "flotilla/trainer/run_folder.h"
 #include "flotilla/trainer/train_config.h"
 
 namespace flotilla::cli {
@@ -46,7 +48,8 @@ int cmd_train(int argc, char** argv) {
       ("fanouts", "neighbours per layer, input layer first, -1 = all (default 15,10)", cxxopts::value<std::string>())
       ("batch-size", "global training batch, all trainers together (default 1024; forecast 64)", cxxopts::value<std::string>())
       ("eval-batch-size", "global evaluation batch (default 4096)", cxxopts::value<std::string>())
-      ("epochs", "epochs (default 50; forecast 10, DCRNN's METR-LA config uses 100)", cxxopts::value<std::string>())
+      ("epochs", "epochs, at least 1 (default 50; forecast 10, DCRNN's METR-LA config uses 100); with --resume the "
+       "total to reach", cxxopts::value<std::string>())
       ("lr", "Adam learning rate (default 0.005; forecast 0.01)", cxxopts::value<std::string>())
       ("weight-decay", "Adam weight decay (default 2e-3; forecast 0)", cxxopts::value<std::string>())
       ("hidden", "hidden width (default 256; forecast 64)", cxxopts::value<std::string>())
@@ -59,7 +62,8 @@ int cmd_train(int argc, char** argv) {
        "home partitions, less traffic)", cxxopts::value<std::string>())
       ("max-steps", "training steps per epoch at most, 0 = all (benchmarks)", cxxopts::value<std::string>())
       ("eval", "true | false: validation and test after every epoch (default true)", cxxopts::value<std::string>())
-      ("out", "run folder: metrics.jsonl, summary.json, checkpoints", cxxopts::value<std::string>())
+      ("out", "run folder: metrics.jsonl, summary.json, checkpoints; absent or empty unless --overwrite", cxxopts::value<std::string>())
+      ("overwrite", "--out may hold an earlier run: its run files are deleted and replaced")
       ("resume", "continue the run in this folder from its last checkpoint", cxxopts::value<std::string>())
       ("seed", "random seed (default 1)", cxxopts::value<std::string>())
       ("device", "auto | cpu | cuda[:i] (default auto: GPU by node-local rank when present)", cxxopts::value<std::string>())
@@ -94,7 +98,7 @@ int cmd_train(int argc, char** argv) {
     }
     for (const std::string& key : train_config_keys()) {
       if (key == "resume" || !r.count(key)) continue;
-      if (key == "dry-run" || key == "print-config" || key == "quiet" || key == "shard-time") {
+      if (key == "dry-run" || key == "print-config" || key == "quiet" || key == "shard-time" || key == "overwrite") {
         set_config_value(cfg, key, "true");
       } else {
         set_config_value(cfg, key, r[key].as<std::string>());
@@ -119,6 +123,10 @@ int cmd_train(int argc, char** argv) {
   }
   MpiSession mpi(&argc, &argv);
   try {
+    // The run folder is this job's until it ends (rank 0 holds the lock); a folder in use by
+    // another job, or holding an earlier run without --overwrite, ends every rank here.
+    RunFolderLock lock;
+    if (!cfg.dry_run) lock = claim_run_folder(cfg, Communicator::world());
     const RunInfo info{command_line, versions_json()};
     return cfg.task == "forecast" ? run_forecast(cfg, mpi, info) : run_training(cfg, mpi, info);
   } catch (const UsageError& e) {

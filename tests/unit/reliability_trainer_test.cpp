@@ -5,10 +5,13 @@
 // --config reader (key: value) gives an InputError naming file and line.
 #include <gtest/gtest.h>
 
+#include <sys/file.h>
+
 #include <filesystem>
 #include <fstream>
 
 #include "flotilla/datasets/error.h"
+#include "flotilla/trainer/run_folder.h"
 #include "flotilla/trainer/train_config.h"
 #include "run_files.h"
 #include "test_paths.h"
@@ -290,8 +293,8 @@ TEST(ConfigReliability, BadConfigFilesGiveInputErrorsNamingFileAndLine) {
     TrainConfig c;
     read_config_file(p, c);
     EXPECT_EQ(c.shards, "cora shards");
-    EXPECT_EQ(c.epochs, 3);
-    EXPECT_EQ(c.batch_size, 64u);
+    EXPECT_EQ(c.epochs.value_or(0), 3);
+    EXPECT_EQ(c.batch_size.value_or(0), 64u);
   }
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"no_colon", "epochs 3\n"},
@@ -345,10 +348,195 @@ TEST(ConfigReliability, NegativeValuesForUnsignedKeysAreRejected) {
     const std::string p = dir + "/neg.yaml";
     put_bytes(p, std::string(line) + "\n");
     TrainConfig c;
-    EXPECT_THROW(read_config_file(p, c), InputError) << line << " was accepted (batch_size " << c.batch_size
+    EXPECT_THROW(read_config_file(p, c), InputError) << line << " was accepted (batch_size " << c.batch_size.value_or(0)
                                                      << ", max_steps " << c.max_steps << ", prefetch " << c.prefetch
                                                      << ", seed " << c.seed << ")";
   }
+}
+
+// ---- issue 16: zero is a value, ranges name the flag or file:line -----------------------------------
+// Reads `text` as a config file; returns the InputError's message ("" when it was accepted).
+std::string config_error(const std::string& text, TrainConfig* out = nullptr) {
+  const std::string p = scratch_dir() + "/cfg.yaml";
+  put_bytes(p, text);
+  TrainConfig c;
+  try {
+    read_config_file(p, c);
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.file(), p);
+    EXPECT_EQ(e.where(), InputError::Where::Line) << e.what();
+    return e.what();
+  }
+  if (out) *out = c;
+  return "";
+}
+
+TEST(ConfigReliability, ZeroAndOutOfRangeValuesAreErrorsNamingKeyLineAndRange) {
+  // key: value, the range the message must give.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"epochs: 0", "valid: 1 to 2147483647"},       {"epochs: -3", "valid: 1 to 2147483647"},
+      {"hidden: 0", "valid: 1 to 1048576"},          {"hidden: 99999999999", "valid: 1 to 1048576"},
+      {"lr: 0", "valid: a finite number > 0"},       {"lr: -0.1", "valid: a finite number > 0"},
+      {"lr: inf", "valid: a finite number > 0"},     {"batch-size: 0", "valid: 1 or more"},
+      {"eval-batch-size: 0", "valid: 1 or more"},    {"weight-decay: -1", "valid: a finite number >= 0"},
+      {"dropout: 1", "valid: 0 <= x < 1"},           {"input-dropout: -0.5", "valid: 0 <= x < 1"},
+      {"heads: 0", "valid: 1 to 1024"},              {"prefetch: 0", "valid: 1 to 65536"},
+      {"horizon: 0", "valid: 1 to 1048576"},         {"layers: 0", "valid: 1 to 64"},
+      {"diffusion-steps: -1", "valid: 0 to 64"},     {"max-grad-norm: -1", "valid: a finite number >= 0"},
+      {"samplers: -1", "valid: 0 to 2147483647"},          {"threads: -2", "valid: 0 to 65536"},
+  };
+  for (const auto& [line, range] : bad) {
+    const std::string m = config_error("# comment\n" + line + "\n");
+    ASSERT_FALSE(m.empty()) << line << " was accepted";
+    const std::string key = line.substr(0, line.find(':'));
+    EXPECT_NE(m.find("cfg.yaml:2: " + key + ": "), std::string::npos) << line << ": " << m;
+    EXPECT_NE(m.find(range), std::string::npos) << line << ": " << m;
+  }
+  // The same values as flags name the flag.
+  TrainConfig c;
+  try {
+    set_config_value(c, "epochs", "0");
+    ADD_FAILURE() << "--epochs 0 accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "--epochs: 0 is out of range (valid: 1 to 2147483647)");
+  }
+  EXPECT_THROW(set_config_value(c, "hidden", "0"), std::invalid_argument);
+  EXPECT_THROW(set_config_value(c, "lr", "0"), std::invalid_argument);
+  EXPECT_THROW(set_config_value(c, "batch_size", "0"), std::invalid_argument);
+  EXPECT_THROW(set_config_value(c, "weight-decay", "-1"), std::invalid_argument);
+}
+
+// A value given as 0 stays 0 (where 0 is valid); only settings not given take the defaults.
+TEST(ConfigReliability, GivenZeroIsNotUnset) {
+  TrainConfig c;
+  ASSERT_EQ(config_error("weight-decay: 0\nmax-grad-norm: 0\nthreads: 0\nmax-steps: 0\n", &c), "");
+  EXPECT_TRUE(c.given("weight-decay"));
+  resolve_task_defaults(c);
+  EXPECT_EQ(*c.weight_decay, 0.0);  // not the node-classification default 2e-3
+  EXPECT_EQ(*c.epochs, 50);
+  EXPECT_EQ(*c.hidden, 256);
+  TrainConfig f;
+  set_config_value(f, "task", "forecast");
+  set_config_value(f, "epochs", "1");
+  resolve_task_defaults(f);
+  EXPECT_EQ(*f.epochs, 1);
+  EXPECT_EQ(*f.batch_size, 64u);
+  // config_to_yaml round-trips the resolved values (a resumed run reads them back).
+  TrainConfig back;
+  put_bytes(scratch_dir() + "/back.yaml", config_to_yaml(c));
+  read_config_file(scratch_dir() + "/back.yaml", back);
+  EXPECT_EQ(*back.weight_decay, 0.0);
+  EXPECT_EQ(*back.epochs, 50);
+}
+
+// An invalid enum value in a config file names the file and line (10c), including a model of
+// the other task (found by validate_config, after the file is read).
+TEST(ConfigReliability, InvalidEnumValuesNameFileAndLine) {
+  for (const std::string line : {"task: nodeclas", "model: sagee", "batching: lazy", "feature-norm: l2",
+                                 "seed-assignment: random", "log-level: loud", "device: tpu", "eval: maybe"}) {
+    const std::string m = config_error("shards: s\n" + line + "\n");
+    ASSERT_FALSE(m.empty()) << line << " was accepted";
+    EXPECT_NE(m.find("cfg.yaml:2: " + line.substr(0, line.find(':'))), std::string::npos) << m;
+    EXPECT_NE(m.find("'" + line.substr(line.find(' ') + 1) + "'"), std::string::npos) << m;
+  }
+  const std::string p = scratch_dir() + "/model.yaml";
+  put_bytes(p, "shards: s\nout: o\n\nmodel: dcrnn\n");
+  TrainConfig c;
+  read_config_file(p, c);
+  resolve_task_defaults(c);
+  try {
+    validate_config(c);
+    ADD_FAILURE() << "model dcrnn accepted for node classification";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.file(), p);
+    EXPECT_EQ(e.position(), 4u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("sage, gcn or gat"), std::string::npos) << e.what();
+  }
+}
+
+// ---- issue 16: run folders are not overwritten, and one job at a time uses one ------------------
+TrainConfig run_config(const std::string& out) {
+  TrainConfig c;
+  c.out = out;
+  return c;
+}
+
+TEST(RunFolder, NonEmptyFolderIsRefusedUnlessOverwrite) {
+  for (const char* d : {"/run", "/notes", "/only-lock"}) std::filesystem::remove_all(scratch_dir() + d);  // earlier runs
+  const std::string dir = scratch_dir() + "/run";
+  {
+    RunFolderLock l = claim_run_folder_local(run_config(dir));  // absent: created
+    EXPECT_TRUE(l.held());
+    put_bytes(dir + "/config.yaml", "epochs: 1\n");
+    put_bytes(dir + "/checkpoint.pt", "x");
+  }
+  try {
+    claim_run_folder_local(run_config(dir));
+    ADD_FAILURE() << "a folder holding a run was reused";
+  } catch (const std::runtime_error& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.rfind(dir + ": holds an earlier run", 0), 0u) << m;
+    EXPECT_NE(m.find("--overwrite"), std::string::npos) << m;
+    EXPECT_NE(m.find("--resume " + dir), std::string::npos) << m;
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoint.pt")) << "a refused run deleted files";
+  // Any non-empty folder (not a run) is refused too.
+  const std::string other = scratch_dir() + "/notes";
+  std::filesystem::create_directories(other);
+  put_bytes(other + "/readme.txt", "mine\n");
+  EXPECT_THROW(claim_run_folder_local(run_config(other)), std::runtime_error);
+  // --overwrite: the run files go, other files stay.
+  put_bytes(dir + "/mine.txt", "keep\n");
+  put_bytes(dir + "/summary.json.tmp-123", "x");
+  TrainConfig ow = run_config(dir);
+  ow.overwrite = true;
+  {
+    RunFolderLock l = claim_run_folder_local(ow);
+    EXPECT_FALSE(std::filesystem::exists(dir + "/config.yaml"));
+    EXPECT_FALSE(std::filesystem::exists(dir + "/checkpoint.pt"));
+    EXPECT_FALSE(std::filesystem::exists(dir + "/summary.json.tmp-123"));
+    EXPECT_TRUE(std::filesystem::exists(dir + "/mine.txt"));
+  }
+  // --resume continues its own folder.
+  TrainConfig rs = run_config(dir);
+  rs.resume = dir;
+  EXPECT_NO_THROW(claim_run_folder_local(rs));
+  // A folder holding only the lock file of an earlier job counts as empty.
+  const std::string only_lock = scratch_dir() + "/only-lock";
+  std::filesystem::create_directories(only_lock);
+  put_bytes(only_lock + "/" + kRunLockName, "pid 1 on x\n");
+  EXPECT_NO_THROW(claim_run_folder_local(run_config(only_lock)));
+}
+
+TEST(RunFolder, SecondHolderGetsAClearErrorAndTheLockIsReleased) {
+  for (const char* d : {"/locked", "/fresh"}) std::filesystem::remove_all(scratch_dir() + d);  // earlier runs
+  const std::string dir = scratch_dir() + "/locked";
+  {
+    RunFolderLock first = claim_run_folder_local(run_config(dir));
+    put_bytes(dir + "/config.yaml", "x: 1\n");
+    TrainConfig again = run_config(dir);
+    again.overwrite = true;  // even with --overwrite: the folder is in use
+    try {
+      claim_run_folder_local(again);
+      ADD_FAILURE() << "two holders of one run folder";
+    } catch (const std::runtime_error& e) {
+      const std::string m = e.what();
+      EXPECT_EQ(m.rfind(dir + ": run folder in use by another flotilla train job (pid " + std::to_string(::getpid()), 0), 0u) << m;
+    }
+    EXPECT_TRUE(std::filesystem::exists(dir + "/config.yaml"));
+    // An outside flock (another process, e.g. flock(1)) is seen as well.
+    const int fd = ::open((dir + "/" + kRunLockName).c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    EXPECT_NE(::flock(fd, LOCK_EX | LOCK_NB), 0);
+    ::close(fd);
+  }
+  TrainConfig ow = run_config(dir);
+  ow.overwrite = true;
+  EXPECT_NO_THROW(claim_run_folder_local(ow)) << "the lock outlived its holder";
+  // A folder the job created and left empty (it failed before writing) is removed again.
+  const std::string fresh = scratch_dir() + "/fresh";
+  { RunFolderLock l = claim_run_folder_local(run_config(fresh)); }
+  EXPECT_FALSE(std::filesystem::exists(fresh));
 }
 
 }  // namespace

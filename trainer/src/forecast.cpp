@@ -42,14 +42,18 @@ std::pair<torch::Tensor, torch::Tensor> masked_abs_error(const torch::Tensor& pr
   return {((pred - y).abs() * mask).sum(), mask.sum()};
 }
 
+// A metric over no unmasked entry is undefined: NaN (null in JSON), never 0. (ForecastMetrics
+// itself returns DCRNN's nan_to_num 0 there.)
+double defined_or_nan(const ForecastMetrics& m, int slot, double v) { return m.count(slot) > 0 ? v : std::nan(""); }
+
 void write_metric_fields(JsonWriter& j, const std::string& prefix, const ForecastMetrics& m) {
   static const char* names[] = {"h3", "h6", "h12"};
   for (int s = 0; s < 3; ++s) {
-    j.field(prefix + "mae_" + names[s], m.mae(s));
-    j.field(prefix + "rmse_" + names[s], m.rmse(s));
-    j.field(prefix + "mape_" + names[s], m.mape(s));
+    j.field(prefix + "mae_" + names[s], defined_or_nan(m, s, m.mae(s)));
+    j.field(prefix + "rmse_" + names[s], defined_or_nan(m, s, m.rmse(s)));
+    j.field(prefix + "mape_" + names[s], defined_or_nan(m, s, m.mape(s)));
   }
-  j.field(prefix + "mae", m.mae(3));
+  j.field(prefix + "mae", defined_or_nan(m, 3, m.mae(3)));
 }
 
 // The traffic data a rank holds: one dataset of the whole series for every split, or with
@@ -80,9 +84,20 @@ struct HeldData {
   }
 };
 
+// One window takes 2 x horizon steps (input, then output): fewer is an error naming the signal
+// file and the flag.
+void check_window_fits(const std::string& source, std::uint64_t steps, std::int64_t horizon) {
+  if (steps < 2 * static_cast<std::uint64_t>(horizon))
+    throw std::runtime_error(source + ": " + std::to_string(steps) + " steps are fewer than one window of 2 x --horizon " +
+                             std::to_string(horizon) + " = " + std::to_string(2 * horizon) +
+                             " steps (input, then output); give more steps or a smaller --horizon");
+}
+
 HeldData load_whole(const TrainConfig& cfg, const torch::Device& device) {
   HeldData h;
   TrafficData raw = read_traffic(cfg.data);
+  check_window_fits(raw.signal_source.empty() ? cfg.data : raw.signal_source,
+                    raw.series_steps ? raw.series_steps : raw.num_steps, cfg.horizon);
   h.graph = std::move(raw.graph);
   ForecastOptions opt;
   opt.horizon = cfg.horizon;
@@ -104,6 +119,7 @@ HeldData load_time_shards(const TrainConfig& cfg, const Communicator& world, con
   const auto rank = static_cast<std::uint32_t>(world.rank()), P = static_cast<std::uint32_t>(world.size());
   const TrafficInfo info = describe_traffic(cfg.data);  // counts only; the signal is not read
   h.num_steps = static_cast<std::int64_t>(info.num_steps);
+  check_window_fits(info.signal_source.empty() ? cfg.data : info.signal_source, info.num_steps, cfg.horizon);
   h.split = dcrnn_split(h.num_steps, cfg.horizon);
   const WindowRange ranges[3] = {h.split.train(), h.split.valid(), h.split.test()};
   if (ranges[0].size() < static_cast<std::int64_t>(P))
@@ -204,7 +220,7 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
   mc.input_dim = held.num_features;
   mc.output_dim = 1;
   mc.horizon = cfg.horizon;
-  mc.hidden = cfg.hidden;
+  mc.hidden = *cfg.hidden;
   mc.num_layers = cfg.layers;
   mc.diffusion_steps = cfg.diffusion_steps;
   torch::manual_seed(cfg.seed);
@@ -212,7 +228,7 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
   model->to(device);
   // DCRNN: Adam with epsilon 1e-3.
   torch::optim::Adam opt(model->parameters(),
-                         torch::optim::AdamOptions(cfg.lr).eps(1e-3).weight_decay(cfg.weight_decay));
+                         torch::optim::AdamOptions(*cfg.lr).eps(1e-3).weight_decay(*cfg.weight_decay));
 
   const std::string ck_path = cfg.out + "/checkpoint.pt";
   std::uint32_t first_epoch = 0;
@@ -247,11 +263,12 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
   }
   // Training: global batches sliced over the ranks, or with --shard-time each rank drawing
   // from its own block. Evaluation: each rank a slice of every batch, or its own blocks.
-  const EpochSchedule train_sched = cfg.shard_time ? time_shard_schedule(split.train(), P, cfg.batch_size, cfg.seed, true)
-                                                   : window_schedule(split.train(), cfg.batch_size, cfg.seed, true);
+  const std::uint64_t batch_size = *cfg.batch_size;
+  const EpochSchedule train_sched = cfg.shard_time ? time_shard_schedule(split.train(), P, batch_size, cfg.seed, true)
+                                                   : window_schedule(split.train(), batch_size, cfg.seed, true);
   auto eval_schedule = [&](int s) {
-    return cfg.shard_time ? EpochSchedule(window_ids(held.part[s].windows), cfg.batch_size, cfg.seed, false)
-                          : window_schedule(s == 1 ? split.valid() : split.test(), cfg.batch_size, cfg.seed, false);
+    return cfg.shard_time ? EpochSchedule(window_ids(held.part[s].windows), batch_size, cfg.seed, false)
+                          : window_schedule(s == 1 ? split.valid() : split.test(), batch_size, cfg.seed, false);
   };
   const EpochSchedule valid_sched = eval_schedule(1), test_sched = eval_schedule(2);
   const std::uint32_t eval_rank = cfg.shard_time ? 0 : static_cast<std::uint32_t>(rank), eval_ranks = cfg.shard_time ? 1 : P;
@@ -266,7 +283,7 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
                 static_cast<long long>(held.num_steps), static_cast<long long>(held.num_features),
                 static_cast<long long>(split.num_train), static_cast<long long>(split.num_valid),
                 static_cast<long long>(split.num_test), static_cast<unsigned long long>(steps),
-                static_cast<unsigned long long>(cfg.batch_size), P,
+                static_cast<unsigned long long>(batch_size), P,
                 (cfg.batching + (cfg.shard_time ? " (time-sharded)" : "")).c_str(),
                 static_cast<double>(held.bytes()) / 1e6, sc.mean, sc.std);
   std::fflush(stdout);
@@ -280,7 +297,7 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
   std::uint64_t total_steps = 0;
   ForecastMetrics last_persist;
   std::vector<double> step_seconds;  // every training step of this session
-  for (std::uint32_t epoch = first_epoch; epoch < static_cast<std::uint32_t>(cfg.epochs); ++epoch) {
+  for (std::uint32_t epoch = first_epoch; epoch < static_cast<std::uint32_t>(*cfg.epochs); ++epoch) {
     const auto t_epoch = Clock::now();
     torch::manual_seed(splitmix64(cfg.seed * 0x9e3779b97f4a7c15ULL + epoch));  // scheduled-sampling coins
     model->train();
@@ -356,8 +373,10 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
     }
     for (ForecastMetrics* m : {&vm, &tm, &vp, &tp}) world.allreduce_sum(m->data(), ForecastMetrics::kSize);
     last_persist = tp;
-    const double valid_mae = vm.mae(3);
-    if (best_valid < 0 || valid_mae < best_valid) {
+    // NaN when no validation entry was unmasked (every target 0, or --eval false): written as
+    // null, never the best epoch.
+    const double valid_mae = defined_or_nan(vm, 3, vm.mae(3));
+    if (!std::isnan(valid_mae) && (best_epoch < 0 || valid_mae < best_valid)) {
       best_valid = valid_mae;
       best_epoch = epoch;
       best_metrics.assign(tm.sums.begin(), tm.sums.end());
@@ -405,9 +424,9 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
     j.begin_object().field("task", "forecast").field("model", cfg.model).field("batching", cfg.batching);
     write_metric_fields(j, "test_", at_best);
     write_metric_fields(j, "persistence_test_", last_persist);
-    j.field("best_valid_mae", best_valid)
-        .field("best_epoch", best_epoch)
-        .field("epochs", static_cast<std::int64_t>(cfg.epochs))
+    j.field("best_valid_mae", best_epoch < 0 ? std::nan("") : best_valid)
+        .field("best_epoch", best_epoch < 0 ? std::nan("") : static_cast<double>(best_epoch))  // null: none
+        .field("epochs", static_cast<std::int64_t>(*cfg.epochs))
         .field("ranks", static_cast<std::uint64_t>(P))
         .field("seconds", since(t_start))
         .field("seconds_per_step", total_steps ? total_step_s / static_cast<double>(total_steps) : 0.0)

@@ -107,7 +107,7 @@ torch::Tensor input_features(ReadyBatch& rb, std::uint64_t dim, const std::strin
 BatchPlan make_batch_plan(const TrainConfig& cfg, const RolePlan& roles, int rank) {
   BatchPlan p;
   p.fanouts = parse_fanouts(cfg.fanouts);
-  p.batch_size = cfg.batch_size;
+  p.batch_size = *cfg.batch_size;
   p.eval_batch_size = cfg.eval_batch_size;
   p.seed = cfg.seed;
   p.num_trainers = static_cast<std::uint32_t>(roles.trainers);
@@ -140,7 +140,7 @@ void print_plan(const RolePlan& plan, const TrainConfig& cfg, const std::vector<
 struct TrainerResult {
   double seconds = 0;
   Checkpoint best;
-  double final_test = -1;
+  double final_test = std::nan("");  // NaN: never evaluated, or no labelled test node
   int epochs_run = 0;
   EpochStats time_totals;
   TrafficCounters counters;
@@ -180,7 +180,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
   }
   GnnConfig g;
   g.model = cfg.model;
-  g.hidden_dim = cfg.hidden;
+  g.hidden_dim = *cfg.hidden;
   g.heads = cfg.heads;
   g.dropout = cfg.dropout;
   g.input_dropout = cfg.input_dropout;
@@ -190,7 +190,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
     const ShardSetInfo si = read_shard_set_info(cfg.shards);
     info.feature_dim = si.feature_dim;
   }
-  std::uint32_t epochs = static_cast<std::uint32_t>(cfg.epochs);
+  std::uint32_t epochs = static_cast<std::uint32_t>(*cfg.epochs);
   // Model and optimizer must exist before loading a checkpoint; the class count of a remote
   // job arrives with the source, so the source is created first in both modes.
   if (!roles.colocated()) {
@@ -201,7 +201,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
   g.out_dim = info.num_classes;
   auto model = make_gnn(g);
   model->to(device);
-  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay));
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(*cfg.lr).weight_decay(*cfg.weight_decay));
   if (resuming) {
     ck = load_checkpoint(ck_path, *model, opt);
     if (static_cast<std::uint32_t>(ck.epoch + 1) != first_epoch)
@@ -319,15 +319,17 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
                        st.test_correct, st.test_count, st.wait_s, st.compute_s, st.allreduce_s};
     trainers.allreduce_sum(sums, 10);
     const double T = roles.trainers;
-    const double train_loss = sums[0] / std::max(1.0, sums[2]);
-    const double train_acc = sums[1] / std::max(1.0, sums[2]);
-    const double valid_acc = sums[4] > 0 ? sums[3] / sums[4] : -1;
-    const double test_acc = sums[6] > 0 ? sums[5] / sums[6] : -1;
+    // A metric over no labelled node is undefined: NaN, written as null, never the best.
+    const double none = std::nan("");
+    const double train_loss = sums[2] > 0 ? sums[0] / sums[2] : none;
+    const double train_acc = sums[2] > 0 ? sums[1] / sums[2] : none;
+    const double valid_acc = sums[4] > 0 ? sums[3] / sums[4] : none;
+    const double test_acc = sums[6] > 0 ? sums[5] / sums[6] : none;
     res.time_totals.wait_s += sums[7] / T;
     res.time_totals.compute_s += sums[8] / T;
     res.time_totals.allreduce_s += sums[9] / T;
     res.final_test = test_acc;
-    const bool improved = valid_acc > res.best.best_valid;
+    const bool improved = !std::isnan(valid_acc) && (res.best.best_epoch < 0 || valid_acc > res.best.best_valid);
     if (improved) {
       res.best.best_valid = valid_acc;
       res.best.test_at_best = test_acc;
@@ -377,6 +379,28 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
   const Communicator world = Communicator::world();
   const int rank = world.rank();
   const ShardSetInfo shard_info = read_shard_set_info(cfg.shards);
+  // Labels before anything is planned or written (rank 0 reads them; every rank learns the
+  // outcome): a label beyond any sane class count, or a split whose training nodes have none,
+  // ends the job here with the shard file and row, on every rank.
+  ShardLabelSummary labels;
+  if (!cfg.dry_run) {
+    std::string error;
+    if (rank == 0) {
+      try {
+        labels = check_shard_labels(cfg.shards);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    if (world.size() > 1) error = world.allgather(rank == 0 ? error : std::string())[0];
+    if (!error.empty()) throw std::runtime_error(error);
+    if (rank == 0 && labels.unlabeled_train > 0 && log >= LogLevel::Warn)
+      std::fprintf(stderr,
+                   "flotilla train: warning: %llu of %llu training nodes in %s have no label (-1); they are left out "
+                   "of the loss and the accuracy (summary.json: unlabeled_train_nodes)\n",
+                   static_cast<unsigned long long>(labels.unlabeled_train), static_cast<unsigned long long>(labels.train),
+                   cfg.shards.c_str());
+  }
   const RolePlan roles = [&] {
     try {
       return plan_roles(world.allgather(mpi.hostname()), cfg.samplers, cfg.loaders, shard_info.num_parts,
@@ -418,7 +442,7 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
         break;
       }
       case Role::Sampler:
-        counters = run_sampler_server(cfg.shards, roles, rank, plan, first_epoch, static_cast<std::uint32_t>(cfg.epochs),
+        counters = run_sampler_server(cfg.shards, roles, rank, plan, first_epoch, static_cast<std::uint32_t>(*cfg.epochs),
                                       role_comm);
         break;
       case Role::Loader: counters = run_loader_server(cfg.shards, roles, rank); break;
@@ -461,9 +485,9 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
         // null when never evaluated (--eval false)
         .field("test_accuracy", res.best.best_epoch < 0 ? std::nan("") : res.best.test_at_best)
         .field("best_valid_accuracy", res.best.best_epoch < 0 ? std::nan("") : res.best.best_valid)
-        .field("best_epoch", res.best.best_epoch)
-        .field("final_test_accuracy", res.final_test < 0 ? std::nan("") : res.final_test)
-        .field("epochs", static_cast<std::int64_t>(cfg.epochs))
+        .field("best_epoch", res.best.best_epoch < 0 ? std::nan("") : static_cast<double>(res.best.best_epoch))
+        .field("final_test_accuracy", res.final_test)
+        .field("epochs", static_cast<std::int64_t>(*cfg.epochs))
         .field("epochs_run_this_session", res.epochs_run)
         .field("seconds", res.seconds)
         .field("wait_seconds", res.time_totals.wait_s)
@@ -473,7 +497,12 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
         .field("samplers", roles.samplers)
         .field("loaders", roles.loaders)
         .field("partitions", static_cast<std::uint64_t>(roles.num_parts))
-        .field("seed_assignment", cfg.seed_assignment);
+        .field("seed_assignment", cfg.seed_assignment)
+        .field("num_classes", labels.num_classes)
+        // Nodes of each split without a label (-1): left out of the loss and the accuracies.
+        .field("unlabeled_train_nodes", labels.unlabeled_train)
+        .field("unlabeled_valid_nodes", labels.unlabeled_valid)
+        .field("unlabeled_test_nodes", labels.unlabeled_test);
     j.key("traffic").begin_object();
     for (int r = 0; r < 3; ++r) {
       j.key(role_name(static_cast<Role>(r))).begin_object()

@@ -1,6 +1,9 @@
 #include "flotilla/trainer/train_config.h"
 
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <type_traits>
@@ -20,21 +23,30 @@ std::string canonical(std::string k) {
 }
 
 template <typename T>
-T parse_number(const std::string& key, const std::string& v) {
+T parse_number(const std::string& name, const std::string& v) {
   // istream reads "-1" into an unsigned type as 2^64 - 1: refuse a sign there.
   if (std::is_unsigned_v<T> && v.find('-') != std::string::npos)
-    throw std::invalid_argument("bad value '" + v + "' for " + key + " (must not be negative)");
-  std::istringstream ss(v);
-  T out{};
-  ss >> out;
-  if (ss.fail() || !ss.eof()) throw std::invalid_argument("bad value '" + v + "' for " + key);
-  return out;
+    throw std::invalid_argument(name + ": bad value '" + v + "' (must not be negative)");
+  if constexpr (std::is_floating_point_v<T>) {
+    // strtod: also "inf" and "nan", which the range checks then refuse by name.
+    char* end = nullptr;
+    const double d = v.empty() || std::isspace(static_cast<unsigned char>(v[0])) ? 0 : std::strtod(v.c_str(), &end);
+    if (end == nullptr || end != v.c_str() + v.size())
+      throw std::invalid_argument(name + ": bad value '" + v + "' (expected a number)");
+    return static_cast<T>(d);
+  } else {
+    std::istringstream ss(v);
+    T out{};
+    ss >> out;
+    if (ss.fail() || !ss.eof()) throw std::invalid_argument(name + ": bad value '" + v + "' (expected an integer)");
+    return out;
+  }
 }
 
-bool parse_bool(const std::string& key, const std::string& v) {
+bool parse_bool(const std::string& name, const std::string& v) {
   if (v == "true" || v == "yes" || v == "1" || v == "on") return true;
   if (v == "false" || v == "no" || v == "0" || v == "off") return false;
-  throw std::invalid_argument("bad value '" + v + "' for " + key + " (true or false)");
+  throw std::invalid_argument(name + ": bad value '" + v + "' (true or false)");
 }
 
 std::string quote(const std::string& s) {
@@ -42,60 +54,115 @@ std::string quote(const std::string& s) {
   return s;
 }
 
+template <typename T>
+std::string str(T v) {
+  std::ostringstream o;
+  o.precision(12);
+  o << v;
+  return o.str();
+}
+
+// Integer in [lo, hi], read as a 64-bit integer first so that a value beyond T is out of
+// range too; an upper bound at the 64-bit maximum prints as "or more".
+template <typename T>
+T in_range(const std::string& name, const std::string& v, T lo, T hi) {
+  using Wide = std::conditional_t<std::is_signed_v<T>, std::int64_t, std::uint64_t>;
+  const Wide x = parse_number<Wide>(name, v);
+  if (x < static_cast<Wide>(lo) || x > static_cast<Wide>(hi)) {
+    const std::string range = static_cast<Wide>(hi) == std::numeric_limits<Wide>::max() ? str(lo) + " or more"
+                                                                                      : str(lo) + " to " + str(hi);
+    throw std::invalid_argument(name + ": " + v + " is out of range (valid: " + range + ")");
+  }
+  return static_cast<T>(x);
+}
+
+// Finite real with x > 0 (positive), x >= 0, or 0 <= x < 1 (fraction).
+enum class Real { Positive, NonNegative, Fraction };
+double real_in_range(const std::string& name, const std::string& v, Real kind) {
+  const double x = parse_number<double>(name, v);
+  const bool ok = std::isfinite(x) && (kind == Real::Positive ? x > 0 : kind == Real::NonNegative ? x >= 0 : x >= 0 && x < 1);
+  if (!ok)
+    throw std::invalid_argument(name + ": " + v + " is out of range (valid: " +
+                                (kind == Real::Positive      ? "a finite number > 0"
+                                 : kind == Real::NonNegative ? "a finite number >= 0"
+                                                             : "0 <= x < 1") +
+                                ")");
+  return x;
+}
+
+const std::string& one_of(const std::string& name, const std::string& v, const std::vector<std::string>& allowed) {
+  for (const std::string& a : allowed)
+    if (v == a) return v;
+  std::string list;
+  for (std::size_t i = 0; i < allowed.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ") + allowed[i];
+  throw std::invalid_argument(name + ": '" + v + "' is not one of " + list);
+}
+
+constexpr int kIntMax = std::numeric_limits<int>::max();
+
 }  // namespace
 
 const std::vector<std::string>& train_config_keys() {
   static const std::vector<std::string> keys = {
       "task",    "shards", "samplers", "loaders", "trainers-per-node", "model",   "fanouts",  "batch-size", "eval-batch-size",
       "epochs",  "lr",     "weight-decay", "hidden", "heads", "dropout", "input-dropout", "feature-norm", "prefetch", "seed-assignment", "max-steps", "eval", "data", "batching", "horizon", "layers", "diffusion-steps", "max-grad-norm", "shard-time",   "out",
-      "resume",  "seed",   "device",   "threads",  "dry-run", "print-config", "quiet", "log-level"};
+      "resume",  "seed",   "device",   "threads",  "overwrite", "dry-run", "print-config", "quiet", "log-level"};
   return keys;
 }
 
-void set_config_value(TrainConfig& c, const std::string& raw_key, const std::string& v) {
+void set_config_value(TrainConfig& c, const std::string& raw_key, const std::string& v, const TrainConfig::Source& from) {
   const std::string k = canonical(raw_key);
-  if (k == "task") c.task = v;
+  // Errors name the flag as written on the command line, or the key of a config file line
+  // (read_config_file adds the file and line).
+  const std::string n = from.file.empty() ? "--" + k : k;
+  if (k == "task") c.task = one_of(n, v, {"nodeclass", "forecast"});
   else if (k == "shards") c.shards = v;
-  else if (k == "samplers") c.samplers = parse_number<int>(k, v);
-  else if (k == "loaders") c.loaders = parse_number<int>(k, v);
-  else if (k == "trainers-per-node") c.trainers_per_node = parse_number<int>(k, v);
-  else if (k == "model") c.model = v;
+  else if (k == "samplers") c.samplers = in_range<int>(n, v, 0, kIntMax);
+  else if (k == "loaders") c.loaders = in_range<int>(n, v, 0, kIntMax);
+  else if (k == "trainers-per-node") c.trainers_per_node = in_range<int>(n, v, 0, kIntMax);
+  // Every model of either task here; validate_config checks it against the task.
+  else if (k == "model") c.model = one_of(n, v, {"sage", "gcn", "gat", "dcrnn", "dcrnn1", "tgcn"});
   else if (k == "fanouts") c.fanouts = v;
-  else if (k == "batch-size") c.batch_size = parse_number<std::uint64_t>(k, v);
-  else if (k == "eval-batch-size") c.eval_batch_size = parse_number<std::uint64_t>(k, v);
-  else if (k == "epochs") c.epochs = parse_number<int>(k, v);
-  else if (k == "lr") c.lr = parse_number<double>(k, v);
-  else if (k == "weight-decay") c.weight_decay = parse_number<double>(k, v);
-  else if (k == "hidden") c.hidden = parse_number<std::int64_t>(k, v);
-  else if (k == "heads") c.heads = parse_number<int>(k, v);
-  else if (k == "dropout") c.dropout = parse_number<double>(k, v);
-  else if (k == "input-dropout") c.input_dropout = parse_number<double>(k, v);
-  else if (k == "feature-norm") c.feature_norm = v;
-  else if (k == "prefetch") c.prefetch = parse_number<std::uint32_t>(k, v);
-  else if (k == "seed-assignment") c.seed_assignment = v;
-  else if (k == "max-steps") c.max_steps = parse_number<std::uint64_t>(k, v);
-  else if (k == "eval") c.eval = parse_bool(k, v);
+  else if (k == "batch-size") c.batch_size = in_range<std::uint64_t>(n, v, 1, std::numeric_limits<std::uint64_t>::max());
+  else if (k == "eval-batch-size") c.eval_batch_size = in_range<std::uint64_t>(n, v, 1, std::numeric_limits<std::uint64_t>::max());
+  else if (k == "epochs") c.epochs = in_range<int>(n, v, 1, kIntMax);
+  else if (k == "lr") c.lr = real_in_range(n, v, Real::Positive);
+  else if (k == "weight-decay") c.weight_decay = real_in_range(n, v, Real::NonNegative);
+  else if (k == "hidden") c.hidden = in_range<std::int64_t>(n, v, 1, std::int64_t{1} << 20);
+  else if (k == "heads") c.heads = in_range<int>(n, v, 1, 1024);
+  else if (k == "dropout") c.dropout = real_in_range(n, v, Real::Fraction);
+  else if (k == "input-dropout") c.input_dropout = real_in_range(n, v, Real::Fraction);
+  else if (k == "feature-norm") c.feature_norm = one_of(n, v, {"none", "row"});
+  else if (k == "prefetch") c.prefetch = in_range<std::uint32_t>(n, v, 1, 65536);
+  else if (k == "seed-assignment") c.seed_assignment = one_of(n, v, {"global", "local"});
+  else if (k == "max-steps") c.max_steps = parse_number<std::uint64_t>(n, v);  // 0 = all
+  else if (k == "eval") c.eval = parse_bool(n, v);
   else if (k == "data") c.data = v;
-  else if (k == "batching") c.batching = v;
-  else if (k == "horizon") c.horizon = parse_number<std::int64_t>(k, v);
-  else if (k == "layers") c.layers = parse_number<int>(k, v);
-  else if (k == "diffusion-steps") c.diffusion_steps = parse_number<int>(k, v);
-  else if (k == "max-grad-norm") c.max_grad_norm = parse_number<double>(k, v);
-  else if (k == "shard-time") c.shard_time = parse_bool(k, v);
+  else if (k == "batching") c.batching = one_of(n, v, {"index", "materialized"});
+  else if (k == "horizon") c.horizon = in_range<std::int64_t>(n, v, 1, std::int64_t{1} << 20);
+  else if (k == "layers") c.layers = in_range<int>(n, v, 1, 64);
+  else if (k == "diffusion-steps") c.diffusion_steps = in_range<int>(n, v, 0, 64);
+  else if (k == "max-grad-norm") c.max_grad_norm = real_in_range(n, v, Real::NonNegative);  // 0 = off
+  else if (k == "shard-time") c.shard_time = parse_bool(n, v);
   else if (k == "out") c.out = v;
   else if (k == "resume") c.resume = v;
-  else if (k == "seed") c.seed = parse_number<std::uint64_t>(k, v);
-  else if (k == "device") c.device = v;
-  else if (k == "threads") c.threads = parse_number<int>(k, v);
-  else if (k == "dry-run") c.dry_run = parse_bool(k, v);
-  else if (k == "print-config") c.print_config = parse_bool(k, v);
-  else if (k == "quiet") c.quiet = parse_bool(k, v);
-  else if (k == "log-level") {
-    if (v != "error" && v != "warn" && v != "info" && v != "debug")
-      throw std::invalid_argument("log-level: '" + v + "' is not one of error, warn, info, debug");
-    c.log_level = v;
+  else if (k == "seed") c.seed = parse_number<std::uint64_t>(n, v);
+  else if (k == "device") {
+    const bool cuda_n = v.rfind("cuda:", 0) == 0 && v.size() > 5 && v.size() <= 8 &&
+                        v.find_first_not_of("0123456789", 5) == std::string::npos;
+    if (v != "auto" && v != "cpu" && v != "cuda" && !cuda_n)
+      throw std::invalid_argument(n + ": '" + v + "' is not one of auto, cpu, cuda or cuda:N");
+    c.device = v;
   }
+  else if (k == "threads") c.threads = in_range<int>(n, v, 0, 65536);  // 0 = CPUs / ranks on the node
+  else if (k == "overwrite") c.overwrite = parse_bool(n, v);
+  else if (k == "dry-run") c.dry_run = parse_bool(n, v);
+  else if (k == "print-config") c.print_config = parse_bool(n, v);
+  else if (k == "quiet") c.quiet = parse_bool(n, v);
+  else if (k == "log-level") c.log_level = one_of(n, v, {"error", "warn", "info", "debug"});
   else throw std::invalid_argument("unknown key '" + raw_key + "'");
+  c.sources[k] = from;
 }
 
 void read_config_file(const std::string& path, TrainConfig& cfg) {
@@ -129,7 +196,7 @@ void read_config_file(const std::string& path, TrainConfig& cfg) {
     if (auto [it, fresh] = seen.emplace(canonical(key), no); !fresh)
       throw_at_line(path, no, "key '" + key + "' already set on line " + std::to_string(it->second));
     try {
-      set_config_value(cfg, key, value);
+      set_config_value(cfg, key, value, TrainConfig::Source{path, no});
     } catch (const std::invalid_argument& e) {
       throw_at_line(path, no, e.what());
     }
@@ -150,10 +217,22 @@ LogLevel log_level_of(const TrainConfig& c) {
 std::string config_to_yaml(const TrainConfig& c) {
   std::ostringstream o;
   o.precision(12);
+  // Settings not given and not resolved yet (model, the optionals) are left out: reading the
+  // text back leaves them unset.
+  auto opt = [&o](const char* key, const auto& v) {
+    if (v) o << "\n" << key << ": " << *v;
+  };
   o << "task: " << c.task << "\nshards: " << quote(c.shards) << "\nsamplers: " << c.samplers
-    << "\nloaders: " << c.loaders << "\ntrainers-per-node: " << c.trainers_per_node << "\nmodel: " << c.model << "\nfanouts: " << c.fanouts
-    << "\nbatch-size: " << c.batch_size << "\neval-batch-size: " << c.eval_batch_size << "\nepochs: " << c.epochs
-    << "\nlr: " << c.lr << "\nweight-decay: " << c.weight_decay << "\nhidden: " << c.hidden << "\nheads: " << c.heads
+    << "\nloaders: " << c.loaders << "\ntrainers-per-node: " << c.trainers_per_node;
+  if (!c.model.empty()) o << "\nmodel: " << c.model;
+  o << "\nfanouts: " << c.fanouts;
+  opt("batch-size", c.batch_size);
+  o << "\neval-batch-size: " << c.eval_batch_size;
+  opt("epochs", c.epochs);
+  opt("lr", c.lr);
+  opt("weight-decay", c.weight_decay);
+  opt("hidden", c.hidden);
+  o << "\nheads: " << c.heads
     << "\ndropout: " << c.dropout << "\ninput-dropout: " << c.input_dropout << "\nfeature-norm: " << c.feature_norm << "\nprefetch: " << c.prefetch << "\nseed-assignment: " << c.seed_assignment << "\nmax-steps: " << c.max_steps
     << "\neval: " << (c.eval ? "true" : "false") << "\ndata: " << quote(c.data) << "\nbatching: " << c.batching
     << "\nhorizon: " << c.horizon << "\nlayers: " << c.layers << "\ndiffusion-steps: " << c.diffusion_steps
@@ -165,29 +244,85 @@ std::string config_to_yaml(const TrainConfig& c) {
 void resolve_task_defaults(TrainConfig& c) {
   const bool fc = c.task == "forecast";
   if (c.model.empty()) c.model = fc ? "dcrnn" : "sage";
-  if (c.batch_size == 0) c.batch_size = fc ? 64 : 1024;
+  if (!c.batch_size) c.batch_size = fc ? 64 : 1024;
   // Forecast: 10 epochs suit a week of 5-minute data (~1,400 training windows); DCRNN's own
   // METR-LA config (4 months) runs 100: pass --epochs 100 there.
-  if (c.epochs == 0) c.epochs = fc ? 10 : 50;
-  if (c.lr == 0) c.lr = fc ? 0.01 : 0.005;
-  if (c.weight_decay < 0) c.weight_decay = fc ? 0.0 : 2e-3;
-  if (c.hidden == 0) c.hidden = fc ? 64 : 256;
+  if (!c.epochs) c.epochs = fc ? 10 : 50;
+  if (!c.lr) c.lr = fc ? 0.01 : 0.005;
+  if (!c.weight_decay) c.weight_decay = fc ? 0.0 : 2e-3;
+  if (!c.hidden) c.hidden = fc ? 64 : 256;
 }
+
+namespace {
+
+// A configuration error about `key`: at the config file line that set it (InputError), or
+// naming the flag (std::invalid_argument, the CLI's usage error).
+[[noreturn]] void bad_setting(const TrainConfig& c, const std::string& key, const std::string& what) {
+  const auto it = c.sources.find(key);
+  if (it != c.sources.end() && !it->second.file.empty())
+    throw_at_line(it->second.file, it->second.line, key + ": " + what);
+  throw std::invalid_argument("--" + key + ": " + what);
+}
+
+// Re-applies the range checks of set_config_value to the values held (a TrainConfig built in
+// code, or defaults), naming where each came from.
+void check_ranges(const TrainConfig& c) {
+  auto again = [&c](const std::string& key, const std::string& text) {
+    TrainConfig scratch;
+    try {
+      set_config_value(scratch, key, text, c.sources.count(key) ? c.sources.at(key) : TrainConfig::Source{});
+    } catch (const std::invalid_argument& e) {
+      const std::string m = e.what();
+      const auto colon = m.find(": ");
+      bad_setting(c, key, colon == std::string::npos ? m : m.substr(colon + 2));
+    }
+  };
+  auto num = [](auto v) {
+    std::ostringstream o;
+    o.precision(17);
+    o << v;
+    return o.str();
+  };
+  again("task", c.task);
+  if (!c.model.empty()) again("model", c.model);
+  again("samplers", num(c.samplers));
+  again("loaders", num(c.loaders));
+  again("trainers-per-node", num(c.trainers_per_node));
+  if (c.batch_size) again("batch-size", num(*c.batch_size));
+  again("eval-batch-size", num(c.eval_batch_size));
+  if (c.epochs) again("epochs", num(*c.epochs));
+  if (c.lr) again("lr", num(*c.lr));
+  if (c.weight_decay) again("weight-decay", num(*c.weight_decay));
+  if (c.hidden) again("hidden", num(*c.hidden));
+  again("heads", num(c.heads));
+  again("dropout", num(c.dropout));
+  again("input-dropout", num(c.input_dropout));
+  again("feature-norm", c.feature_norm);
+  again("prefetch", num(c.prefetch));
+  again("seed-assignment", c.seed_assignment);
+  again("batching", c.batching);
+  again("horizon", num(c.horizon));
+  again("layers", num(c.layers));
+  again("diffusion-steps", num(c.diffusion_steps));
+  again("max-grad-norm", num(c.max_grad_norm));
+  again("device", c.device);
+  again("threads", num(c.threads));
+  again("log-level", c.log_level);
+}
+
+}  // namespace
 
 void validate_config(const TrainConfig& c) {
   auto bad = [](const std::string& m) { throw std::invalid_argument(m); };
-  if (c.task != "nodeclass" && c.task != "forecast") bad("--task must be nodeclass or forecast");
+  check_ranges(c);
+  if (!c.batch_size || !c.epochs || !c.lr || !c.weight_decay || !c.hidden || c.model.empty())
+    throw std::logic_error("validate_config: resolve_task_defaults first");
+  if (!c.resume.empty() && c.overwrite) bad("--overwrite and --resume exclude each other (--resume continues its run folder)");
   if (c.task == "forecast") {
     if (c.data.empty()) bad("--data DIR is required for --task forecast (a traffic folder)");
     if (c.out.empty() && !c.dry_run) bad("--out RUNDIR is required");
-    if (c.model != "dcrnn" && c.model != "dcrnn1" && c.model != "tgcn") bad("--model must be dcrnn, dcrnn1 or tgcn for forecasting");
-    if (c.batching != "index" && c.batching != "materialized") bad("--batching must be index or materialized");
-    if (c.horizon < 1) bad("--horizon must be at least 1");
-    if (c.epochs < 1) bad("--epochs must be at least 1");
-    if (c.batch_size < 1) bad("--batch-size must be at least 1");
-    if (!(c.lr > 0) || !std::isfinite(c.lr)) bad("--lr must be positive");
-    if (c.layers < 1 || c.diffusion_steps < 0 || c.hidden < 1) bad("--layers, --hidden >= 1 and --diffusion-steps >= 0");
-    if (!(c.max_grad_norm >= 0)) bad("--max-grad-norm must be >= 0");
+    if (c.model != "dcrnn" && c.model != "dcrnn1" && c.model != "tgcn")
+      bad_setting(c, "model", "'" + c.model + "' is not a forecasting model (dcrnn, dcrnn1 or tgcn)");
     if (c.samplers || c.loaders || c.trainers_per_node)
       bad("forecasting has no sampler or loader ranks (every rank trains): --samplers, --loaders and "
           "--trainers-per-node apply to node classification");
@@ -196,23 +331,14 @@ void validate_config(const TrainConfig& c) {
   if (c.shard_time) bad("--shard-time applies to --task forecast (node classification shards by partition)");
   if (c.shards.empty()) bad("--shards DIR is required (a folder written by `flotilla partition`)");
   if (c.out.empty() && !c.dry_run) bad("--out RUNDIR is required");
-  if (c.epochs < 1) bad("--epochs must be at least 1");
-  if (c.batch_size < 1 || c.eval_batch_size < 1) bad("batch sizes must be at least 1");
-  if (!(c.lr > 0) || !std::isfinite(c.lr)) bad("--lr must be positive");
-  if (!(c.weight_decay >= 0)) bad("--weight-decay must be >= 0");
-  if (!(c.dropout >= 0 && c.dropout < 1)) bad("--dropout must be in [0, 1)");
-  if (!(c.input_dropout >= 0 && c.input_dropout < 1)) bad("--input-dropout must be in [0, 1)");
-  if (c.hidden < 1) bad("--hidden must be at least 1");
-  if (c.heads < 1) bad("--heads must be at least 1");
-  if (c.prefetch < 1) bad("--prefetch must be at least 1");
-  if (c.feature_norm != "none" && c.feature_norm != "row") bad("--feature-norm must be none or row");
-  if (c.seed_assignment != "global" && c.seed_assignment != "local") bad("--seed-assignment must be global or local");
-  if (c.threads < 0) bad("--threads must be >= 0");
-  if (c.samplers < 0 || c.loaders < 0) bad("--samplers and --loaders must be >= 0");
-  if (c.trainers_per_node < 0) bad("--trainers-per-node must be >= 0");
   if ((c.samplers == 0) != (c.loaders == 0)) bad("--samplers and --loaders are both 0 (co-located) or both >= 1");
-  if (c.model != "sage" && c.model != "gcn" && c.model != "gat") bad("--model must be sage, gcn or gat");
-  parse_fanouts(c.fanouts);
+  if (c.model != "sage" && c.model != "gcn" && c.model != "gat")
+    bad_setting(c, "model", "'" + c.model + "' is not a node-classification model (sage, gcn or gat)");
+  try {
+    parse_fanouts(c.fanouts);
+  } catch (const std::invalid_argument& e) {
+    bad_setting(c, "fanouts", e.what());
+  }
 }
 
 }  // namespace flotilla

@@ -2,10 +2,16 @@
 // file (YAML subset: one `key: value` per line, `#` comments), overridden by command-line
 // flags. Keys are the flag names (with - or _). Torch-free, so the CLI can validate and
 // print a configuration without loading LibTorch.
+//
+// Every value is range-checked when it is set (set_config_value): a value out of range is an
+// error naming the flag (or the config file and line) and the valid range; a number given as
+// 0 is 0, never "unset". The task-dependent settings are std::optional: empty = not given,
+// filled by resolve_task_defaults.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,12 +26,13 @@ struct TrainConfig {
   int trainers_per_node = 0;        // > 0: trainers fill the first nodes, N each (role_plan.h)
   std::string model;                // nodeclass: sage | gcn | gat; forecast: dcrnn | dcrnn1 | tgcn ("" = task default)
   std::string fanouts = "15,10";    // input layer first (DGL order); -1 = all neighbours
-  std::uint64_t batch_size = 0;     // global: all trainers together (0 = task default: 1024, forecast 64)
+  // Task-dependent: empty until given, then resolve_task_defaults fills the task's default.
+  std::optional<std::uint64_t> batch_size;  // global: all trainers together (default 1024, forecast 64)
   std::uint64_t eval_batch_size = 4096;
-  int epochs = 0;                   // 0 = task default: 50, forecast 10
-  double lr = 0;                    // 0 = task default: 0.005, forecast 0.01 (DCRNN's base_lr)
-  double weight_decay = -1;         // < 0 = task default: 2e-3, forecast 0
-  std::int64_t hidden = 0;          // 0 = task default: 256, forecast 64
+  std::optional<int> epochs;                // default 50, forecast 10
+  std::optional<double> lr;                 // default 0.005, forecast 0.01 (DCRNN's base_lr)
+  std::optional<double> weight_decay;       // default 2e-3, forecast 0
+  std::optional<std::int64_t> hidden;       // default 256, forecast 64
   int heads = 4;
   double dropout = 0.5;
   double input_dropout = 0.5;       // on the input features
@@ -50,10 +57,19 @@ struct TrainConfig {
   std::uint64_t seed = 1;
   std::string device = "auto";      // auto | cpu | cuda[:i]
   int threads = 0;                  // LibTorch intra/inter-op threads per trainer (0 = CPUs / ranks on the node)
+  bool overwrite = false;           // --out may hold an earlier run: its run files are replaced
   bool dry_run = false;
   bool print_config = false;
   bool quiet = false;                // same as log-level warn
   std::string log_level = "info";   // error | warn | info (epoch lines, progress) | debug (every step)
+
+  // Where each key given was set: a config file and line, or the command line (line 0).
+  struct Source {
+    std::string file;                // empty: a command-line flag
+    std::uint64_t line = 0;
+  };
+  std::map<std::string, Source> sources;  // canonical key (dashes) -> where it was last set
+  bool given(const std::string& key) const { return sources.count(key) != 0; }
 };
 
 // A configuration that cannot run, found only once the job knows its ranks (e.g. more
@@ -76,9 +92,11 @@ struct RunInfo {
 // Every key the config accepts, in print order.
 const std::vector<std::string>& train_config_keys();
 
-// Applies `key = value` (key with - or _); throws std::invalid_argument naming the key on an
-// unknown key or a bad value.
-void set_config_value(TrainConfig& cfg, const std::string& key, const std::string& value);
+// Applies `key = value` (key with - or _) and records `from` as its source; throws
+// std::invalid_argument naming the key (as --key for a flag) on an unknown key, a value that
+// does not parse, or one out of its range (the message gives the range).
+void set_config_value(TrainConfig& cfg, const std::string& key, const std::string& value,
+                      const TrainConfig::Source& from = {});
 
 // Reads a config file into `cfg`; errors name the file and line (InputError).
 void read_config_file(const std::string& path, TrainConfig& cfg);
@@ -86,11 +104,13 @@ void read_config_file(const std::string& path, TrainConfig& cfg);
 // YAML text of every key (parsable by read_config_file).
 std::string config_to_yaml(const TrainConfig& cfg);
 
-// Fills the task-dependent defaults left at their "unset" values (model, batch size, epochs,
-// lr, weight decay, hidden width).
+// Fills the task-dependent settings not given (model, batch size, epochs, lr, weight decay,
+// hidden width) with the task's defaults.
 void resolve_task_defaults(TrainConfig& cfg);
 
-// Cross-field checks (e.g. shards given, epochs >= 1, fanouts parse); throws std::invalid_argument.
+// Cross-field checks (e.g. shards given, model of the task, fanouts parse) and the ranges again.
+// A setting that came from a config file fails with an InputError naming file and line, one
+// from a flag (or missing) with std::invalid_argument naming the flag.
 void validate_config(const TrainConfig& cfg);
 
 }  // namespace flotilla
