@@ -19,7 +19,7 @@ for case in "sampler:0:5|rank 2" "loader:0:5|rank 3" "trainer:1:7|rank 1" "sampl
   start=$(date +%s)
   set +e
   FLOTILLA_FAULT="$spec" timeout 60 mpirun --oversubscribe --allow-run-as-root -np 4 "$fl" train "${args[@]}" \
-    --out "$work/run" > "$work/out.txt" 2>&1
+    --out "$work/run-${spec//:/-}" > "$work/out.txt" 2>&1  # a fresh folder each: a used one is refused
   rc=$?
   set -e
   took=$(( $(date +%s) - start ))

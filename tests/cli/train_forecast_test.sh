@@ -49,7 +49,7 @@ done
 expect_exit 2 "--data DIR is required" "$fl" train --task forecast --out "$work/x"
 expect_exit 2 "dcrnn, dcrnn1 or tgcn" "$fl" train --task forecast --data "$root/datasets/embedded/metr-la-week" --model sage --out "$work/x"
 expect_exit 2 "index or materialized" "$fl" train "${f[@]}" --batching lazy --out "$work/x"
-expect_exit 2 "not one of error, warn, info, debug" "$fl" train "${f[@]}" --log-level loud --out "$work/x"
+expect_exit 2 "not one of error, warn, info or debug" "$fl" train "${f[@]}" --log-level loud --out "$work/x"
 
 # --shard-time: with a learning rate too small to move any parameter, 2 time-sharded ranks
 # must evaluate the validation and test windows exactly like 1 rank holding everything (the
