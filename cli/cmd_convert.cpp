@@ -80,6 +80,8 @@ int cmd_convert(int argc, char** argv) {
       ("t,to", "output format: binary, edgelist, metis", cxxopts::value<std::string>()->default_value("binary"))
       ("id-bytes", "binary output id width, 4 or 8", cxxopts::value<unsigned>()->default_value("4"))
       ("keep-ids", "edge-list input: keep ids as they are instead of compacting them")
+      ("symmetrize", "METIS input: accept an asymmetric adjacency or repeated neighbours (otherwise refused, naming "
+                     "the first offending line): every entry is an edge, both directions merged")
       ("chunk-edges", "edges per chunk", cxxopts::value<std::size_t>()->default_value("4194304"))
       ("h,help", "show this help");
   options.parse_positional({"input", "output"});
@@ -119,6 +121,7 @@ int cmd_convert(int argc, char** argv) {
     return kExitUsage;
   }
   sopts.keep_ids = args->count("keep-ids") > 0;
+  sopts.symmetrize = args->count("symmetrize") > 0;
   try {
     check_output_writable(out);
     auto stream = open_edge_stream(in, sopts);

@@ -202,6 +202,8 @@ int cmd_partition(int argc, char** argv) {
       ("engine", "GREM engine: auto, semi-external, multilevel (chunked) or degree-lp", cxxopts::value<std::string>()->default_value("auto"))
       ("f,format", "input format (auto, metis, edgelist, binary, bin32, bin64, ogb, traffic, npy)",
        cxxopts::value<std::string>()->default_value("auto"))
+      ("symmetrize", "METIS input: accept an asymmetric adjacency or repeated neighbours (otherwise refused, naming "
+                     "the first offending line): every entry is an edge, both directions merged")
       ("split", "OGB input: the split folder (split/NAME) whose membership goes into the shards; "
                 "required when there are several", cxxopts::value<std::string>())
       ("evaluate", "score this assignment (gpmetis .part.K format) instead of partitioning",
@@ -224,6 +226,7 @@ int cmd_partition(int argc, char** argv) {
   const std::string input = (*args)["input"].as<std::string>();
   const bool json = args->count("json") > 0;
   EdgeStreamOptions sopts;
+  sopts.symmetrize = args->count("symmetrize") > 0;
   PartitionConfig cfg;
   try {
     sopts.format = parse_format_name((*args)["format"].as<std::string>());

@@ -91,7 +91,7 @@ GraphFormat detect_graph_format(const std::string& path) {
 std::unique_ptr<EdgeStream> open_edge_stream(const std::string& path, const EdgeStreamOptions& opts) {
   const GraphFormat f = opts.format == GraphFormat::Auto ? detect_graph_format(path) : opts.format;
   switch (f) {
-    case GraphFormat::Metis: return detail::open_metis_stream(path);
+    case GraphFormat::Metis: return detail::open_metis_stream(path, opts.symmetrize);
     case GraphFormat::EdgeList: return detail::open_edgelist_stream(path, opts.keep_ids);
     case GraphFormat::Binary:
     case GraphFormat::RawBin32:

@@ -866,4 +866,111 @@ TEST(Issue16, WritersUseATempNameOfTheirOwn) {
   EXPECT_EQ(find_stale_temp_dirs(out).size(), 1u);
 }
 
+
+// Item 7: an asymmetric METIS adjacency is refused, naming the first offending line (the
+// smallest vertex listing a neighbour whose line does not list it back) and that neighbour's
+// line; repeated neighbours too (as gpmetis' graphchk does); --symmetrize accepts both.
+std::string metis_error(const std::string& text, bool whole_graph = false) {
+  const std::string p = scratch_dir() + "/g.graph";
+  put_bytes(p, text);
+  return test::error_of([&] {
+    if (whole_graph) {
+      read_metis(p);
+    } else {
+      auto s = open_edge_stream(p);
+      EdgeChunk c;
+      while (s->next_chunk(c, 2)) {
+      }
+    }
+  });
+}
+
+TEST(Issue16, AsymmetricMetisIsRefusedNamingTheFirstOffendingLine) {
+  // 1 lists 2, 4 lists 3: the entry count (2 = 2m) matches, and the stream used to yield 1-2
+  // and drop 4-3 silently.
+  const std::string tail = "but vertex 2's line (line 3) does not list 1 (METIS needs every edge at both ends";
+  std::string err = metis_error("4 1\n2\n\n\n3\n");
+  EXPECT_NE(err.find("g.graph:2: adjacency is not symmetric: vertex 1 lists neighbour 2, " + tail), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("--symmetrize"), std::string::npos) << err;
+  // The whole-graph reader says the same.
+  err = metis_error("4 1\n2\n\n\n3\n", true);
+  EXPECT_NE(err.find("g.graph:2: adjacency is not symmetric: vertex 1 lists neighbour 2, " + tail), std::string::npos)
+      << err;
+  // Vertex 1 is only missing a reverse: the offending line is vertex 4's (comments counted).
+  err = metis_error("% c\n4 1\n\n\n% c\n\n1\n");
+  EXPECT_NE(err.find("g.graph:7: adjacency is not symmetric: vertex 4 lists neighbour 1, but vertex 1's line (line 3) "
+                     "does not list 4"),
+            std::string::npos)
+      << err;
+  // Different weights at the two ends.
+  err = metis_error("2 1 1\n2 3\n1 4\n");
+  EXPECT_NE(err.find("g.graph:2: adjacency is not symmetric: vertex 1 lists neighbour 2 with edge weight 3, but vertex "
+                     "2's line (line 3) lists 1 with weight 4"),
+            std::string::npos)
+      << err;
+  // Each vertex lists only its predecessor (every vertex is an end of an unmatched entry):
+  // the first offending line is vertex 2's.
+  std::string path = "3000 1500\n\n";
+  for (int v = 2; v <= 3000; ++v) path += std::to_string(v - 1) + "\n";
+  err = metis_error(path);
+  EXPECT_NE(err.find("g.graph:3: adjacency is not symmetric: vertex 2 lists neighbour 1, but vertex 1's line (line 2) "
+                     "does not list 2"),
+            std::string::npos)
+      << err;
+  // The shared graphs are symmetric: read without complaint (4elt: 15606 vertices).
+  EXPECT_EQ(build_csr(*open_edge_stream(flotilla::test::shared_data("graphs/4elt.graph"))).num_undirected_edges(),
+            45878u);
+}
+
+TEST(Issue16, RepeatedMetisNeighboursAreRefused) {
+  std::string err = metis_error("3 2\n2 2\n1 1\n\n");
+  EXPECT_NE(err.find("g.graph:2: vertex 1 lists neighbour 2 more than once"), std::string::npos) << err;
+  // Not in increasing order: found when the line ends.
+  err = metis_error("3 3\n3 2 3\n1\n1 1\n");
+  EXPECT_NE(err.find("g.graph:2: vertex 1 lists neighbour 3 more than once"), std::string::npos) << err;
+  err = metis_error("3 3\n3 2 3\n1\n1 1\n", true);
+  EXPECT_NE(err.find("g.graph:2: vertex 1 lists neighbour 3 more than once"), std::string::npos) << err;
+}
+
+TEST(Issue16, SymmetrizeTakesEveryMetisEntryAsAnEdge) {
+  const std::string p = scratch_dir() + "/s.graph";
+  put_bytes(p, "5 9\n2\n\n\n3 5 5\n4\n");  // 1-2 at one end, 4-3 at one end, 4-5 at both, 4 lists 5 twice
+  EdgeStreamOptions o;
+  o.symmetrize = true;
+  auto s = open_edge_stream(p, o);
+  EXPECT_FALSE(s->info().each_edge_once);
+  EXPECT_EQ(s->info().num_edges_hint, 5u);  // the entries
+  const CsrGraph g = build_csr(*s);
+  EXPECT_TRUE(g.is_symmetric());
+  EXPECT_EQ(g.num_undirected_edges(), 3u);  // 1-2, 3-4, 4-5
+  EXPECT_EQ(g.degree(3), 2u);
+  // Self-loops stay errors.
+  put_bytes(p, "2 1\n1 2\n1\n");
+  const std::string err = test::error_of([&] { open_edge_stream(p, o); });
+  EXPECT_NE(err.find("s.graph:2: self-loop on vertex 1"), std::string::npos) << err;
+}
+
+// Item 10e: the edge count a file declares is checked: METIS m against the entries / 2, OGB's
+// raw/num-edge-list against the lines of raw/edge.csv (by every reader, not only training's).
+TEST(Issue16, DeclaredEdgeCountsAreChecked) {
+  std::string err = metis_error("3 1\n2 3\n1 3\n1 2\n");
+  EXPECT_NE(err.find("g.graph:1: the header says m = 1 edges but the adjacency lists hold 6 entries, 3 edges"),
+            std::string::npos)
+      << err;
+  const std::string ogb = scratch_dir() + "/ogb";
+  put_bytes(ogb + "/raw/edge.csv", "0,1\n1,2\n2,2\n");
+  put_bytes(ogb + "/raw/num-node-list.csv", "3\n");
+  put_bytes(ogb + "/raw/num-edge-list.csv", "4\n");
+  err = test::error_of([&] { open_edge_stream(ogb); });
+  EXPECT_NE(err.find("raw/edge.csv: has 3 edge lines, but " + ogb + "/raw/num-edge-list.csv says 4 edges"),
+            std::string::npos)
+      << err;
+  put_bytes(ogb + "/raw/num-edge-list.csv", "3\n");  // the self-loop line counts
+  EXPECT_EQ(open_edge_stream(ogb)->info().num_edges_hint, 2u);
+  put_bytes(ogb + "/raw/edge.csv", "");
+  err = test::error_of([&] { open_edge_stream(ogb); });
+  EXPECT_NE(err.find("raw/edge.csv: has no edge lines, but"), std::string::npos) << err;
+}
+
 }  // namespace

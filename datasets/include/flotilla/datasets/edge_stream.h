@@ -84,6 +84,12 @@ struct EdgeStreamOptions {
   // For edge lists: keep ids as they are (num_nodes = max id + 1) instead of compacting
   // arbitrary ids to 0..n-1. Compaction is skipped automatically when ids are already dense.
   bool keep_ids = false;
+  // For METIS files: accept an asymmetric adjacency (u lists v, v does not list u) and repeated
+  // neighbours instead of refusing them. Every entry u -> v is then an edge, yielded as listed
+  // (each_edge_once = false, num_edges_hint = the entries, counted in a first pass), and
+  // consumers symmetrise and merge repeats as for an edge list (build_csr keeps the first
+  // weight of a repeated edge). The header's m is not checked. Other formats ignore it.
+  bool symmetrize = false;
 };
 
 std::unique_ptr<EdgeStream> open_edge_stream(const std::string& path, const EdgeStreamOptions& opts = {});
