@@ -257,4 +257,16 @@ expect_failure "Permission denied" "$work/ro/fc" "forecast unwritable out"
 grep -q "speed.csv" <<<"$err" && fail "forecast read --data before checking --out: $err"
 [ -z "$(ls -A "$work/ro")" ] || fail "something was written into the unwritable folder: $(ls -A "$work/ro")"
 
+# Issue 16 item 1: a speed of 1e39 (a finite double, inf as float32) used to train with every
+# MAE 0 and exit 0; now the run fails at load naming file, row (line) and column.
+mkdir -p "$work/metr-inf" && cp "$metr"/* "$work/metr-inf/"
+awk -F, -v OFS=, 'NR == 6 { $4 = "1e39" } { print }' "$metr/speed.csv" >"$work/metr-inf/speed.csv"
+set +e
+err=$("$fl" train --data "$work/metr-inf" "${fcopts[@]}" --epochs 1 --max-steps 2 --out "$work/fc-inf" 2>&1); code=$?
+set -e
+report "forecast with a speed of 1e39 (beyond float32)" fc-inf
+[ "$code" = 1 ] || fail "speed 1e39: exit $code ($err)"
+grep -q "metr-inf/speed.csv:6: speed for sensor .* is '1e39' (column 4), beyond the float32 range" <<<"$err" ||
+  fail "speed 1e39: $err"
+
 echo "reliability: all faults handled"
