@@ -178,7 +178,7 @@ void for_each_metis_entry(const std::string& path, LineFn&& line_fn, EntryFn&& e
   std::size_t next = 0;
   while (next < odd.size()) {
     // Batch odd[next, end): shrunk (from the top) whenever its entries exceed the budget.
-    std::size_t end = std::min(odd.size(), next + (std::size_t{1} << 16));
+    std::size_t end = std::min(odd.size(), next + (std::size_t{1} << 20));
     entries.clear();
     std::vector<std::uint64_t> line_of(end - next, 0);
     auto index_in_batch = [&](std::uint64_t x) -> std::ptrdiff_t {
