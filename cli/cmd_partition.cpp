@@ -12,6 +12,7 @@
 #include <fstream>
 #include <new>
 #include <optional>
+#include <thread>
 #include <zlib.h>
 
 #include "cli_util.h"
@@ -197,6 +198,8 @@ int cmd_partition(int argc, char** argv) {
       ("chunk-edges", "edges per chunk, below 2^31 (0 = from --memory-budget)", cxxopts::value<std::size_t>()->default_value("0"))
       ("memory-budget", "bytes of chunk working memory (default 256 MiB)", cxxopts::value<std::uint64_t>()->default_value("0"))
       ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("1"))
+      ("threads", "worker threads for GREM's semi-external engine, >= 1 (default: every core); the same seed "
+                  "and thread count give the same output", cxxopts::value<unsigned>())
       ("temp-dir", "folder for GREM's scratch block files when the graph exceeds one chunk (default: next to --out)",
        cxxopts::value<std::string>())
       ("engine", "GREM engine: auto, semi-external, multilevel (chunked) or degree-lp", cxxopts::value<std::string>()->default_value("auto"))
@@ -260,6 +263,15 @@ int cmd_partition(int argc, char** argv) {
       std::fprintf(stderr, "flotilla partition: --engine must be auto, semi-external, multilevel or degree-lp (got '%s')\n", e.c_str());
       return kExitUsage;
     }
+  }
+  if (args->count("threads")) {
+    cfg.threads = (*args)["threads"].as<unsigned>();
+    if (cfg.threads < 1 || cfg.threads > 1024) {
+      std::fprintf(stderr, "flotilla partition: --threads must be in [1, 1024] (got %u)\n", cfg.threads);
+      return kExitUsage;
+    }
+  } else {
+    cfg.threads = std::max(1u, std::thread::hardware_concurrency());
   }
   if (args->count("temp-dir")) cfg.temp_dir = (*args)["temp-dir"].as<std::string>();
   if (!(cfg.imbalance >= 0) || cfg.imbalance > 10 || cfg.passes < 0 || cfg.passes > 1000) {
@@ -461,7 +473,8 @@ int cmd_partition(int argc, char** argv) {
         .field("imbalance", cfg.imbalance)
         .field("passes", static_cast<std::int64_t>(stats.passes_done))
         .field("chunk_edges", static_cast<std::uint64_t>(stats.chunk_edges))
-        .field("seed", cfg.seed);
+        .field("seed", cfg.seed)
+        .field("threads", static_cast<std::uint64_t>(cfg.threads));
     if (!used_split.empty()) w.field("split", used_split);
     w.end_object();
     quality_json(w, q);

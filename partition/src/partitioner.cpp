@@ -339,6 +339,7 @@ void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, Stre
   sp.seed = cfg.seed;
   sp.refine_sweeps = cfg.refine_sweeps;
   sp.temp_dir = cfg.temp_dir;
+  sp.threads = std::max(1u, cfg.threads);
   if (cfg.passes > 0) sp.refine_rounds = cfg.passes;
   if (st.bw_) {
     sp.vertex_weights = &st.bw_->w;

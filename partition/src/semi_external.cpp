@@ -20,6 +20,7 @@
 
 #include "flotilla/datasets/random.h"
 #include "multilevel.h"
+#include "worker_pool.h"
 
 namespace flotilla::detail {
 
@@ -438,8 +439,15 @@ class RatingMap {
   std::size_t mask_ = 0;
 };
 
+// Vertices decided together in one batch (see for_each_vertex_batched): a small share of
+// the block and of a window, so that few of a vertex's neighbours are in its own batch (at
+// most 256 of a window's 4096: about one stale neighbour in 16). Depends on the block only,
+// never on the thread count.
+std::uint32_t batch_size(std::uint32_t nv) { return std::clamp<std::uint32_t>(nv / 64, 1, 256); }
+
 // Vertex order within a block: random within windows of 4096 consecutive vertices, so that
-// label propagation sees no fixed sweep direction while neighbours' state stays in cache.
+// label propagation sees no fixed sweep direction while neighbours' state and adjacency
+// stay in cache.
 void shuffle_order(std::vector<std::uint32_t>& order, std::uint32_t nv, Rng& rng) {
   order.resize(nv);
   std::iota(order.begin(), order.end(), 0u);
@@ -453,7 +461,7 @@ void shuffle_order(std::vector<std::uint32_t>& order, std::uint32_t nv, Rng& rng
 class Engine {
  public:
   Engine(EdgeStream& stream, std::uint64_t n, const SemiExternalParams& p, const PartitionProgressFn& progress)
-      : stream_(stream), n_(n), p_(p), progress_(progress) {
+      : stream_(stream), n_(n), p_(p), progress_(progress), pool_(std::max(1u, p.threads)), ratings_(pool_.size()) {
     dir_ = p.temp_dir;
     if (dir_.empty()) {
       const char* t = std::getenv("TMPDIR");
@@ -639,13 +647,39 @@ class Engine {
   }
 
   // One pass over g, vertex by vertex: blocks in order, each block's vertices in a random
-  // order within windows (block_rng of level, round, block). f(u, i, blk): u = blk.begin + i.
-  template <typename F>
-  void for_each_vertex_shuffled(const LevelGraph& g, std::uint64_t level, int round, F&& f) {
+  // order (shuffle_order; block_rng of level, round, block), in batches (batch_size). For
+  // every vertex of a batch, decide(u, i, blk, thread, hash) runs on the pool's threads,
+  // reading the state as of the batch's start, and returns a D; commit(u, i, blk, d) then
+  // applies the decisions one by one in batch order, re-checking what earlier ones in the
+  // batch changed. u = blk.begin + i; hash is the vertex's own random 64 bits for this pass.
+  // Batches depend on the block only: every thread count gives the same result.
+  template <typename D, typename Decide, typename Commit>
+  void for_each_vertex_batched(const LevelGraph& g, std::uint64_t level, int round, Decide&& decide, Commit&& commit) {
+    std::vector<D> dec;
     for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
       Rng rng = block_rng(level, round, b);
-      shuffle_order(order_, blk.size(), rng);
-      for (std::uint32_t i : order_) f(blk.begin + i, i, blk, rng);
+      const std::uint32_t nv = blk.size();
+      shuffle_order(order_, nv, rng);
+      const std::uint64_t pass_seed = rng.next_u64();
+      const std::uint32_t bs = batch_size(nv);
+      dec.resize(bs);
+      auto run = [&](std::uint32_t s, unsigned t, std::uint64_t lo, std::uint64_t hi) {
+        for (std::uint64_t j = lo; j < hi; ++j) {
+          const std::uint32_t i = order_[s + j];
+          dec[j] = decide(blk.begin + i, i, blk, t, splitmix64(pass_seed ^ (blk.begin + i)));
+        }
+      };
+      for (std::uint32_t s = 0; s < nv; s += bs) {
+        const std::uint32_t len = std::min(bs, nv - s);
+        if (len < 128 || pool_.size() == 1)
+          run(s, 0, 0, len);  // a thread switch would cost more than the batch
+        else
+          pool_.for_ranges(len, [&](unsigned t, std::uint64_t lo, std::uint64_t hi) { run(s, t, lo, hi); });
+        for (std::uint32_t j = 0; j < len; ++j) {
+          const std::uint32_t i = order_[s + j];
+          commit(blk.begin + i, i, blk, dec[j]);
+        }
+      }
     });
   }
 
@@ -679,39 +713,47 @@ class Engine {
     const std::uint64_t level = levels_.size();
     for (int round = 0; round < p_.cluster_rounds; ++round) {
       std::uint64_t moved = 0;
-      for_each_vertex_shuffled(g, level, round, [&](VertexId u, std::uint32_t i, const BlockBuf& blk, Rng& rng) {
-          const EdgeIndex s = blk.xadj[i], e = blk.xadj[i + 1];
-          if (s == e) return;
-          rating_.reset(e - s);
-          for (EdgeIndex a = s; a < e; ++a) rating_.add(cluster[blk.adj[a]], blk.ew[a]);
-          const std::uint32_t own = cluster[u];
-          const std::uint64_t r_own = rating_.get(own);
-          std::uint32_t best = own, free_best = own;
-          std::uint64_t best_r = r_own, free_r = r_own;
-          std::uint32_t ties = 0;
-          rating_.for_each([&](std::uint32_t c, std::uint64_t r) {
-            if (c == own) return;
-            if (r > free_r) {
-              free_r = r;
-              free_best = c;
-            }
-            if (r < best_r || !fits(c, u)) return;  // the rating test first: it rules out most
-            if (r > best_r) {
-              best = c;
-              best_r = r;
-              ties = 1;
-            } else if (r == best_r && best != own) {
-              ++ties;
-              if (rng.below(ties) == 0) best = c;
-            }
-          });
-          fav[u] = free_best != own ? free_best : kNone;
-          if (best != own && best_r > r_own) {
-            shift(u, own, best);
-            cluster[u] = best;
-            ++moved;
+      // Decide: the best-rated cluster that had room at the batch's start (ties at random).
+      auto decide = [&](VertexId u, std::uint32_t i, const BlockBuf& blk, unsigned t, std::uint64_t h) {
+        const EdgeIndex s = blk.xadj[i], e = blk.xadj[i + 1];
+        const std::uint32_t own = cluster[u];
+        if (s == e) return own;
+        RatingMap& rating = ratings_[t];
+        rating.reset(e - s);
+        for (EdgeIndex a = s; a < e; ++a) rating.add(cluster[blk.adj[a]], blk.ew[a]);
+        const std::uint64_t r_own = rating.get(own);
+        std::uint32_t best = own, free_best = own;
+        std::uint64_t best_r = r_own, free_r = r_own;
+        std::uint64_t ties = 0;
+        rating.for_each([&](std::uint32_t c, std::uint64_t r) {
+          if (c == own) return;
+          if (r > free_r) {
+            free_r = r;
+            free_best = c;
           }
-      });
+          if (r < best_r || !fits(c, u)) return;  // the rating test first: it rules out most
+          if (r > best_r) {
+            best = c;
+            best_r = r;
+            ties = 1;
+          } else if (r == best_r && best != own) {
+            ++ties;
+            h = splitmix64(h);
+            if (h % ties == 0) best = c;
+          }
+        });
+        fav[u] = free_best != own ? free_best : kNone;
+        return best_r > r_own ? best : own;
+      };
+      // Commit: the move, if the cluster still has room.
+      auto commit = [&](VertexId u, std::uint32_t, const BlockBuf&, std::uint32_t best) {
+        const std::uint32_t own = cluster[u];
+        if (best == own || !fits(best, u)) return;
+        shift(u, own, best);
+        cluster[u] = best;
+        ++moved;
+      };
+      for_each_vertex_batched<std::uint32_t>(g, level, round, decide, commit);
       if (moved * 200 < g.n) break;
     }
     // Two-hop: singletons by their favourite cluster (leader[c] = the open group for c), and
@@ -833,51 +875,74 @@ class Engine {
   }
 
   bool block_vcycles() const { return p_.block_vcycles; }
+  static constexpr EdgeIndex kMinPieceEntries = EdgeIndex{1} << 20;
 
   // Block V-cycles: each block (a vertex range with its complete adjacency) becomes a small
   // graph, its vertices plus k anchors fixed to their parts that carry the exact weight of
   // the block's edges to the outside, per part; the in-memory multilevel engine refines the
   // current assignment of the block against them (FM-like moves, not only positive gains)
   // within each part's remaining capacity.
+  //
+  // With several threads, a large block is split into up to one piece per thread (equal
+  // entries, at least kMinPieceEntries each: a smaller piece loses too much of the block's
+  // structure to its anchors);
+  // the pieces are refined at once, each against anchors for everything outside it (as of
+  // the block's start) and within an equal share of every part's remaining room, then the
+  // moves are applied. The pieces depend on the thread count, so the output does too (the
+  // same seed and thread count give the same output).
   std::uint64_t block_vcycle_pass(const LevelGraph& g, std::vector<PartId>& part, std::size_t level) {
     const std::uint32_t k = p_.k, nc = g.ncon;
+    const unsigned threads = pool_.size();
     PartLoads loads(g, part, k, caps_);
     std::uint64_t moves = 0;
-    WeightedGraph wg;
-    std::vector<std::vector<std::pair<std::uint32_t, float>>> anchor_adj(k);
-    std::vector<float> to_part(k, 0);
-    std::vector<PartId> touched, local;
-    std::vector<std::int64_t> inside;
-    for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
-      const std::uint32_t nv = blk.size();
+    struct Piece {
+      WeightedGraph wg;
+      std::vector<std::vector<std::pair<std::uint32_t, float>>> anchor_adj;
+      std::vector<float> to_part;
+      std::vector<PartId> touched, local;
+      std::vector<std::int64_t> inside;
+      std::uint32_t lo = 0, hi = 0;  // block-local vertex range
+    };
+    std::vector<Piece> ps(threads);
+    unsigned pieces = 1;  // of the current block
+    for (Piece& q : ps) {
+      q.anchor_adj.resize(k);
+      q.to_part.assign(k, 0);
+    }
+    // Refines block-local vertices [pc.lo, pc.hi) into pc.local.
+    auto refine_piece = [&](Piece& pc, const BlockBuf& blk, std::size_t b, unsigned index) {
+      const std::uint32_t nv = pc.hi - pc.lo;
+      pc.local.clear();
       if (nv < 2) return;
+      const VertexId first = blk.begin + pc.lo, last = blk.begin + pc.hi;
+      WeightedGraph& wg = pc.wg;
       wg.xadj.assign(1, 0);
       wg.adj.clear();
       wg.ew.clear();
-      for (auto& a : anchor_adj) a.clear();
-      for (std::uint32_t i = 0; i < nv; ++i) {
-        touched.clear();
+      for (auto& a : pc.anchor_adj) a.clear();
+      for (std::uint32_t i = pc.lo; i < pc.hi; ++i) {
+        pc.touched.clear();
         for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
           const VertexId x = blk.adj[a];
-          if (x >= blk.begin && x < blk.end) {
-            wg.adj.push_back(x - blk.begin);
+          if (x >= first && x < last) {
+            wg.adj.push_back(x - first);
             wg.ew.push_back(static_cast<float>(blk.ew[a]));
           } else {
             const PartId q = part[x];
-            if (to_part[q] == 0) touched.push_back(q);
-            to_part[q] += static_cast<float>(blk.ew[a]);
+            if (pc.to_part[q] == 0) pc.touched.push_back(q);
+            pc.to_part[q] += static_cast<float>(blk.ew[a]);
           }
         }
-        for (PartId q : touched) {
+        for (PartId q : pc.touched) {
           wg.adj.push_back(nv + q);
-          wg.ew.push_back(to_part[q]);
-          anchor_adj[q].push_back({i, to_part[q]});
-          to_part[q] = 0;
+          wg.ew.push_back(pc.to_part[q]);
+          pc.anchor_adj[q].push_back({i - pc.lo, pc.to_part[q]});
+          pc.to_part[q] = 0;
         }
         wg.xadj.push_back(wg.adj.size());
       }
       for (std::uint32_t q = 0; q < k; ++q) {
-        for (auto& [i, w] : anchor_adj[q]) {
+        for (auto& [i, w] : pc.anchor_adj[q]) {
           wg.adj.push_back(i);
           wg.ew.push_back(w);
         }
@@ -886,38 +951,70 @@ class Engine {
       wg.ncon = nc;
       wg.vw.assign(static_cast<std::size_t>(nv + k) * nc, 0);  // anchors weigh 0
       wg.fixed.assign(nv + k, kNoPart);
-      local.resize(nv + k);
-      inside.assign(static_cast<std::size_t>(k) * nc, 0);
+      pc.local.resize(nv + k);
+      pc.inside.assign(static_cast<std::size_t>(k) * nc, 0);
       for (std::uint32_t i = 0; i < nv; ++i) {
-        local[i] = part[blk.begin + i];
+        const VertexId u = first + i;
+        pc.local[i] = part[u];
         for (std::uint32_t c = 0; c < nc; ++c) {
-          const std::uint32_t w = g.weight(blk.begin + i, c);
+          const std::uint32_t w = g.weight(u, c);
           wg.vw[static_cast<std::size_t>(i) * nc + c] = w;
-          inside[static_cast<std::size_t>(local[i]) * nc + c] += w;
+          pc.inside[static_cast<std::size_t>(pc.local[i]) * nc + c] += w;
         }
       }
       for (std::uint32_t q = 0; q < k; ++q) {
         wg.fixed[nv + q] = q;
-        local[nv + q] = q;
+        pc.local[nv + q] = q;
       }
       MultilevelParams mp;
       mp.k = k;
       mp.sweeps = p_.refine_sweeps;
       mp.initial_tries = 1;  // every vertex is placed: the tries would only repeat the same refinement
-      mp.seed = splitmix64(p_.seed ^ (static_cast<std::uint64_t>(level) << 40) ^ b ^ 0xb10cULL);
+      mp.seed = splitmix64(p_.seed ^ (static_cast<std::uint64_t>(level) << 40) ^ b ^ 0xb10cULL ^ (std::uint64_t{index} << 56));
       mp.capacity.resize(static_cast<std::size_t>(k) * nc);
+      // A piece may grow a part by its share of the part's room (none where it is over).
       for (std::uint32_t q = 0; q < k; ++q)
         for (std::uint32_t c = 0; c < nc; ++c) {
           const std::size_t i = static_cast<std::size_t>(q) * nc + c;
-          mp.capacity[i] = std::max<std::int64_t>(inside[i], caps_[c] - (loads.load[i] - inside[i]));
+          const std::int64_t room = caps_[c] - loads.load[i];
+          mp.capacity[i] = pc.inside[i] + std::max<std::int64_t>(0, room / static_cast<std::int64_t>(pieces));
         }
-      multilevel_partition(wg, mp, local);
-      for (std::uint32_t i = 0; i < nv; ++i) {
-        const VertexId u = blk.begin + i;
-        if (local[i] == part[u]) continue;
-        loads.move(g, u, part[u], local[i]);
-        part[u] = local[i];
-        ++moves;
+      multilevel_partition(wg, mp, pc.local);
+    };
+    for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
+      const std::uint32_t nv = blk.size();
+      if (nv < 2) return;
+      // Pieces of about equal entries.
+      const EdgeIndex total = blk.xadj[nv];
+      pieces = static_cast<unsigned>(std::clamp<EdgeIndex>(total / kMinPieceEntries, 1, threads));
+      std::uint32_t at = 0;
+      for (unsigned t = 0; t < pieces; ++t) {
+        ps[t].lo = at;
+        const EdgeIndex want = total * (t + 1) / pieces;
+        if (t + 1 == pieces) {
+          at = nv;
+        } else {
+          while (at < nv && blk.xadj[at] < want) ++at;
+        }
+        ps[t].hi = at;
+      }
+      if (pieces == 1)
+        refine_piece(ps[0], blk, b, 0);
+      else
+        pool_.run([&](unsigned t) {
+          if (t < pieces) refine_piece(ps[t], blk, b, t);
+        });
+      for (unsigned t = 0; t < pieces; ++t) {
+        const Piece& pc = ps[t];
+        if (pc.local.empty()) continue;
+        for (std::uint32_t i = pc.lo; i < pc.hi; ++i) {
+          const VertexId u = blk.begin + i;
+          const PartId to = pc.local[i - pc.lo];
+          if (to == part[u]) continue;
+          loads.move(g, u, part[u], to);
+          part[u] = to;
+          ++moves;
+        }
       }
     });
     return moves;
@@ -930,82 +1027,101 @@ class Engine {
   std::uint64_t refine_level(const LevelGraph& g, std::vector<PartId>& part, bool finest) {
     const std::uint32_t k = p_.k;
     PartLoads loads(g, part, k, caps_);
-    std::vector<std::uint64_t> conn(k, 0);
-    std::vector<PartId> touched;
+    const unsigned threads = pool_.size();
+    std::vector<std::vector<std::uint64_t>> conns(threads, std::vector<std::uint64_t>(k, 0));
+    std::vector<std::vector<PartId>> toucheds(threads);
     std::uint64_t moves = 0;
     const std::uint64_t level = levels_.size() + 32;
+    struct Move {
+      PartId to;
+      std::int64_t gain;
+    };
     // allowance < 0: refinement; otherwise a rebalancing pass allowing a loss of up to
-    // allowance x the vertex's weighted degree (>= 1: anything).
+    // allowance x the vertex's weighted degree (>= 1: anything). Decided against the loads
+    // at the batch's start; each commit re-checks the loads as they are then.
     auto pass = [&](int round, double allowance) {
       std::uint64_t moved = 0;
-      for_each_vertex_shuffled(g, level, round, [&](VertexId u, std::uint32_t i, const BlockBuf& blk, Rng&) {
-          const PartId own = part[u];
-          for (PartId q : touched) conn[q] = 0;  // the previous vertex's
-          touched.clear();
-          if (allowance >= 0 && !loads.over(own)) return;
-          std::uint64_t total = 0;
-          for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
-            const PartId q = part[blk.adj[a]];
-            if (conn[q] == 0) touched.push_back(q);
-            conn[q] += blk.ew[a];
-            total += blk.ew[a];
+      auto decide = [&](VertexId u, std::uint32_t i, const BlockBuf& blk, unsigned t, std::uint64_t) -> Move {
+        const PartId own = part[u];
+        std::vector<std::uint64_t>& conn = conns[t];
+        std::vector<PartId>& touched = toucheds[t];
+        for (PartId q : touched) conn[q] = 0;  // the previous vertex's
+        touched.clear();
+        if (allowance >= 0 && !loads.over(own)) return {kNoPart, 0};
+        std::uint64_t total = 0;
+        for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
+          const PartId q = part[blk.adj[a]];
+          if (conn[q] == 0) touched.push_back(q);
+          conn[q] += blk.ew[a];
+          total += blk.ew[a];
+        }
+        const std::int64_t c_own = static_cast<std::int64_t>(conn[own]);
+        PartId best = kNoPart;
+        std::int64_t best_gain = 0;
+        for (PartId q : touched) {
+          if (q == own || !loads.fits(g, u, q)) continue;
+          const std::int64_t gain = static_cast<std::int64_t>(conn[q]) - c_own;
+          if (best == kNoPart || gain > best_gain || (gain == best_gain && loads.fill(q) < loads.fill(best))) {
+            best = q;
+            best_gain = gain;
           }
-          const std::int64_t c_own = static_cast<std::int64_t>(conn[own]);
-          PartId best = kNoPart;
-          std::int64_t best_gain = 0;
-          for (PartId q : touched) {
-            if (q == own || !loads.fits(g, u, q)) continue;
-            const std::int64_t gain = static_cast<std::int64_t>(conn[q]) - c_own;
-            if (best == kNoPart || gain > best_gain || (gain == best_gain && loads.fill(q) < loads.fill(best))) {
+        }
+        if (allowance < 0) {
+          if (best == kNoPart) return {kNoPart, 0};
+          if (!(best_gain > 0 || (best_gain == 0 && loads.fill(best, &g, u) < loads.fill(own)))) return {kNoPart, 0};
+        } else if (loads.ncon == 1) {
+          // Rebalancing: the emptiest part that fits is a candidate too (gain -c_own).
+          PartId light = kNoPart;
+          for (PartId q = 0; q < k; ++q)
+            if (q != own && loads.fits(g, u, q) && (light == kNoPart || loads.fill(q) < loads.fill(light))) light = q;
+          if (light != kNoPart && (best == kNoPart || -c_own > best_gain)) {
+            best = light;
+            best_gain = -c_own;
+          }
+          if (best == kNoPart) return {kNoPart, 0};
+          if (allowance < 1 && static_cast<double>(-best_gain) > allowance * static_cast<double>(total)) return {kNoPart, 0};
+        } else {
+          // Several constraints: any move that lowers the total overload (the target may
+          // go over another bound by less than the source comes under), best gain first;
+          // such chains settle what moves into parts with room alone cannot.
+          best = kNoPart;
+          double best_score = 0;
+          auto consider = [&](PartId q, std::int64_t gain) {
+            if (q == own) return;
+            const double d = loads.move_delta(g, u, own, q);
+            if (!(d < -1e-12)) return;
+            if (allowance < 1 && static_cast<double>(-gain) > allowance * static_cast<double>(total)) return;
+            const double score = static_cast<double>(gain) - 1e-9 * d;
+            if (best == kNoPart || score > best_score) {
               best = q;
+              best_score = score;
               best_gain = gain;
             }
-          }
-          if (allowance < 0) {
-            if (best == kNoPart) return;
-            if (!(best_gain > 0 || (best_gain == 0 && loads.fill(best, &g, u) < loads.fill(own)))) return;
-          } else if (loads.ncon == 1) {
-            // Rebalancing: the emptiest part that fits is a candidate too (gain -c_own).
-            PartId light = kNoPart;
-            for (PartId q = 0; q < k; ++q)
-              if (q != own && loads.fits(g, u, q) && (light == kNoPart || loads.fill(q) < loads.fill(light))) light = q;
-            if (light != kNoPart && (best == kNoPart || -c_own > best_gain)) {
-              best = light;
-              best_gain = -c_own;
-            }
-            if (best == kNoPart) return;
-            if (allowance < 1 && static_cast<double>(-best_gain) > allowance * static_cast<double>(total)) return;
-          } else {
-            // Several constraints: any move that lowers the total overload (the target may
-            // go over another bound by less than the source comes under), best gain first;
-            // such chains settle what moves into parts with room alone cannot.
-            best = kNoPart;
-            double best_score = 0;
-            auto consider = [&](PartId q, std::int64_t gain) {
-              if (q == own) return;
-              const double d = loads.move_delta(g, u, own, q);
-              if (!(d < -1e-12)) return;
-              if (allowance < 1 && static_cast<double>(-gain) > allowance * static_cast<double>(total)) return;
-              const double score = static_cast<double>(gain) - 1e-9 * d;
-              if (best == kNoPart || score > best_score) {
-                best = q;
-                best_score = score;
-                best_gain = gain;
-              }
-            };
-            for (PartId q : touched) consider(q, static_cast<std::int64_t>(conn[q]) - c_own);
-            PartId light = kNoPart;
-            for (PartId q = 0; q < k; ++q)
-              if (q != own && (light == kNoPart || loads.fill(q) < loads.fill(light))) light = q;
-            if (light != kNoPart) consider(light, static_cast<std::int64_t>(conn[light]) - c_own);
-            if (best == kNoPart) return;
-          }
-          loads.move(g, u, own, best);
-          part[u] = best;
-          ++moved;
-      });
-      for (PartId q : touched) conn[q] = 0;
-      touched.clear();
+          };
+          for (PartId q : touched) consider(q, static_cast<std::int64_t>(conn[q]) - c_own);
+          PartId light = kNoPart;
+          for (PartId q = 0; q < k; ++q)
+            if (q != own && (light == kNoPart || loads.fill(q) < loads.fill(light))) light = q;
+          if (light != kNoPart) consider(light, static_cast<std::int64_t>(conn[light]) - c_own);
+        }
+        return {best, best_gain};
+      };
+      auto commit = [&](VertexId u, std::uint32_t, const BlockBuf&, const Move& m) {
+        const PartId own = part[u];
+        if (m.to == kNoPart) return;
+        if (allowance < 0) {
+          if (!loads.fits(g, u, m.to)) return;
+          if (m.gain == 0 && !(loads.fill(m.to, &g, u) < loads.fill(own))) return;
+        } else if (!loads.over(own)) {
+          return;  // an earlier move of the batch settled it
+        } else if (loads.ncon == 1 ? !loads.fits(g, u, m.to) : !(loads.move_delta(g, u, own, m.to) < -1e-12)) {
+          return;
+        }
+        loads.move(g, u, own, m.to);
+        part[u] = m.to;
+        ++moved;
+      };
+      for_each_vertex_batched<Move>(g, level, round, decide, commit);
       return moved;
     };
     for (int round = 0; round < p_.refine_rounds; ++round) {
@@ -1052,8 +1168,9 @@ class Engine {
   std::vector<std::vector<std::uint32_t>> maps_;
   std::vector<std::uint32_t> mark_;
   BlockBuf buf_;
-  std::vector<std::uint32_t> order_;  // a block's vertex order (for_each_vertex_shuffled)
-  RatingMap rating_;
+  WorkerPool pool_;
+  std::vector<std::uint32_t> order_;  // a block's vertex order (for_each_vertex_batched)
+  std::vector<RatingMap> ratings_;                // one per thread
 };
 
 }  // namespace

@@ -32,6 +32,7 @@ struct SemiExternalParams {
   bool block_vcycles = true;      // refine each block against exact anchors (multilevel engine)
   std::uint32_t small_graph_per_part = 64;  // several constraints: coarsen to this many vertices per part
   int initial_seeds = 4;          // in-memory partitions of the coarsest graph, best kept
+  unsigned threads = 1;           // worker threads (batched label propagation, block V-cycle pieces)
   std::string temp_dir;           // where the block files go (empty: TMPDIR or /tmp)
   // Several balance constraints: per-vertex weights n x ncon (null: one constraint, the
   // vertex count, with cap and imbalance above), and per constraint its capacity, total

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <numeric>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include "flotilla/partition.h"
 #include "test_paths.h"
 #include "../../partition/src/multilevel.h"
+#include "../../partition/src/worker_pool.h"
 
 using namespace flotilla;
 using flotilla::test::scratch_dir;
@@ -411,6 +413,85 @@ TEST(GremSemiExternal, SameSeedSameOutputDifferentSeedDifferent) {
   const auto a = grem(*s, 8, 3000, PartitionConfig::GremEngine::SemiExternal, 1);
   EXPECT_EQ(a, grem(*s, 8, 3000, PartitionConfig::GremEngine::SemiExternal, 1));
   EXPECT_NE(a, grem(*s, 8, 3000, PartitionConfig::GremEngine::SemiExternal, 2));
+}
+
+// --threads: the same seed and thread count give the same output; every count keeps the
+// bound and the quality (multi-constraint weights too).
+TEST(GremSemiExternal, SameSeedAndThreadsSameOutputAndEveryCountBalanced) {
+  const std::string path = shared_data("graphs/4elt.graph");
+  auto s = open_edge_stream(path);
+  const std::uint64_t n = s->info().num_nodes;
+  const std::size_t chunk = (metis_edges(path) + 15) / 16;
+  auto run = [&](unsigned threads, std::vector<BalanceConstraint> balance = {}) {
+    PartitionConfig cfg;
+    cfg.num_parts = 8;
+    cfg.chunk_edges = chunk;
+    cfg.grem_engine = PartitionConfig::GremEngine::SemiExternal;
+    cfg.threads = threads;
+    cfg.balance = std::move(balance);
+    return partition_graph(*s, cfg);
+  };
+  for (unsigned t : {1u, 2u, 3u, 8u}) {
+    SCOPED_TRACE("threads " + std::to_string(t));
+    const auto a = run(t);
+    EXPECT_EQ(a, run(t));
+    expect_balanced(a, n, 8);
+    EXPECT_LE(static_cast<double>(evaluate_partition(*s, a, 8).edge_cut), 1.35 * 629);  // METIS: 629
+  }
+  const auto two = run(2, parse_balance("nodes,edges", "0.03", 0));
+  EXPECT_EQ(two, run(2, parse_balance("nodes,edges", "0.03", 0)));
+}
+
+// Blocks of more than 2^20 entries are refined in one piece per thread: still balanced,
+// near the one-thread cut, and the same output for the same thread count.
+TEST(GremSemiExternal, BlockPiecesPerThreadKeepBoundAndCut) {
+  const std::string path = scratch_dir() + "/rgg18.bin";
+  RggOptions o;
+  o.scale = 18;  // 262144 points, about 1.9M edges
+  o.threads = 1;
+  generate_rgg(o, path);
+  auto s = open_edge_stream(path);
+  const std::uint64_t n = s->info().num_nodes;
+  auto run = [&](unsigned threads, PartitionStats* st = nullptr) {
+    PartitionConfig cfg;
+    cfg.num_parts = 16;
+    cfg.chunk_edges = 1200000;  // blocks of up to 2.4M entries: two pieces with 2 threads
+    cfg.grem_engine = PartitionConfig::GremEngine::SemiExternal;
+    cfg.threads = threads;
+    return partition_graph(*s, cfg, st);
+  };
+  PartitionStats st;
+  const auto one = run(1, &st);
+  EXPECT_GE(st.levels, 2);
+  const auto two = run(2);
+  EXPECT_EQ(two, run(2));
+  expect_balanced(one, n, 16);
+  expect_balanced(two, n, 16);
+  const double c1 = static_cast<double>(evaluate_partition(*s, one, 16).edge_cut);
+  const double c2 = static_cast<double>(evaluate_partition(*s, two, 16).edge_cut);
+  EXPECT_LE(c2, 1.1 * c1) << c1 << " " << c2;
+}
+
+TEST(WorkerPool, EveryRangeOnceAndErrorsReachTheCaller) {
+  for (unsigned t : {1u, 2u, 5u}) {
+    detail::WorkerPool pool(t);
+    EXPECT_EQ(pool.size(), t);
+    for (std::uint64_t n : {0ull, 1ull, 7ull, 1000ull}) {
+      std::vector<int> hits(n, 0);
+      for (int rep = 0; rep < 50; ++rep)
+        pool.for_ranges(n, [&](unsigned, std::uint64_t lo, std::uint64_t hi) {
+          for (std::uint64_t i = lo; i < hi; ++i) ++hits[i];
+        });
+      for (int h : hits) EXPECT_EQ(h, 50);
+    }
+    EXPECT_THROW(pool.run([](unsigned w) {
+      if (w + 1 == 1) throw std::runtime_error("task failed");
+    }), std::runtime_error);
+    int after = 0;
+    std::mutex mu;
+    pool.run([&](unsigned) { std::lock_guard<std::mutex> lk(mu); ++after; });  // still usable
+    EXPECT_EQ(after, static_cast<int>(t));
+  }
 }
 
 // Many chunks, in file order and with the ids randomly permuted: the cut stays near METIS's

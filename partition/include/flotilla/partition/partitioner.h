@@ -26,6 +26,10 @@ struct PartitionConfig {
   std::size_t chunk_edges = 0;      // edges per chunk (< 2^31); 0 = derived from memory_budget
   std::uint64_t memory_budget = 0;  // bytes for per-chunk working memory; 0 = default
   std::uint64_t seed = 1;
+  // Worker threads of GREM's semi-external engine (the CLI's default: every core). Its
+  // label-propagation passes give the same output for any count; its block V-cycles split
+  // each block into one piece per thread, so the same seed and count give the same output.
+  unsigned threads = 1;
   int refine_sweeps = 8;            // GREM: refinement sweeps per level of a chunk
   int summary_slots = 4;            // GREM: (part, weight) pairs remembered per vertex
   // GREM's engine. Auto: graphs that fit one chunk run the multilevel engine and, when
