@@ -598,16 +598,33 @@ void run_hash(const PartitionConfig& cfg, StreamingState& st, PartitionStats& st
 }
 
 // ---- METIS ------------------------------------------------------------------------------------
+// Refused from the header's counts before anything is read or allocated (at 10^9 edges the
+// CSR build alone takes minutes and tens of GB): a file that lists each edge once holds 2
+// adjacency entries per listed edge, any other at least 1 (unless it repeats edges, which
+// merge; such a file is refused too, naming the count). run_metis checks the exact count.
+void check_metis_index_range(const EdgeStream& stream) {
+  const std::uint64_t limit = static_cast<std::uint64_t>(std::numeric_limits<idx_t>::max());
+  const std::uint64_t n = stream.info().num_nodes;
+  const std::uint64_t listed = stream.info().num_edges_hint;
+  const std::uint64_t per_edge = stream.info().each_edge_once ? 2 : 1;
+  if (listed > limit / per_edge || n > limit)
+    throw_file(stream.info().path, "graph exceeds METIS's " + std::to_string(sizeof(idx_t) * 8) + "-bit index range (" +
+                                       std::to_string(n) + " vertices, " + std::to_string(listed) +
+                                       " edges listed: " + std::to_string(per_edge * listed) +
+                                       " adjacency entries or more, METIS takes at most " + std::to_string(limit) +
+                                       "); use a streaming algorithm (grem)");
+}
+
 std::vector<PartId> run_metis(EdgeStream& stream, const PartitionConfig& cfg, PartitionStats& stats,
                               const BalanceWeights* bw) {
   const std::uint64_t n = stream.info().num_nodes;
   if (cfg.num_parts > n && n > 0)  // METIS prints warnings and returns garbage here
     throw std::invalid_argument("METIS cannot split " + std::to_string(n) + " vertices into " +
                                 std::to_string(cfg.num_parts) + " parts; use fewer parts or a streaming algorithm");
+  const std::uint64_t limit = static_cast<std::uint64_t>(std::numeric_limits<idx_t>::max());
   CsrBuildOptions build;
   build.chunk_edges = default_chunk_edges(cfg);
   const CsrGraph g = build_csr(stream, build);
-  const std::uint64_t limit = static_cast<std::uint64_t>(std::numeric_limits<idx_t>::max());
   if (n > limit || g.num_arcs() > limit)
     throw_file(stream.info().path, "graph exceeds METIS's " + std::to_string(sizeof(idx_t) * 8) +
                                        "-bit index range (" + std::to_string(g.num_arcs()) +
@@ -770,6 +787,7 @@ std::vector<PartId> partition_graph(EdgeStream& stream, const PartitionConfig& c
   PartitionStats stats;
   std::vector<PartId> result;
   const std::uint64_t n = stream.info().num_nodes;
+  if (cfg.algo == PartitionAlgo::Metis) check_metis_index_range(stream);
   check_state_fits(stream, cfg);
   // Balance constraints: the vertex count alone keeps the fast paths (and its eps becomes
   // `imbalance`); anything else gets per-vertex weights.

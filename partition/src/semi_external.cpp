@@ -225,21 +225,6 @@ void read_block(const LevelGraph& g, std::size_t b, BlockBuf& out) {
   for (std::uint32_t i = 0; i < nv; ++i) out.xadj[i + 1] = out.xadj[i] + out.deg[i];
 }
 
-// Vertex ranges holding at most `budget` entries each (a heavier vertex gets a range of its
-// own). Returns the range starts followed by n.
-std::vector<VertexId> block_bounds(const std::vector<std::uint64_t>& counts, std::uint64_t budget) {
-  std::vector<VertexId> bounds{0};
-  std::uint64_t acc = 0;
-  for (std::size_t v = 0; v < counts.size(); ++v) {
-    if (acc > 0 && acc + counts[v] > budget) {
-      bounds.push_back(static_cast<VertexId>(v));
-      acc = 0;
-    }
-    acc += counts[v];
-  }
-  if (bounds.back() != counts.size() || counts.empty()) bounds.push_back(static_cast<VertexId>(counts.size()));
-  return bounds;
-}
 
 // Groups (owner, other, weight) entries by owner into the blocks of a LevelGraph with
 // bounded memory: each block's entries are spilled to one scratch file in segments, then
@@ -1182,6 +1167,20 @@ SemiExternalResult semi_external_partition(EdgeStream& stream, std::uint64_t n, 
   if (n > kMaxVertices) throw std::invalid_argument("semi-external GREM: too many vertices");
   Engine engine(stream, n, p, progress);
   return engine.run(part);
+}
+
+std::vector<VertexId> block_bounds(const std::vector<std::uint64_t>& counts, std::uint64_t budget) {
+  std::vector<VertexId> bounds{0};
+  std::uint64_t acc = 0;
+  for (std::size_t v = 0; v < counts.size(); ++v) {
+    if (acc > 0 && acc + counts[v] > budget) {
+      bounds.push_back(static_cast<VertexId>(v));
+      acc = 0;
+    }
+    acc += counts[v];
+  }
+  if (bounds.back() != counts.size() || counts.empty()) bounds.push_back(static_cast<VertexId>(counts.size()));
+  return bounds;
 }
 
 }  // namespace flotilla::detail

@@ -57,6 +57,11 @@ struct SemiExternalResult {
   double seconds_input = 0, seconds_coarsen = 0, seconds_initial = 0, seconds_refine = 0;
 };
 
+// Vertex ranges holding at most `budget` entries each (a heavier vertex gets a range of its
+// own), from per-vertex entry counts (64-bit: a level may hold more than 2^32 entries).
+// Returns the range starts followed by n.
+std::vector<VertexId> block_bounds(const std::vector<std::uint64_t>& counts, std::uint64_t budget);
+
 // Partitions the stream's graph into p.k parts of at most p.cap vertices; `part` gets n
 // entries. Every edge entry counts 1 (repeated entries add up), as everywhere in GREM.
 SemiExternalResult semi_external_partition(EdgeStream& stream, std::uint64_t n, const SemiExternalParams& p,

@@ -13,6 +13,8 @@
 #include "test_paths.h"
 #include "../../partition/src/multilevel.h"
 #include "../../partition/src/worker_pool.h"
+#include "../../partition/src/semi_external.h"
+#include "flotilla/datasets/bytes.h"
 
 using namespace flotilla;
 using flotilla::test::scratch_dir;
@@ -537,4 +539,53 @@ TEST(GremSemiExternal, ScratchFilesLeaveNothingAndABadFolderIsNamed) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find(dir + "/missing"), std::string::npos) << e.what();
   }
+}
+
+// ---- 64-bit edge counts and offsets (issue 15, item 4), without writing such a graph -------
+
+// A Flotilla binary edge list whose header says 2^32 + 3 edges: a sparse file (34 GB apparent
+// size, nothing on disk). The count reaches the stream whole, and METIS refuses from it before
+// reading a single edge, naming the counts.
+TEST(Edges64, HeaderCountAbove2To32ReachesTheStreamAndMetisRefusesUpFront) {
+  const std::string path = scratch_dir() + "/huge.bin";
+  {
+    BinaryEdgeWriter w(path, 10, 4, /*each_edge_once=*/true);
+    w.append(0, 1);
+    w.finish();
+  }
+  const std::uint64_t m = (std::uint64_t{1} << 32) + 3;
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    unsigned char h[64];
+    f.read(reinterpret_cast<char*>(h), 64);
+    for (int i = 0; i < 8; ++i) h[24 + i] = static_cast<unsigned char>(m >> (8 * i));
+    const std::uint32_t crc = crc32_update(0, h, 60);
+    for (int i = 0; i < 4; ++i) h[60 + i] = static_cast<unsigned char>(crc >> (8 * i));
+    f.seekp(0);
+    f.write(reinterpret_cast<const char*>(h), 64);
+  }
+  std::filesystem::resize_file(path, 64 + m * 8);
+  auto s = open_edge_stream(path);
+  EXPECT_EQ(s->info().num_edges_hint, m);
+  EXPECT_EQ(s->info().num_nodes, 10u);
+  PartitionConfig cfg;
+  cfg.algo = PartitionAlgo::Metis;
+  cfg.num_parts = 2;
+  const std::string msg = test::error_of([&] { partition_graph(*s, cfg); });
+  EXPECT_NE(msg.find("32-bit index range"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(std::to_string(m) + " edges listed"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(std::to_string(2 * m) + " adjacency entries"), std::string::npos) << msg;
+}
+
+TEST(Edges64, BoundsAndBlocksAboveTwoToThe32) {
+  // Constraint totals beyond 2^32 (a 1.6G-edge graph's degree sum is 3.2G): no wrap.
+  const std::uint64_t total = 6'000'000'000ull;
+  EXPECT_EQ(constraint_capacity(total, 5, 64, 0.05), static_cast<std::uint64_t>(1.05 * 6e9 / 64));
+  EXPECT_EQ(constraint_capacity(total, 7'000'000'000ull, 64, 0.05), 7'000'000'000ull);  // the heaviest vertex fits
+  // Block ranges from per-vertex entry counts that sum beyond 2^32.
+  const std::vector<std::uint64_t> counts = {3'000'000'000ull, 3'000'000'000ull, 1, 2, 5'000'000'000ull, 4};
+  const std::vector<VertexId> b = detail::block_bounds(counts, 4'000'000'000ull);
+  EXPECT_EQ(b, (std::vector<VertexId>{0, 1, 4, 5, 6}));
+  const std::vector<VertexId> one = detail::block_bounds(counts, 20'000'000'000ull);
+  EXPECT_EQ(one, (std::vector<VertexId>{0, 6}));
 }
