@@ -192,4 +192,16 @@ set -e
 [ "$c5" = 1 ] || fail "bad part file: exit $c5"
 grep -q "bad.part" <<<"$msg" || fail "bad part file message: $msg"
 ls "$work" | grep -q "tmp-" && fail "temp folder left behind"
+
+# --threads: 0 is refused naming the flag; the same seed and thread count give the same
+# .part file (16 chunks: the semi-external engine), and partition.json records the count.
+set +e
+msg=$("$fl" partition -i "$g" -k 8 -o "$work/t0" --threads 0 2>&1); c=$?
+set -e
+[ "$c" = 2 ] || fail "--threads 0: exit $c"
+grep -q -- "--threads must be in \[1, 1024\]" <<<"$msg" || fail "--threads 0 message: $msg"
+m=$(head -1 "$g" | awk '{print $2}')
+for t in a b; do "$fl" partition -i "$g" -k 8 -o "$work/th-$t" --threads 2 --chunk-edges $(( (m + 15) / 16 )) --no-shards -q >/dev/null; done
+cmp -s "$work/th-a/$(basename "${g%.*}").part.8" "$work/th-b/$(basename "${g%.*}").part.8" || fail "--threads 2: two runs differ"
+grep -Eq '"threads": ?2' "$work/th-a/partition.json" || fail "partition.json lacks threads"
 echo "partition_test: ok"
