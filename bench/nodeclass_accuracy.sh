@@ -4,6 +4,7 @@
 # co-located trainer and with mpirun -np 4 (2 trainers + 1 sampler + 1 loader, 2 partitions);
 # then GCN and GAT on Cora (co-located). Prints test accuracy per run and the median.
 # Usage: bench/nodeclass_accuracy.sh [WORKDIR] [DATASETS...]   (default: cora citeseer facebook-pagepage)
+# Rerunnable: shard folders in WORKDIR are reused, run folders replaced (--overwrite).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="${1:-$root/build/accuracy-work}"; shift || true
@@ -26,10 +27,10 @@ for d in "${datasets[@]}"; do
       for seed in 1 2 3; do
         out="$work/$d-$model-$setup-$seed"
         if [ "$setup" = colocated ]; then
-          "$fl" train --shards "$shards" --model "$model" --seed "$seed" --out "$out" -q >/dev/null
+          "$fl" train --shards "$shards" --model "$model" --seed "$seed" --out "$out" --overwrite -q >/dev/null
         else
           mpirun --oversubscribe --allow-run-as-root -np 4 "$fl" train --shards "$shards" --model "$model" --seed "$seed" \
-            --samplers 1 --loaders 1 --out "$out" -q >/dev/null
+            --samplers 1 --loaders 1 --out "$out" --overwrite -q >/dev/null
         fi
         accs+=("$(acc "$out")")
       done

@@ -9,6 +9,7 @@
 #   3. sampler throughput (sampled edges per busy second per sampler) and the trainers'
 #      share of time waiting for batches.
 # Usage: bench/train_bench.sh [NODES=2449029] [STEPS=200] [WORKDIR]
+# Rerunnable: the graph and shards in WORKDIR are reused, run folders replaced (--overwrite).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 nodes="${1:-2449029}"; steps="${2:-200}"; work="${3:-$root/build/train-bench}"
@@ -24,7 +25,7 @@ for algo in grem hash; do
     "$fl" partition -i "$g" -k 2 --algo "$algo" -o "$work/shards-$nodes-$algo" -q >/dev/null
 done
 "$fl" info "$g" 2>/dev/null | head -3
-common=(--max-steps "$steps" --epochs 1 --eval false -q)
+common=(--max-steps "$steps" --epochs 1 --eval false --overwrite -q)
 js() { sed -n "s/.*\"$2\":\([-0-9.e]*\).*/\1/p" "$1"; }
 role() { sed -n "s/.*\"$2\":{\([^}]*\)}.*/\1/p" "$1/summary.json" | sed -n "s/.*\"$3\":\([-0-9.e]*\).*/\1/p"; }
 report() {  # name run_dir

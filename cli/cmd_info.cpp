@@ -1,11 +1,15 @@
 // flotilla info PATH: what is in a graph file or dataset folder. For an OGB folder it adds
 // features, classes and splits; for a traffic folder the signal's shape and time range; a
 // .npy that is not an integer [m, 2] / [2, m] edge array is described by dtype and shape only.
+// A shard folder (`flotilla partition`'s output) is checked from the shard headers: every
+// file from one partition run (check_shard_set), then its parts are listed.
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 
 #include "cli_util.h"
 #include "flotilla/datasets.h"
+#include "flotilla/partition/shard.h"
 
 namespace flotilla::cli {
 
@@ -35,16 +39,63 @@ int describe_plain_npy(const std::string& path, const NpyHeader& h, bool json) {
   return kExitOk;
 }
 
+// A partition folder with shards: the headers only (no payload is read).
+int describe_shards(const std::string& dir, bool json) {
+  const ShardSetCheck set = check_shard_set(dir);
+  std::vector<ShardHeader> parts;
+  for (std::uint32_t p = 0; p < set.num_parts; ++p)
+    parts.push_back(read_shard_header(dir + "/part-" + std::to_string(p) + ".shard"));
+  const ShardHeader& h0 = parts.front();
+  std::uint64_t arcs = 0;
+  for (const ShardHeader& h : parts) arcs += h.num_arcs;
+  if (json) {
+    JsonWriter w;
+    w.begin_object().field("path", dir).field("format", "shards")
+        .field("shard_format_version", static_cast<std::uint64_t>(set.version))
+        .field("run_id", format_run_id(set.run_id))
+        .field("num_parts", static_cast<std::uint64_t>(set.num_parts))
+        .field("num_nodes", set.num_nodes)
+        .field("num_edges", arcs / 2)
+        .field("num_features", h0.feature_dim)
+        .field("labels", (h0.flags & ShardHeader::kLabels) != 0)
+        .field("split", (h0.flags & ShardHeader::kSplit) != 0)
+        .field("weighted", (h0.flags & ShardHeader::kWeights) != 0);
+    w.key("parts").begin_array();
+    for (const ShardHeader& h : parts)
+      w.begin_object().field("part", static_cast<std::uint64_t>(h.part)).field("nodes", h.owned())
+          .field("arcs", h.num_arcs).field("halo", h.num_halo).end_object();
+    w.end_array().end_object();
+    std::printf("%s\n", w.str().c_str());
+    return kExitOk;
+  }
+  std::printf("path        %s\n", dir.c_str());
+  std::printf("format      shards, format version %u (%zu files from one partition run: headers checked)\n",
+              set.version, set.files.size());
+  std::printf("run id      %s%s\n", format_run_id(set.run_id).c_str(),
+              set.run_id ? "" : " (format version 1 or 2 carries none: re-partition for the full check)");
+  std::printf("nodes       %llu in %u parts\n", static_cast<unsigned long long>(set.num_nodes), set.num_parts);
+  std::printf("edges       %llu undirected\n", static_cast<unsigned long long>(arcs / 2));
+  std::printf("node data   features %llu, labels %s, split %s%s\n", static_cast<unsigned long long>(h0.feature_dim),
+              (h0.flags & ShardHeader::kLabels) ? "yes" : "no", (h0.flags & ShardHeader::kSplit) ? "yes" : "no",
+              (h0.flags & ShardHeader::kWeights) ? ", edge weights" : "");
+  for (const ShardHeader& h : parts)
+    std::printf("part %-6u %llu nodes, %llu arcs, %llu halo\n", h.part, static_cast<unsigned long long>(h.owned()),
+                static_cast<unsigned long long>(h.num_arcs), static_cast<unsigned long long>(h.num_halo));
+  return kExitOk;
+}
+
 }  // namespace
 
 int cmd_info(int argc, char** argv) {
-  cxxopts::Options options("flotilla info", "Describe a graph file, OGB folder, traffic folder or .npy file.");
+  cxxopts::Options options("flotilla info", "Describe a graph file, OGB folder, traffic folder, .npy file or shard folder.");
   options.add_options()
       ("path", "file or folder", cxxopts::value<std::string>())
       ("f,format", "input format: auto, metis, edgelist, binary, bin32, bin64, ogb, traffic, npy",
        cxxopts::value<std::string>()->default_value("auto"))
       ("json", "print one JSON object instead of text")
       ("keep-ids", "edge lists: keep node ids as they are (n = max id + 1) instead of compacting them")
+      ("symmetrize", "METIS input: accept an asymmetric adjacency or repeated neighbours (otherwise refused, naming "
+                     "the first offending line): every entry is an edge, both directions merged")
       ("no-components", "skip the connected-components count")
       ("h,help", "show this help");
   options.parse_positional({"path"});
@@ -69,9 +120,12 @@ int cmd_info(int argc, char** argv) {
     return kExitUsage;
   }
   sopts.keep_ids = args->count("keep-ids") > 0;
+  sopts.symmetrize = args->count("symmetrize") > 0;
   const bool json = args->count("json") > 0;
 
   try {
+    if (sopts.format == GraphFormat::Auto && std::filesystem::exists(path + "/part-0.shard"))
+      return describe_shards(path, json);
     if (sopts.format == GraphFormat::Auto) sopts.format = detect_graph_format(path);
     std::optional<NpyHeader> npy;
     if (sopts.format == GraphFormat::Npy) {

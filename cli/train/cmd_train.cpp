@@ -12,6 +12,7 @@
 #include "flotilla/comm.h"
 #include "flotilla/comm/communicator.h"
 #include "flotilla/datasets/error.h"
+#include "flotilla/partition/shard.h"
 #include "flotilla/trainer/forecast.h"
 #include "flotilla/trainer/nodeclass.h"
 #include "flotilla/trainer/run_folder.h"
@@ -127,6 +128,7 @@ int cmd_train(int argc, char** argv) {
     // another job, or holding an earlier run without --overwrite, ends every rank here.
     RunFolderLock lock;
     if (!cfg.dry_run) lock = claim_run_folder(cfg, Communicator::world());
+    if (cfg.task != "forecast" && !cfg.shards.empty()) check_shard_set(cfg.shards);  // one partition run (issue 16.6)
     const RunInfo info{command_line, versions_json()};
     return cfg.task == "forecast" ? run_forecast(cfg, mpi, info) : run_training(cfg, mpi, info);
   } catch (const UsageError& e) {

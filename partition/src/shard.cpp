@@ -6,15 +6,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "flotilla/datasets/bytes.h"
 #include "flotilla/datasets/error.h"
 #include "flotilla/datasets/line_reader.h"
+#include "flotilla/datasets/random.h"
 
 namespace flotilla {
 
@@ -34,6 +39,7 @@ void encode_header(const ShardHeader& h, unsigned char* b) {
   put_le<std::uint64_t>(b + 56, h.num_halo);
   put_le<std::uint64_t>(b + 64, h.feature_dim);
   put_le<std::uint32_t>(b + 72, h.payload_crc32);
+  if (h.version >= 3) put_le<std::uint64_t>(b + 80, h.run_id);
   put_le<std::uint32_t>(b + 124, crc32_update(0, b, 124));
 }
 
@@ -102,7 +108,36 @@ class AppendFile {
 
 std::string shard_path(const std::string& dir, std::uint32_t p) { return dir + "/part-" + std::to_string(p) + ".shard"; }
 
+// The run id: a 64-bit hash of a sequence of words. Each word is folded into one of four
+// lanes (independent multiply chains, so a long sequence of edges hashes at memory speed),
+// and the lanes are mixed with splitmix64 at the end. Not cryptographic: it tells runs with
+// different content apart (a false match needs a 2^-64 coincidence), it hides nothing.
+class RunIdHash {
+ public:
+  void add(std::uint64_t x) {
+    std::uint64_t& h = lane_[count_++ & 3];
+    h = (h ^ x) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 32;
+  }
+  std::uint64_t id() const {
+    std::uint64_t h = count_;
+    for (std::uint64_t l : lane_) h = splitmix64(h ^ l);
+    return h ? h : 1;  // 0 means "no run id" (format versions 1 and 2)
+  }
+
+ private:
+  std::uint64_t lane_[4] = {1, 2, 3, 4};
+  std::uint64_t count_ = 0;
+};
+
 }  // namespace
+
+std::string format_run_id(std::uint64_t id) {
+  if (id == 0) return "none";
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
 
 std::vector<VertexId> relabel_by_part(const std::vector<PartId>& part, std::uint32_t k, PartitionBook* book) {
   std::vector<std::uint64_t> sizes(k, 0);
@@ -272,8 +307,48 @@ ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part
                               (!nd.labels.empty() ? ShardHeader::kLabels : 0u) |
                               (!nd.split.empty() ? ShardHeader::kSplit : 0u) | (weighted ? ShardHeader::kWeights : 0u);
 
-  // old_to_new.bin: the 128-byte shard header layout (num_nodes = n, num_parts = K, end = n)
-  // + n x u32, zero-padded to a multiple of 8 bytes.
+  // Degrees (both directions, before dedup): an upper bound used to size the buffers. The
+  // same pass hashes the edges, in stream order, into the run id.
+  std::vector<std::uint32_t> degree(n, 0);
+  RunIdHash run_hash;
+  run_hash.add(0x464c4f5453485244ull);  // "FLOTSHRD"
+  run_hash.add(ShardHeader::kVersion);
+  run_hash.add(n);
+  run_hash.add(k);
+  run_hash.add(flags);
+  EdgeChunk c;
+  stream.rewind();
+  std::uint64_t stream_edges = 0;
+  while (stream.next_chunk(c, chunk)) {
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      run_hash.add(static_cast<std::uint64_t>(c.src[i]) << 32 | c.dst[i]);
+      if (weighted) {
+        std::uint32_t wbits;
+        std::memcpy(&wbits, &c.weight[i], sizeof wbits);
+        run_hash.add(wbits);
+      }
+      if (c.src[i] == c.dst[i]) continue;
+      if (degree[c.src[i]] < UINT32_MAX) ++degree[c.src[i]];
+      if (degree[c.dst[i]] < UINT32_MAX) ++degree[c.dst[i]];
+    }
+    stream_edges += c.size();
+  }
+  // The rest of what the shards are made of: the assignment and the node data (the feature
+  // file by width and size: its content is read only while the shards are written).
+  run_hash.add(stream_edges);
+  for (PartId p : part) run_hash.add(p);
+  for (std::int64_t l : nd.labels) run_hash.add(static_cast<std::uint64_t>(l));
+  for (std::uint8_t x : nd.split) run_hash.add(x);
+  if (has_features) {
+    struct stat st {};
+    run_hash.add(nd.feature_dim);
+    run_hash.add(::stat(nd.feature_file.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0);
+  }
+  const std::uint64_t run_id = run_hash.id();
+  stats.run_id = run_id;
+
+  // old_to_new.bin: the 128-byte shard header layout (num_nodes = n, num_parts = K, end = n,
+  // the run id) + n x u32, zero-padded to a multiple of 8 bytes.
   {
     AppendFile f(dir + "/old_to_new.bin");
     f.append(new_id.data(), new_id.size() * sizeof(VertexId));
@@ -282,20 +357,9 @@ ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part
     h.num_nodes = n;
     h.num_parts = k;
     h.end = n;
+    h.run_id = run_id;
     h.payload_crc32 = f.crc32_value();
     f.finish(h);
-  }
-
-  // Degrees (both directions, before dedup): an upper bound used to size the buffers.
-  std::vector<std::uint32_t> degree(n, 0);
-  EdgeChunk c;
-  stream.rewind();
-  while (stream.next_chunk(c, chunk)) {
-    for (std::size_t i = 0; i < c.size(); ++i) {
-      if (c.src[i] == c.dst[i]) continue;
-      if (degree[c.src[i]] < UINT32_MAX) ++degree[c.src[i]];
-      if (degree[c.dst[i]] < UINT32_MAX) ++degree[c.dst[i]];
-    }
   }
   std::vector<std::uint64_t> part_arcs(k, 0);
   for (std::uint64_t v = 0; v < n; ++v) part_arcs[part[v]] += degree[v];
@@ -393,6 +457,7 @@ ShardWriteStats write_shards(EdgeStream& stream, const std::vector<PartId>& part
       h.num_arcs = num_arcs;
       h.num_halo = num_halo;
       h.feature_dim = has_features ? nd.feature_dim : 0;
+      h.run_id = run_id;
       h.payload_crc32 = f.crc32_value();
       f.finish(h);
       stats.arcs[p] = num_arcs;
@@ -506,6 +571,7 @@ void decode_header(const std::string& path, const unsigned char* b, ShardHeader&
   h.num_halo = get_le<std::uint64_t>(b + 56);
   h.feature_dim = get_le<std::uint64_t>(b + 64);
   h.payload_crc32 = get_le<std::uint32_t>(b + 72);
+  h.run_id = h.version >= 3 ? get_le<std::uint64_t>(b + 80) : 0;
   if (h.num_parts == 0 || h.part >= h.num_parts)
     throw_at_byte(path, 12, "part " + std::to_string(h.part) + " of " + std::to_string(h.num_parts) + " parts");
   if (h.flags & ~std::uint32_t{ShardHeader::kFeatures | ShardHeader::kLabels | ShardHeader::kSplit | ShardHeader::kWeights})
@@ -673,6 +739,203 @@ std::vector<VertexId> read_old_to_new(const std::string& path) {
   for (VertexId v : ids)
     if (v >= h.num_nodes) throw_file(path, "new id " + std::to_string(v) + " is beyond the vertex count");
   return ids;
+}
+
+
+// ---- Shard sets: every file from one partition run ------------------------------------
+
+namespace {
+
+std::string describe(const ShardHeader& h, bool o2n) {
+  std::string d = "run id " + format_run_id(h.run_id);
+  if (h.run_id == 0) d += " (format version " + std::to_string(h.version) + ")";
+  if (!o2n) d += ", part " + std::to_string(h.part);
+  return d + " of " + std::to_string(h.num_parts) + " parts, " + std::to_string(h.num_nodes) + " nodes";
+}
+
+bool same_run(const ShardHeader& a, const ShardHeader& b) {
+  return a.run_id == b.run_id && a.num_parts == b.num_parts && a.num_nodes == b.num_nodes;
+}
+
+[[noreturn]] void throw_mixed(const std::string& file, const ShardHeader& h, bool file_o2n, const std::string& ref,
+                              const ShardHeader& rh, bool ref_o2n) {
+  throw InputError(file, "comes from another partition run than " + ref + " (" +
+                             std::filesystem::path(file).filename().string() + ": " + describe(h, file_o2n) + "; " +
+                             std::filesystem::path(ref).filename().string() + ": " + describe(rh, ref_o2n) +
+                             "): the files of a shard folder must all come from one flotilla partition run; copy "
+                             "the complete folder again, or re-partition");
+}
+
+// partition.json as cmd_partition writes it (one JSON object); the few fields checked here
+// are found by key. Fields absent or not of the expected type are not checked.
+struct PartitionJson {
+  std::string text;
+  // The value after "key": (whitespace allowed) from `from` on, as the raw token: a string's
+  // content, or a number's digits; empty when the key is absent.
+  std::string value(const std::string& key, std::size_t from = 0, std::size_t* at = nullptr) const {
+    const std::string quoted = "\"" + key + "\"";
+    std::size_t p = from;
+    while ((p = text.find(quoted, p)) != std::string::npos) {
+      std::size_t q = p + quoted.size();
+      while (q < text.size() && std::isspace(static_cast<unsigned char>(text[q]))) ++q;
+      if (q < text.size() && text[q] == ':') {
+        ++q;
+        while (q < text.size() && std::isspace(static_cast<unsigned char>(text[q]))) ++q;
+        if (at) *at = q;
+        if (q < text.size() && text[q] == '"') {
+          const std::size_t e = text.find('"', q + 1);
+          return e == std::string::npos ? std::string() : text.substr(q + 1, e - q - 1);
+        }
+        std::size_t e = q;
+        while (e < text.size() && std::isdigit(static_cast<unsigned char>(text[e]))) ++e;
+        return text.substr(q, e - q);
+      }
+      p += quoted.size();
+    }
+    return {};
+  }
+  // files.NAME.bytes, or -1 when not listed.
+  long double file_bytes(const std::string& name) const {
+    std::size_t files = 0, at = 0, b = 0;
+    value("files", 0, &files);
+    if (files == 0) return -1;
+    value(name, files, &at);
+    if (at == 0 || at >= text.size() || text[at] != '{') return -1;
+    const std::size_t end = text.find('}', at);
+    const std::string bytes = value("bytes", at, &b);
+    if (bytes.empty() || bytes.size() > 19 || b > end) return -1;
+    return static_cast<long double>(std::stoull(bytes));
+  }
+};
+
+}  // namespace
+
+ShardSetCheck check_shard_files(const std::vector<std::string>& files) {
+  ShardSetCheck out;
+  if (files.empty()) throw std::invalid_argument("check_shard_files: no files");
+  std::vector<ShardHeader> headers;
+  for (const std::string& f : files) headers.push_back(read_shard_header(f));
+  std::vector<int> seen;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (!same_run(headers[i], headers[0])) throw_mixed(files[i], headers[i], false, files[0], headers[0], false);
+    if (seen.empty()) seen.assign(headers[0].num_parts, -1);
+    const std::uint32_t p = headers[i].part;
+    if (seen[p] >= 0)
+      throw InputError(files[i], "is part " + std::to_string(p) + " of its partition run, as " +
+                                     files[static_cast<std::size_t>(seen[p])] + " is: one part given twice");
+    seen[p] = static_cast<int>(i);
+  }
+  out.num_parts = headers[0].num_parts;
+  out.num_nodes = headers[0].num_nodes;
+  out.run_id = headers[0].run_id;
+  out.version = headers[0].version;
+  out.files = files;
+  return out;
+}
+
+ShardSetCheck check_shard_set(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const std::string o2n_path = dir + "/old_to_new.bin", json_path = dir + "/partition.json";
+  // part-0.shard first: "cannot open" names a folder without shards, as before.
+  std::vector<std::pair<std::string, ShardHeader>> shards;
+  shards.emplace_back(shard_path(dir, 0), read_shard_header(shard_path(dir, 0)));
+
+  // The folder's run: partition.json's run id when it has one, else old_to_new.bin's header,
+  // else part-0.shard's. A file that disagrees is named beside a shard that agrees (when
+  // there is one), so a shard copied over another part is the one named first.
+  std::string ref = shards[0].first;
+  ShardHeader rh = shards[0].second;
+  bool ref_o2n = false;
+  std::error_code ec;
+  const bool have_o2n = fs::exists(o2n_path, ec);
+  if (have_o2n) {
+    rh = read_shard_header(o2n_path);
+    ref = o2n_path;
+    ref_o2n = true;
+  }
+  PartitionJson json;
+  bool have_json = false;
+  {
+    const auto size = fs::file_size(json_path, ec);
+    if (!ec && size < (std::uint64_t{64} << 20)) {
+      std::ifstream in(json_path, std::ios::binary);
+      json.text.assign(std::istreambuf_iterator<char>(in), {});
+      have_json = !json.text.empty();
+    }
+  }
+  if (have_json) {
+    const std::string id = json.value("run_id"), parts = json.value("num_parts"), nodes = json.value("num_nodes");
+    ShardHeader jh = rh;
+    if (!id.empty()) {
+      char* end = nullptr;
+      jh.run_id = std::strtoull(id.c_str(), &end, 16);
+      if (id.size() != 16 || *end != '\0' || jh.run_id == 0)
+        throw_file(json_path, "run_id '" + id + "' is not 16 hex digits");
+      jh.version = ShardHeader::kVersion;
+    }
+    if (!parts.empty() && parts.size() < 10) jh.num_parts = static_cast<std::uint32_t>(std::stoul(parts));
+    if (!nodes.empty() && nodes.size() < 20) jh.num_nodes = std::stoull(nodes);
+    // partition.json against old_to_new.bin (or part-0.shard); without a run id in
+    // partition.json (written before run ids), only K and n are compared.
+    if (!same_run(jh, rh)) throw_mixed(ref, rh, ref_o2n, json_path, jh, true);
+    if (!id.empty()) {
+      ref = json_path;
+      rh = jh;
+      ref_o2n = true;
+    }
+  }
+
+  // Every part-*.shard in the folder: parts 0..K-1 (a missing one: "cannot open") and any
+  // stray part beyond K.
+  std::vector<std::uint32_t> parts;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() < 12 || name.compare(0, 5, "part-") != 0 || name.compare(name.size() - 6, 6, ".shard") != 0) continue;
+    const std::string digits = name.substr(5, name.size() - 11);
+    if (digits.size() > 9 || (digits.size() > 1 && digits[0] == '0') ||
+        !std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      continue;
+    parts.push_back(static_cast<std::uint32_t>(std::stoul(digits)));
+  }
+  for (std::uint32_t p = 0; p < rh.num_parts; ++p) parts.push_back(p);
+  std::sort(parts.begin(), parts.end());
+  parts.erase(std::unique(parts.begin(), parts.end()), parts.end());
+  for (std::uint32_t p : parts)
+    if (p != 0) shards.emplace_back(shard_path(dir, p), read_shard_header(shard_path(dir, p)));
+
+  const auto agree = std::find_if(shards.begin(), shards.end(), [&](const auto& s) { return same_run(s.second, rh); });
+  for (const auto& [path, h] : shards) {
+    if (same_run(h, rh)) continue;
+    if (agree != shards.end()) throw_mixed(path, h, false, agree->first, agree->second, false);
+    throw_mixed(path, h, false, ref, rh, ref_o2n);
+  }
+  ShardSetCheck out;
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    const std::string& path = shards[i].first;
+    const std::uint32_t p = parts[i];
+    if (shards[i].second.part != p)
+      throw InputError(path, "holds part " + std::to_string(shards[i].second.part) + " of its partition run, "
+                                 "not part " + std::to_string(p) + " (renamed?): copy the complete folder again, or "
+                                 "re-partition");
+    if (have_json) {
+      const long double listed = json.file_bytes("part-" + std::to_string(p) + ".shard");
+      const auto size = fs::file_size(path, ec);
+      if (listed >= 0 && !ec && static_cast<long double>(size) != listed) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.0Lf", listed);
+        throw InputError(path, std::to_string(size) + " bytes, but " + json_path + " lists " + b +
+                                   " bytes for it: not the file that partition run wrote (a shard of another run, "
+                                   "or an incomplete copy); copy the complete folder again, or re-partition");
+      }
+    }
+    out.files.push_back(path);
+  }
+  if (have_o2n) out.files.push_back(o2n_path);
+  out.num_parts = rh.num_parts;
+  out.num_nodes = rh.num_nodes;
+  out.run_id = rh.run_id;
+  out.version = shards[0].second.version;
+  return out;
 }
 
 }  // namespace flotilla

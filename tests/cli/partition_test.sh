@@ -44,7 +44,7 @@ for algo in grem fennel ldg hash metis; do
 done
 [ -f "$work/cora-grem/cora.part.4" ] || fail "cora part file"
 
-grep -q '"shard_format_version":2' "$work/cora-grem/partition.json" || fail "shard format version 2"
+grep -q '"shard_format_version":3' "$work/cora-grem/partition.json" || fail "shard format version 3"
 
 # OGB with several split folders: --split picks one; without it a clear error listing them
 # (exit 1); an unknown name lists them too; --split on a non-OGB input is a flag error.

@@ -1,6 +1,8 @@
 // Shards: read back they reconstruct the input graph (and node data) exactly; any flipped
 // byte is caught by a checksum; the result does not depend on the adjacency buffer size, even
-// below one part's adjacency; every section is 8-byte aligned (version 2); version 1 is read.
+// below one part's adjacency; every section is 8-byte aligned (version 2 and 3); versions 1
+// and 2 are read; every file carries the partition run's id (version 3) and
+// check_shard_set refuses a folder mixing two runs, naming two files (issue 16 item 6).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -208,8 +210,8 @@ TEST(Shards, EverySectionIsEightByteAligned) {
     const std::string bytes = read_bytes(path);
     const Shard sh = read_shard(path);
     const ShardHeader& h = sh.header;
-    EXPECT_EQ(h.version, 2u);
-    EXPECT_EQ(read_shard_header(path).version, 2u);
+    EXPECT_EQ(h.version, 3u);
+    EXPECT_EQ(read_shard_header(path).version, 3u);
     const std::uint64_t owned = h.owned();
     saw_odd = saw_odd || owned % 2 == 1 || h.num_arcs % 2 == 1 || h.num_halo % 2 == 1;
     std::uint64_t at = ShardHeader::kSize;
@@ -235,8 +237,9 @@ TEST(Shards, EverySectionIsEightByteAligned) {
   EXPECT_EQ(read_old_to_new(dir + "/old_to_new.bin").size(), 2708u);
 }
 
-TEST(Shards, VersionOneFilesAreStillReadOthersRefused) {
-  // A version 1 file (only the split section padded) built by hand from a version 2 shard.
+TEST(Shards, VersionOneAndTwoFilesAreStillReadOthersRefused) {
+  // A version 1 file (only the split section padded) built by hand from a version 3 shard;
+  // a version 2 file is a version 3 file without the run id.
   auto s = open_edge_stream(shared_data("graphs/add20.graph"));
   const auto part = grem_parts(*s, 3);
   const std::string dir = scratch_dir() + "/v";
@@ -244,7 +247,7 @@ TEST(Shards, VersionOneFilesAreStillReadOthersRefused) {
   ShardNodeData nd;
   nd.split.assign(s->info().num_nodes, 2);
   write_shards(*s, part, 3, nd, dir);
-  const Shard v2 = read_shard(dir + "/part-1.shard");
+  const Shard v2 = read_shard(dir + "/part-1.shard");  // (version 3: the layout of version 2)
   // old_to_new.bin: n = 2395 is odd, so 4 zero bytes pad the ids to a multiple of 8.
   const std::string o2n = read_bytes(dir + "/old_to_new.bin");
   ASSERT_EQ(o2n.size(), ShardHeader::kSize + 2396u * 4u);
@@ -276,7 +279,20 @@ TEST(Shards, VersionOneFilesAreStillReadOthersRefused) {
   EXPECT_EQ(v1.offsets, v2.offsets);
   EXPECT_EQ(v1.targets, v2.targets);
   EXPECT_EQ(v1.halo, v2.halo);
-  for (std::uint32_t bad : {0u, 3u}) {
+  {
+    std::string hb = v2_bytes.substr(0, ShardHeader::kSize);
+    auto* b = reinterpret_cast<unsigned char*>(hb.data());
+    EXPECT_NE(get_le<std::uint64_t>(b + 80), 0u);  // the run id
+    put_le<std::uint32_t>(b + 8, 2);
+    std::memset(b + 80, 0, 8);
+    put_le<std::uint32_t>(b + 124, crc32_update(0, b, 124));
+    const Shard old = read_shard(write_file("v2.shard", hb + v2_bytes.substr(ShardHeader::kSize)));
+    EXPECT_EQ(old.header.version, 2u);
+    EXPECT_EQ(old.header.run_id, 0u);
+    EXPECT_EQ(old.targets, v2.targets);
+    EXPECT_EQ(old.halo, v2.halo);
+  }
+  for (std::uint32_t bad : {0u, 4u}) {
     const std::string err = error_of([&] { read_shard_header(write_file("v.shard", header(bad) + payload)); });
     EXPECT_NE(err.find("unsupported shard version " + std::to_string(bad)), std::string::npos) << err;
     EXPECT_NE(err.find("re-partition"), std::string::npos) << err;
@@ -339,4 +355,148 @@ TEST(Shards, FlippedByteIsDetected) {
   // A cut file is caught from its size, before any array is allocated.
   EXPECT_NE(error_of([&] { read_shard(write_file("cut.shard", bytes.substr(0, bytes.size() - 4))); }).find("truncated"),
             std::string::npos);
+}
+
+namespace {
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// add20 in K parts: GREM, or part v mod K (another assignment of the same graph).
+std::string write_run(const std::string& name, std::uint32_t k, bool modulo, std::uint64_t* run_id = nullptr) {
+  auto s = open_edge_stream(shared_data("graphs/add20.graph"));
+  std::vector<PartId> part = grem_parts(*s, k);
+  if (modulo)
+    for (std::size_t v = 0; v < part.size(); ++v) part[v] = static_cast<PartId>(v % k);
+  const std::string dir = scratch_dir() + "/" + name;
+  std::filesystem::create_directories(dir);
+  const auto stats = write_shards(*s, part, k, {}, dir);
+  if (run_id) *run_id = stats.run_id;
+  return dir;
+}
+
+void copy_over(const std::string& from, const std::string& to) {
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+}
+
+}  // namespace
+
+TEST(ShardSet, EveryFileCarriesTheRunIdOfItsContent) {
+  std::uint64_t a = 0, a2 = 0, b = 0, c = 0;
+  const std::string da = write_run("a", 2, false, &a);
+  write_run("a2", 2, false, &a2);
+  write_run("b", 2, true, &b);
+  write_run("c", 3, false, &c);
+  EXPECT_NE(a, 0u);
+  EXPECT_EQ(a, a2);  // same graph, assignment and node data: the same bytes, the same id
+  EXPECT_NE(a, b);   // another assignment
+  EXPECT_NE(a, c);   // another K
+  for (const char* f : {"/part-0.shard", "/part-1.shard", "/old_to_new.bin"}) {
+    EXPECT_EQ(read_shard_header(da + f).run_id, a) << f;
+    EXPECT_EQ(read_shard_header(da + f).version, 3u) << f;
+  }
+  EXPECT_EQ(format_run_id(a).size(), 16u);
+  EXPECT_EQ(format_run_id(0x1f), "000000000000001f");
+  const ShardSetCheck ok = check_shard_set(da);
+  EXPECT_EQ(ok.run_id, a);
+  EXPECT_EQ(ok.num_parts, 2u);
+  EXPECT_EQ(ok.num_nodes, 2395u);
+  EXPECT_EQ(ok.files.size(), 3u);
+}
+
+TEST(ShardSet, MixedFolderIsRefusedNamingBothFiles) {
+  std::uint64_t a = 0, b = 0;
+  const std::string da = write_run("a", 2, false, &a), db = write_run("b", 2, true, &b);
+  // One shard of run b copied over part 1 of run a: named beside part-0.shard, which agrees
+  // with the rest of the folder (old_to_new.bin).
+  copy_over(db + "/part-1.shard", da + "/part-1.shard");
+  std::string err = error_of([&] { check_shard_set(da); });
+  EXPECT_TRUE(has(err, da + "/part-1.shard: comes from another partition run than " + da + "/part-0.shard")) << err;
+  EXPECT_TRUE(has(err, "run id " + format_run_id(b))) << err;
+  EXPECT_TRUE(has(err, "run id " + format_run_id(a))) << err;
+  EXPECT_TRUE(has(err, "re-partition")) << err;
+  // The same through the file list.
+  err = error_of([&] { check_shard_files({da + "/part-0.shard", da + "/part-1.shard"}); });
+  EXPECT_TRUE(has(err, da + "/part-1.shard: comes from another partition run than " + da + "/part-0.shard")) << err;
+  EXPECT_TRUE(has(error_of([&] { check_shard_files({db + "/part-1.shard", da + "/part-1.shard"}); }),
+                  "one part given twice"));
+  EXPECT_EQ(check_shard_files({db + "/part-1.shard", db + "/part-0.shard"}).run_id, b);
+
+  // Part 0 replaced instead: part-0.shard is named, beside part-1.shard.
+  const std::string dc = write_run("c", 2, false);
+  copy_over(db + "/part-0.shard", dc + "/part-0.shard");
+  err = error_of([&] { check_shard_set(dc); });
+  EXPECT_TRUE(has(err, dc + "/part-0.shard: comes from another partition run than " + dc + "/part-1.shard")) << err;
+
+  // Both shards of another run with the same K and n: old_to_new.bin tells.
+  const std::string dd = write_run("d", 2, false);
+  copy_over(db + "/part-0.shard", dd + "/part-0.shard");
+  copy_over(db + "/part-1.shard", dd + "/part-1.shard");
+  err = error_of([&] { check_shard_set(dd); });
+  EXPECT_TRUE(has(err, dd + "/part-0.shard: comes from another partition run than " + dd + "/old_to_new.bin")) << err;
+
+  // A stray part of a 3-part run.
+  const std::string de = write_run("e", 2, false), d3 = write_run("three", 3, false);
+  copy_over(d3 + "/part-2.shard", de + "/part-2.shard");
+  err = error_of([&] { check_shard_set(de); });
+  EXPECT_TRUE(has(err, de + "/part-2.shard: comes from another partition run than " + de + "/part-0.shard")) << err;
+  EXPECT_TRUE(has(err, "part 2 of 3 parts")) << err;
+
+  // A missing part.
+  const std::string df = write_run("f", 3, false);
+  std::filesystem::remove(df + "/part-1.shard");
+  EXPECT_TRUE(has(error_of([&] { check_shard_set(df); }), df + "/part-1.shard: cannot open")) << df;
+}
+
+TEST(ShardSet, PartitionJsonMustAgree) {
+  std::uint64_t a = 0, b = 0;
+  const std::string da = write_run("a", 2, false, &a);
+  write_run("b", 2, true, &b);
+  const auto size = [&](const char* f) { return std::to_string(std::filesystem::file_size(da + f)); };
+  auto json = [&](const std::string& id, const std::string& parts, const std::string& bytes0) {
+    std::ofstream(da + "/partition.json")
+        << "{\"format\":\"flotilla-partition\",\"format_version\":1,\"parameters\":{\"parts\":" << parts
+        << "},\"num_parts\":" << parts << ",\"num_nodes\":2395,\"files\":{\"old_to_new.bin\":{\"bytes\":"
+        << size("/old_to_new.bin") << ",\"crc32\":1},\"part-0.shard\":{\"bytes\":" << bytes0
+        << ",\"crc32\":2},\"part-1.shard\":{\"bytes\":" << size("/part-1.shard") << ",\"crc32\":3}}"
+        << (id.empty() ? "" : ",\"run_id\":\"" + id + "\"") << "}\n";
+  };
+  json(format_run_id(a), "2", size("/part-0.shard"));
+  EXPECT_EQ(check_shard_set(da).run_id, a);
+  json("", "2", size("/part-0.shard"));  // partition.json without a run id: K, n and sizes
+  EXPECT_EQ(check_shard_set(da).run_id, a);
+  json(format_run_id(b), "2", size("/part-0.shard"));
+  std::string err = error_of([&] { check_shard_set(da); });
+  EXPECT_TRUE(has(err, da + "/old_to_new.bin: comes from another partition run than " + da + "/partition.json")) << err;
+  json("", "3", size("/part-0.shard"));
+  err = error_of([&] { check_shard_set(da); });
+  EXPECT_TRUE(has(err, "partition.json: run id " + format_run_id(a) + " of 3 parts")) << err;
+  json("", "2", "12345");
+  err = error_of([&] { check_shard_set(da); });
+  EXPECT_TRUE(has(err, da + "/part-0.shard: " + size("/part-0.shard") + " bytes, but " + da +
+                           "/partition.json lists 12345 bytes for it")) << err;
+  json("xyz", "2", size("/part-0.shard"));
+  EXPECT_TRUE(has(error_of([&] { check_shard_set(da); }), "run_id 'xyz' is not 16 hex digits"));
+}
+
+TEST(ShardSet, VersionTwoShardsHaveNoRunIdAndDoNotMixWithVersionThree) {
+  const std::string da = write_run("a", 2, false);
+  // Version 2: the same layout, no run id.
+  auto downgrade = [](const std::string& path) {
+    std::string bytes = read_bytes(path);
+    auto* b = reinterpret_cast<unsigned char*>(bytes.data());
+    put_le<std::uint32_t>(b + 8, 2);
+    std::memset(b + 80, 0, 8);
+    put_le<std::uint32_t>(b + 124, crc32_update(0, b, 124));
+    std::ofstream(path, std::ios::binary) << bytes;
+  };
+  downgrade(da + "/part-1.shard");
+  const std::string err = error_of([&] { check_shard_set(da); });
+  EXPECT_TRUE(has(err, da + "/part-1.shard: comes from another partition run than " + da + "/part-0.shard")) << err;
+  EXPECT_TRUE(has(err, "run id none (format version 2)")) << err;
+  downgrade(da + "/part-0.shard");
+  downgrade(da + "/old_to_new.bin");
+  const ShardSetCheck old = check_shard_set(da);
+  EXPECT_EQ(old.run_id, 0u);
+  EXPECT_EQ(old.version, 2u);
+  EXPECT_EQ(read_shard(da + "/part-1.shard").header.run_id, 0u);
 }
