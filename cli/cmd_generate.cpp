@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "cli_util.h"
 #include "flotilla/datasets.h"
@@ -29,10 +30,23 @@ void add_run_options(cxxopts::Options& options, std::uint64_t seed, const std::s
   options.add_options()
       ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value(std::to_string(seed)))
       ("o,out", out_help, cxxopts::value<std::string>())
-      ("threads", "worker threads (0 = all cores; output does not depend on it)",
-       cxxopts::value<int>()->default_value("0"))
+      ("threads", "worker threads, >= 1 (default: every core; the output does not depend on it)",
+       cxxopts::value<int>())
       ("q,quiet", "no progress bar")
       ("h,help", "show this help");
+}
+
+// --threads: every core when not given; a given value must be in [1, 1024] (0 is a value,
+// not "unset": it is refused naming the flag).
+bool read_threads(const cxxopts::ParseResult& args, const std::string& cmd, int& threads) {
+  if (!args.count("threads")) {
+    threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return true;
+  }
+  threads = args["threads"].as<int>();
+  if (threads >= 1 && threads <= 1024) return true;
+  std::fprintf(stderr, "%s: --threads must be in [1, 1024] (got %d)\n", cmd.c_str(), threads);
+  return false;
 }
 
 // Rejects stray positional arguments (cxxopts keeps them in unmatched()).
@@ -125,7 +139,7 @@ int generate_rmat_cmd(int argc, char** argv) {
   o.c = (*args)["prob-c"].as<double>();
   o.seed = (*args)["seed"].as<std::uint64_t>();
   o.id_bytes = (*args)["id-bytes"].as<std::uint32_t>();
-  o.threads = (*args)["threads"].as<int>();
+  if (!read_threads(*args, "flotilla generate rmat", o.threads)) return kExitUsage;
   o.permute = args->count("no-permute") == 0;
   const std::string out = (*args)["out"].as<std::string>();
   const bool quiet = args->count("quiet") > 0;
@@ -163,7 +177,7 @@ int generate_rgg_cmd(int argc, char** argv) {
   o.permute = args->count("permute") > 0;
   o.seed = (*args)["seed"].as<std::uint64_t>();
   o.id_bytes = (*args)["id-bytes"].as<std::uint32_t>();
-  o.threads = (*args)["threads"].as<int>();
+  if (!read_threads(*args, "flotilla generate rgg", o.threads)) return kExitUsage;
   const std::string out = (*args)["out"].as<std::string>();
   const bool quiet = args->count("quiet") > 0;
   return run_generator("flotilla generate rgg", [&] {
@@ -218,7 +232,7 @@ int generate_sbm_cmd(int argc, char** argv) {
   o.train_fraction = (*args)["train"].as<double>();
   o.valid_fraction = (*args)["valid"].as<double>();
   o.seed = (*args)["seed"].as<std::uint64_t>();
-  o.threads = (*args)["threads"].as<int>();
+  if (!read_threads(*args, "flotilla generate sbm", o.threads)) return kExitUsage;
   const std::string out = (*args)["out"].as<std::string>();
   const bool quiet = args->count("quiet") > 0;
   if (ends_with(out, ".bin")) {
@@ -269,7 +283,7 @@ int generate_traffic_cmd(int argc, char** argv) {
   o.num_steps = (*args)["steps"].as<std::uint64_t>();
   o.num_features = (*args)["features"].as<int>();
   o.seed = (*args)["seed"].as<std::uint64_t>();
-  o.threads = (*args)["threads"].as<int>();
+  if (!read_threads(*args, "flotilla generate traffic", o.threads)) return kExitUsage;
   const std::string out = (*args)["out"].as<std::string>();
   const bool quiet = args->count("quiet") > 0;
   return run_generator("flotilla generate traffic", [&] {

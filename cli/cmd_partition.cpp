@@ -193,10 +193,9 @@ int cmd_partition(int argc, char** argv) {
       ("balance", "balance constraints, comma-separated: nodes, edges (degree sum), train (training nodes of the "
                   "split), vwgt (METIS vertex weights, every column; vwgt0, vwgt1.. one); default nodes,edges,train "
                   "for an OGB split written to shards, else nodes", cxxopts::value<std::string>())
-      ("passes", "passes over the edge stream (0 = algorithm default: grem 3, fennel/ldg 1)",
-       cxxopts::value<int>()->default_value("0"))
-      ("chunk-edges", "edges per chunk, below 2^31 (0 = from --memory-budget)", cxxopts::value<std::size_t>()->default_value("0"))
-      ("memory-budget", "bytes of chunk working memory (default 256 MiB)", cxxopts::value<std::uint64_t>()->default_value("0"))
+      ("passes", "passes over the edge stream, >= 1 (default: grem 3, fennel/ldg 1)", cxxopts::value<int>())
+      ("chunk-edges", "edges per chunk, 1 to 2^31 - 1 (default: from --memory-budget)", cxxopts::value<std::size_t>())
+      ("memory-budget", "bytes of chunk working memory, >= 1 (default 256 MiB)", cxxopts::value<std::uint64_t>())
       ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("1"))
       ("threads", "worker threads for GREM's semi-external engine, >= 1 (default: every core); the same seed "
                   "and thread count give the same output", cxxopts::value<unsigned>())
@@ -248,9 +247,29 @@ int cmd_partition(int argc, char** argv) {
       cfg.imbalance = -1;
     }
   }
-  cfg.passes = (*args)["passes"].as<int>();
-  cfg.chunk_edges = (*args)["chunk-edges"].as<std::size_t>();
-  cfg.memory_budget = (*args)["memory-budget"].as<std::uint64_t>();
+  // Given as 0 is 0, not "the default": refused naming the flag (the defaults apply only
+  // where a flag is not given).
+  if (args->count("passes")) {
+    cfg.passes = (*args)["passes"].as<int>();
+    if (cfg.passes < 1) {
+      std::fprintf(stderr, "flotilla partition: --passes must be in [1, 1000] (got %d)\n", cfg.passes);
+      return kExitUsage;
+    }
+  }
+  if (args->count("chunk-edges")) {
+    cfg.chunk_edges = (*args)["chunk-edges"].as<std::size_t>();
+    if (cfg.chunk_edges < 1) {
+      std::fprintf(stderr, "flotilla partition: --chunk-edges must be in [1, 2^31 - 1] (got 0)\n");
+      return kExitUsage;
+    }
+  }
+  if (args->count("memory-budget")) {
+    cfg.memory_budget = (*args)["memory-budget"].as<std::uint64_t>();
+    if (cfg.memory_budget < 1) {
+      std::fprintf(stderr, "flotilla partition: --memory-budget must be at least 1 byte (got 0)\n");
+      return kExitUsage;
+    }
+  }
   cfg.seed = (*args)["seed"].as<std::uint64_t>();
   {
     const std::string e = (*args)["engine"].as<std::string>();

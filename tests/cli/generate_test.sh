@@ -164,4 +164,14 @@ leftover=$(cd "$WORK" && ls | grep -E '^same\.bin\.tmp-' | grep -vx "same.bin.tm
 [[ -z $leftover ]] || fail "temp files left behind: $leftover"
 rm -f "$WORK"/same.bin* "$WORK"/ref[12].bin
 
+# --threads 0 is a value, not "unset": refused naming the flag (exit 2), nothing written.
+for g in "rmat --scale 5" "rgg --scale 5" "sbm --nodes 100 --features 0" ; do
+  set +e
+  msg=$("$FLOTILLA" generate $g --threads 0 --out "$WORK/t0.bin" 2>&1); c=$?
+  set -e
+  [[ $c == 2 ]] || fail "generate $g --threads 0: exit $c"
+  grep -q -- "--threads must be in \[1, 1024\]" <<<"$msg" || fail "generate $g --threads 0: $msg"
+  [[ ! -e $WORK/t0.bin ]] || fail "generate $g --threads 0 wrote a file"
+done
+
 echo "generate_test: all passed"

@@ -200,6 +200,14 @@ msg=$("$fl" partition -i "$g" -k 8 -o "$work/t0" --threads 0 2>&1); c=$?
 set -e
 [ "$c" = 2 ] || fail "--threads 0: exit $c"
 grep -q -- "--threads must be in \[1, 1024\]" <<<"$msg" || fail "--threads 0 message: $msg"
+# Other numbers given as 0 are values too: refused naming the flag.
+for f in passes chunk-edges memory-budget; do
+  set +e
+  msg=$("$fl" partition -i "$g" -k 8 -o "$work/z0" --$f 0 2>&1); c=$?
+  set -e
+  [ "$c" = 2 ] || fail "--$f 0: exit $c"
+  grep -q -- "--$f must be" <<<"$msg" || fail "--$f 0 message: $msg"
+done
 m=$(head -1 "$g" | awk '{print $2}')
 for t in a b; do "$fl" partition -i "$g" -k 8 -o "$work/th-$t" --threads 2 --chunk-edges $(( (m + 15) / 16 )) --no-shards -q >/dev/null; done
 cmp -s "$work/th-a/$(basename "${g%.*}").part.8" "$work/th-b/$(basename "${g%.*}").part.8" || fail "--threads 2: two runs differ"
