@@ -11,6 +11,7 @@
 #include "../commands.h"
 #include "flotilla/comm.h"
 #include "flotilla/comm/communicator.h"
+#include "flotilla/comm/watchdog.h"
 #include "flotilla/datasets/error.h"
 #include "flotilla/partition/shard.h"
 #include "flotilla/trainer/forecast.h"
@@ -69,6 +70,8 @@ int cmd_train(int argc, char** argv) {
       ("seed", "random seed (default 1)", cxxopts::value<std::string>())
       ("device", "auto | cpu | cuda[:i] (default auto: GPU by node-local rank when present)", cxxopts::value<std::string>())
       ("threads", "LibTorch intra/inter-op threads per trainer, 0 (default) = this process's CPUs divided by the ranks on its node", cxxopts::value<std::string>())
+      ("rank-timeout", "seconds a rank may go without a heartbeat (stopped, frozen, unreachable) before the job "
+       "ends naming it; 1 to 604800 (default 60)", cxxopts::value<std::string>())
       ("dry-run", "print the rank -> role -> host -> partitions/device plan and exit")
       ("print-config", "print the resolved configuration and exit")
       ("q,quiet", "no per-epoch lines (log level warn)")
@@ -123,6 +126,9 @@ int cmd_train(int argc, char** argv) {
     return kExitUsage;
   }
   MpiSession mpi(&argc, &argv);
+  // A rank silent for --rank-timeout s (SIGSTOP, frozen node) ends the job naming it (issue 16.9).
+  const RankWatchdog watchdog(cfg.rank_timeout, mpi.hostname(),
+                              cfg.out.empty() ? "" : "Continue from the last checkpoint with: flotilla train --resume " + cfg.out);
   try {
     // The run folder is this job's until it ends (rank 0 holds the lock); a folder in use by
     // another job, or holding an earlier run without --overwrite, ends every rank here.

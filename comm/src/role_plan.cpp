@@ -141,10 +141,18 @@ void maybe_inject_fault(Role role, int index, std::uint64_t count) {
   unsigned long long at = 0;
   if (std::sscanf(spec, "%15[a-z]:%d:%llu:%7s", name, &want_index, &at, how) < 3) return;
   if (std::string(name) != role_name(role) || want_index != index || count != at) return;
+  const std::string h(how);
   std::fprintf(stderr, "FLOTILLA_FAULT: %s %d %s at unit %llu (pid %d)\n", name, index,
-               std::string(how) == "exit" ? "exits" : "kills itself", at, static_cast<int>(::getpid()));
+               h == "exit" ? "exits" : h == "stop" ? "stops itself (SIGSTOP)" : "kills itself", at,
+               static_cast<int>(::getpid()));
   std::fflush(stderr);
-  if (std::string(how) == "exit") std::_Exit(3);
+  if (h == "exit") std::_Exit(3);
+  // Stopped, not dead: every thread of the process halts (its heartbeats too) until SIGCONT
+  // or SIGKILL. The stalled-rank watchdog must notice it (comm/watchdog.h).
+  if (h == "stop") {
+    std::raise(SIGSTOP);
+    return;
+  }
   std::raise(SIGKILL);
 }
 

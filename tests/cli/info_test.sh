@@ -48,6 +48,11 @@ set -e
 [ "$code" = 1 ] || fail "missing file exit code $code"
 [ "$code2" = 2 ] || fail "bad flag exit code $code2"
 [ "$code3" = 2 ] || fail "unknown command exit code $code3"
+# An asymmetric METIS adjacency is refused naming the line; --symmetrize reads every entry as an edge.
+printf '3 3\n2\n1 3\n1 2\n' >"$work/asym.graph"
+set +e; msg=$("$fl" info "$work/asym.graph" 2>&1); code=$?; set -e
+[ "$code" = 1 ] && grep -q "asym.graph:4: adjacency is not symmetric" <<<"$msg" || fail "asymmetric METIS: exit $code: $msg"
+"$fl" info "$work/asym.graph" --symmetrize | grep -q "^edges       3 undirected" || fail "info --symmetrize"
 "$fl" --help >/dev/null || fail "--help"
 for c in info generate convert partition train version; do
   "$fl" "$c" --help >/dev/null || fail "$c --help"

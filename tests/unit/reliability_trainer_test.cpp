@@ -540,3 +540,41 @@ TEST(RunFolder, SecondHolderGetsAClearErrorAndTheLockIsReleased) {
 }
 
 }  // namespace
+
+// ---- issue 16.9: --rank-timeout ------------------------------------------------------------------
+// Default 60 s; 0, negative, below 1, beyond a week or not finite are errors naming the flag or
+// the config file and line and the range (there is no "off"); the value round-trips through
+// config.yaml (a resumed run keeps it unless the flag overrides it).
+TEST(ConfigReliability, RankTimeoutIsRangeCheckedAndKept) {
+  EXPECT_EQ(TrainConfig().rank_timeout, 60.0);
+  for (const char* v : {"0", "-1", "0.5", "604801", "inf", "nan", "1e400"}) {
+    TrainConfig c;
+    try {
+      set_config_value(c, "rank-timeout", v);
+      ADD_FAILURE() << "--rank-timeout " << v << " accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()), std::string("--rank-timeout: ") + v +
+                                           " is out of range (valid: 1 to 604800 seconds; there is no 'off')");
+    }
+  }
+  TrainConfig c;
+  EXPECT_THROW(set_config_value(c, "rank-timeout", "soon"), std::invalid_argument);
+  const std::string m = config_error("rank_timeout: 0\n");
+  EXPECT_NE(m.find("cfg.yaml:1: rank-timeout: 0 is out of range (valid: 1 to 604800 seconds"), std::string::npos) << m;
+  ASSERT_EQ(config_error("rank-timeout: 2.5\nshards: s\nout: o\n", &c), "");
+  EXPECT_EQ(c.rank_timeout, 2.5);
+  resolve_task_defaults(c);
+  EXPECT_NO_THROW(validate_config(c));
+  TrainConfig back;
+  put_bytes(scratch_dir() + "/back.yaml", config_to_yaml(c));
+  read_config_file(scratch_dir() + "/back.yaml", back);
+  EXPECT_EQ(back.rank_timeout, 2.5);
+  // A value held out of range (set in code) is caught by validate_config, naming the flag.
+  c.rank_timeout = 0;
+  try {
+    validate_config(c);
+    ADD_FAILURE() << "rank_timeout 0 validated";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("rank-timeout: 0 is out of range"), std::string::npos) << e.what();
+  }
+}

@@ -18,6 +18,7 @@
 
 #include "flotilla/comm.h"
 #include "flotilla/comm/communicator.h"
+#include "flotilla/comm/watchdog.h"
 #include "flotilla/datasets/json_writer.h"
 #include "flotilla/datasets/progress.h"
 #include "flotilla/datasets/random.h"
@@ -450,6 +451,11 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
 }
 
 int run_forecast(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& info) {
+  {  // every rank trains: "trainer R" in a stalled-rank message
+    std::vector<std::string> names;
+    for (int r = 0; r < mpi.size(); ++r) names.push_back("trainer " + std::to_string(r));
+    RankWatchdog::set_roles(names);
+  }
   try {
     return run_forecast_ranks(cfg, mpi, info);
   } catch (const std::exception& e) {

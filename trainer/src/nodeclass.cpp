@@ -17,6 +17,7 @@
 #include "flotilla/comm/batch_source.h"
 #include "flotilla/comm/communicator.h"
 #include "flotilla/comm/role_plan.h"
+#include "flotilla/comm/watchdog.h"
 #include "flotilla/datasets/json_writer.h"
 #include "flotilla/datasets/progress.h"
 #include "flotilla/datasets/random.h"
@@ -410,6 +411,11 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
     }
   }();
   const RankPlan& me = roles.ranks[static_cast<std::size_t>(rank)];
+  {  // roles for the stalled-rank message ("sampler 0")
+    std::vector<std::string> names;
+    for (const RankPlan& r : roles.ranks) names.push_back(std::string(role_name(r.role)) + " " + std::to_string(r.index));
+    RankWatchdog::set_roles(names);
+  }
   std::string device = "cpu";
   bool fell_back = false;
   if (me.role == Role::Trainer) device = pick_device(cfg.device, mpi.local_rank(), &fell_back);

@@ -107,7 +107,7 @@ const std::vector<std::string>& train_config_keys() {
   static const std::vector<std::string> keys = {
       "task",    "shards", "samplers", "loaders", "trainers-per-node", "model",   "fanouts",  "batch-size", "eval-batch-size",
       "epochs",  "lr",     "weight-decay", "hidden", "heads", "dropout", "input-dropout", "feature-norm", "prefetch", "seed-assignment", "max-steps", "eval", "data", "batching", "horizon", "layers", "diffusion-steps", "max-grad-norm", "shard-time",   "out",
-      "resume",  "seed",   "device",   "threads",  "overwrite", "dry-run", "print-config", "quiet", "log-level"};
+      "resume",  "seed",   "device",   "threads",  "rank-timeout", "overwrite", "dry-run", "print-config", "quiet", "log-level"};
   return keys;
 }
 
@@ -156,6 +156,12 @@ void set_config_value(TrainConfig& c, const std::string& raw_key, const std::str
     c.device = v;
   }
   else if (k == "threads") c.threads = in_range<int>(n, v, 0, 65536);  // 0 = CPUs / ranks on the node
+  else if (k == "rank-timeout") {
+    const double x = parse_number<double>(n, v);
+    if (!(std::isfinite(x) && x >= 1 && x <= 604800))
+      throw std::invalid_argument(n + ": " + v + " is out of range (valid: 1 to 604800 seconds; there is no 'off')");
+    c.rank_timeout = x;
+  }
   else if (k == "overwrite") c.overwrite = parse_bool(n, v);
   else if (k == "dry-run") c.dry_run = parse_bool(n, v);
   else if (k == "print-config") c.print_config = parse_bool(n, v);
@@ -237,7 +243,8 @@ std::string config_to_yaml(const TrainConfig& c) {
     << "\neval: " << (c.eval ? "true" : "false") << "\ndata: " << quote(c.data) << "\nbatching: " << c.batching
     << "\nhorizon: " << c.horizon << "\nlayers: " << c.layers << "\ndiffusion-steps: " << c.diffusion_steps
     << "\nmax-grad-norm: " << c.max_grad_norm << "\nshard-time: " << (c.shard_time ? "true" : "false") << "\nout: " << quote(c.out)
-    << "\nseed: " << c.seed << "\ndevice: " << c.device << "\nthreads: " << c.threads << "\n";
+    << "\nseed: " << c.seed << "\ndevice: " << c.device << "\nthreads: " << c.threads
+    << "\nrank-timeout: " << c.rank_timeout << "\n";
   return o.str();
 }
 
@@ -307,6 +314,7 @@ void check_ranges(const TrainConfig& c) {
   again("max-grad-norm", num(c.max_grad_norm));
   again("device", c.device);
   again("threads", num(c.threads));
+  again("rank-timeout", num(c.rank_timeout));
   again("log-level", c.log_level);
 }
 

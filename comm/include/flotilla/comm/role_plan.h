@@ -55,9 +55,10 @@ RolePlan plan_roles(const std::vector<std::string>& hosts, int samplers, int loa
 
 namespace flotilla {
 
-// Fault injection for the reliability tests: with FLOTILLA_FAULT="ROLE:INDEX:N[:exit]" in the
-// environment, rank INDEX of ROLE (trainer, sampler, loader) kills itself with SIGKILL (or
-// exits with status 3 without finalising MPI, with ":exit") at its N-th unit of work
+// Fault injection for the reliability tests: with FLOTILLA_FAULT="ROLE:INDEX:N[:exit|:stop]" in
+// the environment, rank INDEX of ROLE (trainer, sampler, loader) kills itself with SIGKILL (or
+// exits with status 3 without finalising MPI, with ":exit"; or stops itself with SIGSTOP, with
+// ":stop", and carries on if continued) at its N-th unit of work
 // (trainer: step; sampler: batch built; loader: gather served). Call with a running count;
 // does nothing when the variable is unset or names another rank.
 void maybe_inject_fault(Role role, int index, std::uint64_t count);

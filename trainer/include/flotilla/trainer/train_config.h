@@ -57,6 +57,9 @@ struct TrainConfig {
   std::uint64_t seed = 1;
   std::string device = "auto";      // auto | cpu | cuda[:i]
   int threads = 0;                  // LibTorch intra/inter-op threads per trainer (0 = CPUs / ranks on the node)
+  // Seconds without a heartbeat from a rank (stopped, frozen, unreachable) before the job ends
+  // naming it (comm/watchdog.h); 1 to 604800, never 0/off.
+  double rank_timeout = 60;
   bool overwrite = false;           // --out may hold an earlier run: its run files are replaced
   bool dry_run = false;
   bool print_config = false;
