@@ -537,7 +537,10 @@ int cmd_partition(int argc, char** argv) {
           .end_object();
     }
     w.end_object();
-    if (shards) w.field("shard_format_version", static_cast<std::uint64_t>(ShardHeader::kVersion));
+    if (shards) {
+      w.field("shard_format_version", static_cast<std::uint64_t>(ShardHeader::kVersion));
+      w.field("run_id", format_run_id(shard_stats.run_id));  // every shard carries it (check_shard_set)
+    }
     w.end_object();
     // Every file in tmp is fsynced (shards and old_to_new.bin by write_shards, the part file
     // by write_part_file, partition.json here); then tmp itself, the rename, and the parent.

@@ -45,6 +45,7 @@ done
 [ -f "$work/cora-grem/cora.part.4" ] || fail "cora part file"
 
 grep -q '"shard_format_version":3' "$work/cora-grem/partition.json" || fail "shard format version 3"
+grep -Eq '"run_id":"[0-9a-f]{16}"' "$work/cora-grem/partition.json" || fail "partition.json lacks the shards' run_id"
 
 # OGB with several split folders: --split picks one; without it a clear error listing them
 # (exit 1); an unknown name lists them too; --split on a non-OGB input is a flag error.

@@ -439,7 +439,9 @@ std::vector<ReaderCase> reader_cases() {
   auto read_vertex_weights = [](const std::string& p) {
     const VertexWeights vw = read_metis_vertex_weights(p);
     ASSERT_LE(vw.ncon, 64u);
-    if (vw.ncon == 0) ASSERT_TRUE(vw.w.empty());  // (n = 0 with fmt 10: ncon = 1, no weights)
+    if (vw.ncon == 0) {
+      ASSERT_TRUE(vw.w.empty());
+    }  // (n = 0 with fmt 10: ncon = 1, no weights)
     if (vw.ncon == 0) return;
     ASSERT_EQ(vw.w.size() % vw.ncon, 0u);
     MetisGraph g;
