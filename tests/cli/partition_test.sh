@@ -213,4 +213,9 @@ m=$(head -1 "$g" | awk '{print $2}')
 for t in a b; do "$fl" partition -i "$g" -k 8 -o "$work/th-$t" --threads 2 --chunk-edges $(( (m + 15) / 16 )) --no-shards -q >/dev/null; done
 cmp -s "$work/th-a/$(basename "${g%.*}").part.8" "$work/th-b/$(basename "${g%.*}").part.8" || fail "--threads 2: two runs differ"
 grep -Eq '"threads": ?2' "$work/th-a/partition.json" || fail "partition.json lacks threads"
+# METIS on a graph too small for its parts (a 3-vertex path, K = 2) puts everything in one
+# part: the run says so (issue 16, 10d) instead of reporting imbalance 2.0 silently.
+printf '3 2\n2\n1 3\n2\n' > "$work/tiny.graph"
+msg=$("$fl" partition -i "$work/tiny.graph" -k 2 --algo metis -o "$work/tiny" --no-shards 2>&1 >/dev/null)
+grep -q "warning: constraint nodes is over its bound (imbalance 2.0000" <<<"$msg" || fail "tiny METIS graph: no warning: $msg"
 echo "partition_test: ok"
