@@ -8,14 +8,7 @@ fl="$1"; work="$3"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 rm -rf "$work" && mkdir -p "$work"
 work="$(cd "$work" && pwd)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-expect_exit() {  # code, grep pattern (fixed string), command...
-  local want="$1" pat="$2"; shift 2
-  set +e; "$@" >"$work/out.txt" 2>&1; local got=$?; set -e
-  [ "$got" = "$want" ] || { cat "$work/out.txt" >&2; fail "exit $got (want $want): $*"; }
-  grep -qF -- "$pat" "$work/out.txt" || { cat "$work/out.txt" >&2; fail "no '$pat' in output of: $*"; }
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cora="$root/datasets/embedded/cora"
 # Two runs of the same graph and K: GREM and hash.
 "$fl" partition -i "$cora" -k 2 -o "$work/a" -q >/dev/null

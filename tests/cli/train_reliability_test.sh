@@ -9,15 +9,8 @@ fl="$1"; data="$2"; work="$3"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 rm -rf "$work" && mkdir -p "$work"
 work="$(cd "$work" && pwd)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mpi() { timeout 120 mpirun --oversubscribe --allow-run-as-root -np "$@"; }
-expect_exit() {  # code, grep pattern (fixed string), command...
-  local want="$1" pat="$2"; shift 2
-  set +e; "$@" >"$work/out.txt" 2>&1; local got=$?; set -e
-  [ "$got" = "$want" ] || { cat "$work/out.txt" >&2; fail "exit $got (want $want): $*"; }
-  grep -qF -- "$pat" "$work/out.txt" || { cat "$work/out.txt" >&2; fail "no '$pat' in output of: $*"; }
-}
 cora="$root/datasets/embedded/cora"
 metr="$root/datasets/embedded/metr-la-week"
 "$fl" partition -i "$cora" -k 2 -o "$work/shards" -q >/dev/null
