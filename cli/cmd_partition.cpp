@@ -509,6 +509,7 @@ int cmd_partition(int argc, char** argv) {
           .field("coarsest_nodes", stats.coarsest_nodes)
           .field("coarsest_edges", stats.coarsest_edges)
           .field("temp_bytes_peak", stats.temp_bytes_peak)
+          .field("scratch_io", stats.scratch_direct ? "direct" : "buffered")
           .field("vertex_state_bytes", stats.vertex_state_bytes)
           .field("memory_budget_bytes", stats.budget_bytes);
     if (stats.levels > 0) {
@@ -517,6 +518,12 @@ int cmd_partition(int argc, char** argv) {
           .field("coarsen", stats.seconds_coarsen)
           .field("initial", stats.seconds_initial)
           .field("refine", stats.seconds_refine)
+          .end_object();
+      w.key("phase_cpu_seconds").begin_object()
+          .field("input", stats.cpu_input)
+          .field("coarsen", stats.cpu_coarsen)
+          .field("initial", stats.cpu_initial)
+          .field("refine", stats.cpu_refine)
           .end_object();
     }
     if (!stats.level_sizes.empty()) {

@@ -339,6 +339,7 @@ void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, Stre
   sp.seed = cfg.seed;
   sp.refine_sweeps = cfg.refine_sweeps;
   sp.temp_dir = cfg.temp_dir;
+  sp.direct_io = cfg.scratch_direct_io;
   sp.threads = std::max(1u, cfg.threads);
   if (cfg.passes > 0) sp.refine_rounds = cfg.passes;
   if (st.bw_) {
@@ -364,6 +365,7 @@ void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, Stre
   stats.coarsest_nodes = r.coarsest_nodes;
   stats.coarsest_edges = r.coarsest_edges;
   stats.temp_bytes_peak = r.temp_bytes_peak;
+  stats.scratch_direct = r.scratch_direct;
   stats.level_sizes = r.level_sizes;
   // Each constraint beyond the first adds its weights and its cluster weights (8 B).
   stats.vertex_state_bytes = (kSemiExternalBytesPerVertex + 8 * (st.bw_ ? st.bw_->ncon - 1 : 0)) * st.n_;
@@ -371,6 +373,10 @@ void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, Stre
   stats.seconds_coarsen = r.seconds_coarsen;
   stats.seconds_initial = r.seconds_initial;
   stats.seconds_refine = r.seconds_refine;
+  stats.cpu_input = r.cpu_input;
+  stats.cpu_coarsen = r.cpu_coarsen;
+  stats.cpu_initial = r.cpu_initial;
+  stats.cpu_refine = r.cpu_refine;
   stats.budget_bytes = 64 * static_cast<std::uint64_t>(sp.budget_edges);
 }
 

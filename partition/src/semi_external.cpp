@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,90 +21,12 @@
 
 #include "flotilla/datasets/random.h"
 #include "multilevel.h"
+#include "scratch_file.h"
 #include "worker_pool.h"
 
 namespace flotilla::detail {
 
 namespace {
-
-// ---- scratch files ----------------------------------------------------------------------
-// An unnamed file in the temporary folder (created, then unlinked at once, so that a killed
-// run leaves nothing on disk). Appends go through a buffer; reads use pread. Owns its fd.
-class ScratchFile {
- public:
-  explicit ScratchFile(const std::string& dir, std::uint64_t* live_bytes, std::uint64_t* peak_bytes)
-      : live_(live_bytes), peak_(peak_bytes) {
-    std::string tmpl = dir + "/flotilla-scratch-XXXXXX";
-    fd_ = ::mkstemp(tmpl.data());
-    if (fd_ < 0)
-      throw std::runtime_error("cannot create a scratch file in " + dir + ": " + std::strerror(errno) +
-                               " (choose another folder with --temp-dir)");
-    ::unlink(tmpl.c_str());
-    dir_ = dir;
-    buf_.reserve(kBuffer);
-  }
-  ~ScratchFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (live_) *live_ -= size_;
-  }
-  ScratchFile(const ScratchFile&) = delete;
-  ScratchFile& operator=(const ScratchFile&) = delete;
-
-  std::uint64_t size() const { return size_ + buf_.size(); }
-
-  void append(const void* data, std::size_t bytes) {
-    const char* p = static_cast<const char*>(data);
-    if (bytes >= kBuffer) {
-      flush();
-      write_all(p, bytes);
-      return;
-    }
-    if (buf_.size() + bytes > kBuffer) flush();
-    buf_.insert(buf_.end(), p, p + bytes);
-  }
-  void flush() {
-    if (buf_.empty()) return;
-    write_all(buf_.data(), buf_.size());
-    buf_.clear();
-  }
-  void read_at(std::uint64_t offset, void* out, std::size_t bytes) const {
-    char* p = static_cast<char*>(out);
-    while (bytes > 0) {
-      const ssize_t r = ::pread(fd_, p, std::min<std::size_t>(bytes, std::size_t{1} << 30), static_cast<off_t>(offset));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) throw std::runtime_error("scratch file in " + dir_ + ": read failed: " +
-                                           (r < 0 ? std::strerror(errno) : "unexpected end of file"));
-      p += r;
-      offset += static_cast<std::uint64_t>(r);
-      bytes -= static_cast<std::size_t>(r);
-    }
-  }
-
- private:
-  static constexpr std::size_t kBuffer = std::size_t{1} << 20;
-  void write_all(const char* p, std::size_t bytes) {
-    while (bytes > 0) {
-      const ssize_t w = ::pwrite(fd_, p, std::min<std::size_t>(bytes, std::size_t{1} << 30), static_cast<off_t>(size_));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) throw std::runtime_error("scratch file in " + dir_ + ": write failed: " + std::strerror(errno) +
-                                           " (the semi-external engine needs about 8 bytes per adjacency entry "
-                                           "there; choose another folder with --temp-dir)");
-      p += w;
-      bytes -= static_cast<std::size_t>(w);
-      size_ += static_cast<std::uint64_t>(w);
-      if (live_) {
-        *live_ += static_cast<std::uint64_t>(w);
-        if (peak_) *peak_ = std::max(*peak_, *live_);
-      }
-    }
-  }
-  int fd_ = -1;
-  std::string dir_;
-  std::uint64_t size_ = 0;
-  std::vector<char> buf_;
-  std::uint64_t* live_;
-  std::uint64_t* peak_;
-};
 
 // ---- level graphs on disk -----------------------------------------------------------------
 // A graph as a sequence of blocks, each a vertex range [begin, end) with the complete,
@@ -232,9 +155,8 @@ void read_block(const LevelGraph& g, std::size_t b, BlockBuf& out) {
 class BlockBuilder {
  public:
   // unit: every entry added has weight 1 (the input level): the spill stores pairs only.
-  BlockBuilder(const std::string& dir, std::vector<VertexId> bounds, std::uint64_t buffer_entries,
-               std::uint64_t* live, std::uint64_t* peak, bool unit = false)
-      : dir_(dir), bounds_(std::move(bounds)), spill_(dir, live, peak), live_(live), peak_(peak), unit_(unit) {
+  BlockBuilder(ScratchSpace& space, std::vector<VertexId> bounds, std::uint64_t buffer_entries, bool unit = false)
+      : space_(space), bounds_(std::move(bounds)), spill_(space), unit_(unit) {
     const std::size_t nb = bounds_.size() - 1;
     per_bucket_ = static_cast<std::size_t>(std::max<std::uint64_t>(256, buffer_entries / std::max<std::size_t>(1, nb)));
     buf_.resize(nb);
@@ -258,9 +180,9 @@ class BlockBuilder {
       std::vector<Entry>().swap(buf_[b]);
     }
     std::vector<std::uint64_t>().swap(packed_);
-    spill_.flush();
+    spill_.seal();
     LevelGraph g;
-    g.file = std::make_unique<ScratchFile>(dir_, live_, peak_);
+    g.file = std::make_unique<ScratchFile>(space_);
     g.n = n;
     g.ncon = ncon;
     g.vw = std::move(vw);
@@ -342,7 +264,7 @@ class BlockBuilder {
       g.blocks.push_back(blk);
       g.entries += w;
     }
-    g.file->flush();
+    g.file->seal();  // read-only from here: its write buffer is freed
     return g;
   }
 
@@ -365,11 +287,9 @@ class BlockBuilder {
   struct Segment {
     std::uint64_t offset, count;
   };
-  std::string dir_;
+  ScratchSpace& space_;
   std::vector<VertexId> bounds_;
   ScratchFile spill_;
-  std::uint64_t* live_;
-  std::uint64_t* peak_;
   std::size_t per_bucket_ = 256;
   bool unit_ = false;
   std::vector<std::uint64_t> packed_;
@@ -444,14 +364,23 @@ void shuffle_order(std::vector<std::uint32_t>& order, std::uint32_t nv, Rng& rng
   }
 }
 
+// User + system CPU seconds of the whole process (all threads) so far.
+double process_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 class Engine {
  public:
   Engine(EdgeStream& stream, std::uint64_t n, const SemiExternalParams& p, const PartitionProgressFn& progress)
       : stream_(stream), n_(n), p_(p), progress_(progress), pool_(std::max(1u, p.threads)), ratings_(pool_.size()) {
-    dir_ = p.temp_dir;
-    if (dir_.empty()) {
+    scratch_.dir = p.temp_dir;
+    scratch_.direct = p.direct_io;
+    if (scratch_.dir.empty()) {
       const char* t = std::getenv("TMPDIR");
-      dir_ = t && *t ? t : "/tmp";
+      scratch_.dir = t && *t ? t : "/tmp";
     }
     budget_entries_ = std::max<std::uint64_t>(2, 2 * static_cast<std::uint64_t>(p.budget_edges));
     ncon_ = p.vertex_weights ? p.ncon : 1;
@@ -469,15 +398,21 @@ class Engine {
   SemiExternalResult run(std::vector<PartId>& part) {
     using Clock = std::chrono::steady_clock;
     auto t = Clock::now();
-    auto lap = [&t] {
+    double cpu_t = process_cpu_seconds();
+    double cpu_lap = 0;  // CPU seconds of the phase the last lap() ended
+    auto lap = [&t, &cpu_t, &cpu_lap] {
       const auto now = Clock::now();
       const double s = std::chrono::duration<double>(now - t).count();
       t = now;
+      const double c = process_cpu_seconds();
+      cpu_lap = c - cpu_t;
+      cpu_t = c;
       return s;
     };
     levels_.push_back(build_input_level());
     release_free_memory();
     res_.seconds_input = lap();
+    res_.cpu_input = cpu_lap;
     // Coarsen until the level fits the budget. A cluster may weigh up to `grow` x the
     // level's mean vertex weight and at most eps_c total_c / k per constraint; where label
     // propagation stalls above the budget, both relax (the limit up to total / (2k)), so
@@ -529,8 +464,10 @@ class Engine {
     res_.levels = static_cast<int>(levels_.size());
     for (const LevelGraph& g : levels_) res_.level_sizes.push_back({g.n, g.entries / 2});
     res_.seconds_coarsen = lap();
+    res_.cpu_coarsen = cpu_lap;
     std::vector<PartId> cur = partition_in_memory(levels_.back());
     res_.seconds_initial = lap();
+    res_.cpu_initial = cpu_lap;
     // The input level itself fitted: with several constraints its balance is settled here,
     // through its edges (losses counted), before the cut-blind repair of partition_graph.
     if (levels_.size() == 1 && ncon_ > 1) res_.moves = refine_level(levels_[0], cur, true);
@@ -543,13 +480,16 @@ class Engine {
       std::vector<std::uint32_t>().swap(maps_[l]);
       cur = std::move(fine);
       std::uint64_t moves = 0;
-      if (block_vcycles()) moves += block_vcycle_pass(levels_[l], cur, l);
+      if (block_vcycles() && l >= p_.vcycle_min_level) moves += block_vcycle_pass(levels_[l], cur, l);
       moves += refine_level(levels_[l], cur, l == 0);
       if (l == 0) res_.moves = moves;
       levels_[l].file.reset();
     }
     part = std::move(cur);
     res_.seconds_refine = lap();
+    res_.cpu_refine = cpu_lap;
+    res_.temp_bytes_peak = scratch_.peak;
+    res_.scratch_direct = !scratch_.buffered;
     return res_;
   }
 
@@ -595,8 +535,7 @@ class Engine {
     }
     ++pass_index_;
     ++res_.input_passes;
-    BlockBuilder builder(dir_, block_bounds(deg, budget_entries_), budget_entries_ / 2, &live_, &res_.temp_bytes_peak,
-                         /*unit=*/true);
+    BlockBuilder builder(scratch_, block_bounds(deg, budget_entries_), budget_entries_ / 2, /*unit=*/true);
     std::vector<std::uint64_t>().swap(deg);
     stream_.rewind();
     done = 0;
@@ -804,7 +743,7 @@ class Engine {
     // sum of its members' degrees (no pass needed; merging only shrinks it).
     std::vector<std::uint64_t> count(nc, 0);
     for (std::uint64_t v = 0; v < g.n; ++v) count[cluster[v]] += g.deg[v];
-    BlockBuilder builder(dir_, block_bounds(count, budget_entries_), budget_entries_ / 2, &live_, &res_.temp_bytes_peak);
+    BlockBuilder builder(scratch_, block_bounds(count, budget_entries_), budget_entries_ / 2);
     std::vector<std::uint64_t>().swap(count);
     // Pass B: the cut entries, by coarse owner.
     for_each_block(g, [&](std::size_t, const BlockBuf& blk) {
@@ -1154,13 +1093,12 @@ class Engine {
   std::uint64_t n_;
   SemiExternalParams p_;
   const PartitionProgressFn& progress_;
-  std::string dir_;
+  ScratchSpace scratch_;
   std::uint64_t budget_entries_ = 0;
   std::uint32_t ncon_ = 1;
   std::vector<std::int64_t> caps_;   // per constraint
   std::vector<double> eps_;
   std::vector<std::uint64_t> total_;
-  std::uint64_t live_ = 0;
   int pass_index_ = 0;
   SemiExternalResult res_;
   std::vector<LevelGraph> levels_;

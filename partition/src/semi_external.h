@@ -32,8 +32,10 @@ struct SemiExternalParams {
   bool block_vcycles = true;      // refine each block against exact anchors (multilevel engine)
   std::uint32_t small_graph_per_part = 64;  // several constraints: coarsen to this many vertices per part
   int initial_seeds = 4;          // in-memory partitions of the coarsest graph, best kept
+  std::uint32_t vcycle_min_level = 0;  // block V-cycles on this level and coarser ones (0: the input level too)
   unsigned threads = 1;           // worker threads (batched label propagation, block V-cycle pieces)
   std::string temp_dir;           // where the block files go (empty: TMPDIR or /tmp)
+  bool direct_io = true;          // block files bypass the page cache (O_DIRECT) where allowed
   // Several balance constraints: per-vertex weights n x ncon (null: one constraint, the
   // vertex count, with cap and imbalance above), and per constraint its capacity, total
   // and eps.
@@ -52,9 +54,12 @@ struct SemiExternalResult {
   int levels = 0;                 // levels on disk, the input's included
   std::uint64_t coarsest_nodes = 0, coarsest_edges = 0;  // the graph partitioned in memory
   std::uint64_t temp_bytes_peak = 0;  // disk used by block files at most
+  bool scratch_direct = true;     // every block file used direct I/O (none fell back)
   std::vector<std::pair<std::uint64_t, std::uint64_t>> level_sizes;  // (vertices, merged edges) per level
   // Wall seconds: input to blocks, coarsening, in-memory partition, projection + refinement.
   double seconds_input = 0, seconds_coarsen = 0, seconds_initial = 0, seconds_refine = 0;
+  // CPU seconds (user + system, every thread) of the same phases.
+  double cpu_input = 0, cpu_coarsen = 0, cpu_initial = 0, cpu_refine = 0;
 };
 
 // Vertex ranges holding at most `budget` entries each (a heavier vertex gets a range of its

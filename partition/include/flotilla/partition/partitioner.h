@@ -41,6 +41,9 @@ struct PartitionConfig {
   // Semi-external engine: folder for its block files (empty: $TMPDIR or /tmp). They are
   // unlinked as soon as created, so nothing is left behind, even by a killed run.
   std::string temp_dir;
+  // Semi-external GREM: scratch block files bypass the page cache (O_DIRECT) where the
+  // filesystem allows it; false: ordinary buffered I/O. The output is the same either way.
+  bool scratch_direct_io = true;
   // Balance constraints (docs/partitioning.md, "Balance constraints"); empty: the vertex
   // count alone, bound by `imbalance`. Their weights come from `weights` when set (built by
   // the caller with compute_balance_weights, e.g. to report on them), else they are
@@ -64,6 +67,7 @@ struct PartitionStats {
   int levels = 0;
   std::uint64_t coarsest_nodes = 0, coarsest_edges = 0;
   std::uint64_t temp_bytes_peak = 0;
+  bool scratch_direct = true;  // the scratch files used direct I/O (false: buffered, by choice or fallback)
   std::vector<std::pair<std::uint64_t, std::uint64_t>> level_sizes;  // (vertices, merged edges), input first
   // The memory the semi-external engine plans for: its O(n) vertex state and the budget
   // for blocks and the in-memory graph (64 B per budget edge); peak RSS stays below their sum.
@@ -71,6 +75,8 @@ struct PartitionStats {
   // Semi-external engine, wall seconds per phase: input -> blocks, coarsening, in-memory
   // partition of the coarsest graph, projection and refinement.
   double seconds_input = 0, seconds_coarsen = 0, seconds_initial = 0, seconds_refine = 0;
+  // The same phases' CPU seconds (user + system, all threads): wall time hides contention.
+  double cpu_input = 0, cpu_coarsen = 0, cpu_initial = 0, cpu_refine = 0;
   // False when, with several constraints, some part stays above a bound (no single move
   // could fix it); balance_report says which.
   bool balanced = true;
