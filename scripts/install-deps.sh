@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Flotilla's build, tests and quickstart need, from Debian 12's apt
 # repositories only. Idempotent: re-running it installs nothing new.
+# FLOTILLA_SLURM=1 also installs Slurm (slurmctld, slurmd, slurm-client, munge) for
+# scripts/slurm/test-cluster.sh; their services are not started (the test runs its own).
 set -euo pipefail
 
 PACKAGES=(
@@ -17,6 +19,12 @@ PACKAGES=(
   python3 python3-numpy python3-matplotlib  # plots and .npy cross-checks
   time                               # /usr/bin/time -v: peak RSS in the benchmarks
 )
+
+# Opt-in: a Slurm controller, node daemon and munge for scripts/slurm/test-cluster.sh (the CTest
+# `slow` test slurm_cluster_test; 6 packages, ~20 s). Not part of the default install or CI.
+if [ "${FLOTILLA_SLURM:-0}" = 1 ]; then
+  PACKAGES+=(slurmctld slurmd slurm-client munge)
+fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -29,6 +29,8 @@ cat > "$work/bin/srun" <<'EOF'
 # Test stand-in for srun: records its arguments, skips its options (templates write them as
 # --opt=value), runs the program under mpirun on the fake nodes of $FAKE_HOSTFILE.
 set -euo pipefail
+# The templates ask which MPI plugins srun has (SRUN_MPI=auto); answer as Debian 12's Slurm does.
+if [ "$*" = "--mpi=list" ]; then printf 'MPI plugin types are...\n\tpmix\n\tnone\n\tpmi2\nspecific pmix plugin versions available: pmix_v4\n'; exit 0; fi
 printf '%s\n' "$@" > "$FAKE_SRUN_LOG"
 while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do shift; done
 np=$(awk '!/^#/ && NF { sub("slots=", "", $2); n += $2 } END { print n }' "$FAKE_HOSTFILE")
