@@ -345,7 +345,7 @@ TEST(GnnGat, EdgeOrderInvarianceMultiHead) {
   auto out = m->forward({b0, b1}, x);
   auto shuffle = [](const BlockTensors& b) {
     auto perm = torch::randperm(b.src.size(0), torch::kLong);
-    return BlockTensors{b.src.index_select(0, perm), b.dst.index_select(0, perm), b.num_src, b.num_dst};
+    return BlockTensors{b.src.index_select(0, perm), b.dst.index_select(0, perm), b.num_src, b.num_dst, {}, {}};
   };
   expect_close(m->forward({shuffle(b0), shuffle(b1)}, x), out);
 }
