@@ -61,6 +61,9 @@ int cmd_predict(int argc, char** argv) {
        cxxopts::value<std::string>())
       ("scratch", "folder for activations over --memory-budget, the same (shared) path on every rank (default: "
        "inside OUTDIR's temp folder)", cxxopts::value<std::string>())
+      ("loaders", "feature-loader ranks: the last L ranks of the job serve the feature rows and keep each layer's "
+       "rows (on disk beyond --memory-budget), the others compute (default 0: every rank holds the graph)",
+       cxxopts::value<std::string>())
       ("device", "auto | cpu | cuda[:i] (default auto: GPU by node-local rank when present)", cxxopts::value<std::string>())
       ("threads", "LibTorch threads per rank, 0 (default) = this process's CPUs divided by the ranks on its node",
        cxxopts::value<std::string>())
@@ -89,6 +92,7 @@ int cmd_predict(int argc, char** argv) {
     if (r.count("memory-budget")) cfg.memory_budget = parse_byte_size("--memory-budget", text("memory-budget"));
     if (r.count("block-size"))
       cfg.block_size = count_in_range("--block-size", text("block-size"), 1, std::numeric_limits<std::uint32_t>::max());
+    if (r.count("loaders")) cfg.loaders = static_cast<int>(count_in_range("--loaders", text("loaders"), 0, 65536));
     if (r.count("threads")) cfg.threads = static_cast<int>(count_in_range("--threads", text("threads"), 0, 65536));
     if (r.count("device")) {
       const std::string d = text("device");
@@ -114,6 +118,9 @@ int cmd_predict(int argc, char** argv) {
   MpiSession mpi(&argc, &argv);
   try {
     return run_predict(cfg, mpi, command_line);
+  } catch (const std::invalid_argument& e) {  // flags that do not fit the job (e.g. --loaders vs ranks)
+    if (mpi.rank() == 0) std::fprintf(stderr, "flotilla predict: %s\n(see flotilla predict --help)\n", e.what());
+    return kExitUsage;
   } catch (const std::exception& e) {
     // Refusals before the work (no run folder, bad shards, existing output) happen on every
     // rank alike; one says so.

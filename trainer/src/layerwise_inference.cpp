@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 
 #include "flotilla/comm/communicator.h"
@@ -206,6 +207,71 @@ std::uint64_t layerwise_activation_bytes(std::uint64_t num_nodes, const std::vec
   return most;
 }
 
+namespace {
+
+// The computing ranks keep every table: in memory (each rank a full copy, filled by an
+// all-reduce of the rows each computed) or in one shared file per table in scratch_dir.
+class LocalRowTransport : public LayerRowTransport {
+ public:
+  LocalRowTransport(const InferenceGraph& graph, const Communicator* ranks, bool on_disk, std::string scratch_dir,
+                    int keep_table)
+      : graph_(graph), ranks_(ranks), on_disk_(on_disk), scratch_(std::move(scratch_dir)), keep_(keep_table) {}
+
+  void begin_layer(int layer, std::uint64_t width) override {
+    const std::uint64_t n = graph_.num_nodes();
+    ActivationTable& t = tables_[layer + 1];
+    if (!on_disk_) {
+      t = ActivationTable::in_memory(n, width);
+      return;
+    }
+    const std::string path = scratch_ + "/layer-" + std::to_string(layer + 1) + ".f32";
+    if (rank() == 0) t = ActivationTable::on_disk(path, n, width, true);
+    barrier();
+    if (rank() != 0) t = ActivationTable::on_disk(path, n, width, false);
+  }
+  void gather(int table, const VertexId* ids, std::size_t count, float* out) override {
+    if (table == 0) {
+      const std::uint64_t f = graph_.feature_dim();
+      for (std::size_t i = 0; i < count; ++i) std::memcpy(out + i * f, graph_.feature_row(ids[i]), f * sizeof(float));
+      return;
+    }
+    tables_.at(table).gather(ids, count, out);
+  }
+  void write(int layer, VertexId begin, VertexId end, const float* rows) override {
+    tables_.at(layer + 1).write_rows(begin, end - begin, rows);
+  }
+  void end_layer(int layer) override {
+    ActivationTable& t = tables_.at(layer + 1);
+    // Every rank's rows into every rank's table (disk: the barrier orders writes before reads).
+    if (!on_disk_ && ranks_ && ranks_->size() > 1) ranks_->allreduce_sum(t.data(), t.rows() * t.width());
+    barrier();
+    // Tables no layer reads any more (the one kept for take() stays).
+    for (auto it = tables_.begin(); it != tables_.end();)
+      it = it->first < layer + 1 && it->first != keep_ ? tables_.erase(it) : std::next(it);
+  }
+  ActivationTable take(int table) override {
+    ActivationTable t = std::move(tables_.at(table));
+    tables_.erase(table);
+    return t;
+  }
+  void finish() override { barrier(); }  // every rank has read the files before their creator removes them
+  bool on_disk() const override { return on_disk_; }
+
+ private:
+  int rank() const { return ranks_ ? ranks_->rank() : 0; }
+  void barrier() const {
+    if (ranks_ && ranks_->size() > 1) ranks_->barrier();
+  }
+  const InferenceGraph& graph_;
+  const Communicator* ranks_;
+  bool on_disk_;
+  std::string scratch_;
+  int keep_;
+  std::map<int, ActivationTable> tables_;
+};
+
+}  // namespace
+
 LayerwiseResult run_layerwise_inference(GnnModel& model, const InferenceGraph& graph, const Communicator* ranks,
                                         const LayerwiseOptions& opt) {
   const GnnConfig& cfg = model.config();
@@ -222,19 +288,20 @@ LayerwiseResult run_layerwise_inference(GnnModel& model, const InferenceGraph& g
   const int num_layers = cfg.num_layers;
   const int P = ranks ? ranks->size() : 1;
   const int me = ranks ? ranks->rank() : 0;
-  auto barrier = [&] {
-    if (ranks && P > 1) ranks->barrier();
-  };
 
   LayerwiseResult res;
   res.num_nodes = n;
   res.num_classes = static_cast<std::uint64_t>(dims.back());
   res.activation_bytes = layerwise_activation_bytes(n, dims);
-  res.on_disk = res.activation_bytes > opt.memory_budget_bytes;
-  if (res.on_disk && opt.scratch_dir.empty())
+  const bool spill = res.activation_bytes > opt.memory_budget_bytes;
+  if (!opt.transport && spill && opt.scratch_dir.empty())
     throw std::invalid_argument("layer-wise inference: the activations (" + std::to_string(res.activation_bytes) +
                                 " bytes) exceed the memory budget (" + std::to_string(opt.memory_budget_bytes) +
                                 " bytes) and no scratch folder was given");
+  const bool keep = opt.keep_embeddings && num_layers >= 2;
+  std::unique_ptr<LocalRowTransport> local;
+  if (!opt.transport) local = std::make_unique<LocalRowTransport>(graph, ranks, spill, opt.scratch_dir, keep ? num_layers - 1 : -1);
+  LayerRowTransport& rows_of = opt.transport ? *opt.transport : *local;
   const std::uint64_t B = opt.block_nodes;
   const std::uint64_t num_blocks = (n + B - 1) / B;
   res.blocks = num_blocks;
@@ -255,34 +322,19 @@ LayerwiseResult run_layerwise_inference(GnnModel& model, const InferenceGraph& g
   const bool was_training = model.is_training();
   model.eval();
   torch::NoGradGuard no_grad;
-  ActivationTable previous;                // the last layer's output, owned here
-  const ActivationTable* input = nullptr;  // layer l's input (l >= 1): previous or the embeddings
   const std::uint64_t total = num_blocks * static_cast<std::uint64_t>(num_layers);
+  std::vector<float> rows;
   for (int l = 0; l < num_layers; ++l) {
     const std::uint64_t width = static_cast<std::uint64_t>(dims[static_cast<std::size_t>(l) + 1]);
-    ActivationTable output;
-    if (res.on_disk) {
-      const std::string path = opt.scratch_dir + "/layer-" + std::to_string(l + 1) + ".f32";
-      if (me == 0) output = ActivationTable::on_disk(path, n, width, true);
-      barrier();
-      if (me != 0) output = ActivationTable::on_disk(path, n, width, false);
-    } else {
-      output = ActivationTable::in_memory(n, width);
-    }
-    const std::uint64_t in_width = l == 0 ? graph.feature_dim() : input->width();
-    std::vector<float> rows;
+    const std::uint64_t in_width = static_cast<std::uint64_t>(dims[static_cast<std::size_t>(l)]);
+    rows_of.begin_layer(l, width);
     for (std::uint64_t blk = static_cast<std::uint64_t>(me); blk < num_blocks; blk += static_cast<std::uint64_t>(P)) {
       const VertexId begin = static_cast<VertexId>(blk * B);
       const VertexId end = static_cast<VertexId>(std::min<std::uint64_t>(n, (blk + 1) * B));
       const HostBlock hb = build_block(graph, begin, end);
       const std::int64_t S = static_cast<std::int64_t>(hb.sources.size());
       rows.resize(hb.sources.size() * in_width);
-      if (l == 0) {
-        for (std::size_t i = 0; i < hb.sources.size(); ++i)
-          std::memcpy(rows.data() + i * in_width, graph.feature_row(hb.sources[i]), in_width * sizeof(float));
-      } else {
-        input->gather(hb.sources.data(), hb.sources.size(), rows.data());
-      }
+      rows_of.gather(l, hb.sources.data(), hb.sources.size(), rows.data());
       torch::Tensor h = torch::from_blob(rows.data(), {S, static_cast<std::int64_t>(in_width)}, torch::kFloat32).to(device);
       if (l == 0 && opt.feature_norm == "row") {  // as the trainer's input_features
         torch::Tensor sum = h.sum(1, true);
@@ -298,25 +350,26 @@ LayerwiseResult run_layerwise_inference(GnnModel& model, const InferenceGraph& g
         bt.dst_degree = torch::from_blob(dd.data(), {bt.num_dst}, torch::kFloat32).clone().to(device);
       }
       torch::Tensor out = model.forward_layer(l, bt, h).to(torch::kCPU, torch::kFloat32).contiguous();
-      output.write_rows(begin, end - begin, out.data_ptr<float>());
+      rows_of.write(l, begin, end, out.data_ptr<float>());
       if (me == 0 && opt.progress) opt.progress(static_cast<std::uint64_t>(l) * num_blocks + blk + 1, total);
     }
-    // Every rank's rows into every rank's table (disk: the barrier orders writes before reads).
-    if (!res.on_disk && ranks && P > 1) ranks->allreduce_sum(output.data(), output.rows() * output.width());
-    barrier();
-    if (l + 1 == num_layers) {
-      res.logits.resize(n * width);
-      output.read_rows(0, n, res.logits.data());
-      barrier();  // every rank has read the file before its creator removes it
-    } else if (opt.keep_embeddings && l + 2 == num_layers) {
-      res.embeddings = std::move(output);  // the last hidden layer: kept, and the next layer's input
-      input = &res.embeddings;
-      previous = ActivationTable();
-    } else {
-      previous = std::move(output);
-      input = &previous;
+    rows_of.end_layer(l);
+  }
+  // Logits on every rank, read in node order.
+  res.logits.resize(n * res.num_classes);
+  {
+    std::vector<VertexId> ids;
+    constexpr std::uint64_t kChunk = 65536;
+    for (std::uint64_t b = 0; b < n; b += kChunk) {
+      const std::uint64_t c = std::min(kChunk, n - b);
+      ids.resize(c);
+      for (std::uint64_t i = 0; i < c; ++i) ids[i] = static_cast<VertexId>(b + i);
+      rows_of.gather(num_layers, ids.data(), c, res.logits.data() + b * res.num_classes);
     }
   }
+  if (keep && me == 0) res.embeddings = rows_of.take(num_layers - 1);
+  rows_of.finish();
+  res.on_disk = rows_of.on_disk();
   if (me == 0 && opt.progress) opt.progress(total, total);
   if (was_training) model.train();
   return res;

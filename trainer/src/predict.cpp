@@ -25,6 +25,7 @@
 #include "flotilla/partition/shard.h"
 #include "flotilla/sampler.h"
 #include "flotilla/trainer.h"
+#include "flotilla/trainer/layer_row_loaders.h"
 #include "flotilla/trainer/layerwise_inference.h"
 #include "flotilla/trainer/train_config.h"
 #include "run_files.h"
@@ -126,7 +127,7 @@ int run_predict(const PredictConfig& cfg, MpiSession& mpi, const std::string& co
       throw std::runtime_error(yaml + ": task " + rc.task + ": flotilla predict runs node-classification models");
   }
   std::string why;
-  if (!gnn_layerwise_decomposable(rc.model, &why)) throw std::invalid_argument(run_dir + "/config.yaml: " + why);
+  if (!gnn_layerwise_decomposable(rc.model, &why)) throw std::runtime_error(run_dir + "/config.yaml: " + why);
   const std::string shards = cfg.shards.empty() ? rc.shards : cfg.shards;
   if (shards.empty()) throw std::invalid_argument("--shards DIR is required (the run's config.yaml names none)");
   const std::string out = normalise_out_dir(cfg.out);
@@ -201,7 +202,13 @@ int run_predict(const PredictConfig& cfg, MpiSession& mpi, const std::string& co
     throw std::invalid_argument("--embeddings: the model has a single layer, so no hidden layer to write");
 
   // ---- the job ------------------------------------------------------------------------------
-  const std::string device = pick_device(cfg.device, mpi.local_rank());
+  // With --loaders L the last L ranks serve rows and the others compute (same on every rank).
+  LoaderLayout layout;
+  layout.trainers = world.size();
+  if (cfg.loaders > 0) layout = plan_loaders(world.size(), cfg.loaders, info.num_parts);
+  const bool is_loader = cfg.loaders > 0 && rank >= layout.trainers;
+  const Communicator compute = world.split(is_loader ? 1 : 0, rank);
+  const std::string device = is_loader ? std::string("cpu") : pick_device(cfg.device, mpi.local_rank());
   apply_torch_threads(cfg.threads, mpi.local_size());
   const std::string tmp = leader ? temp_path_for(out) : std::string();
   std::unique_ptr<TempPathGuard> tmp_guard;
@@ -213,38 +220,58 @@ int run_predict(const PredictConfig& cfg, MpiSession& mpi, const std::string& co
   std::string scratch = cfg.scratch.empty() ? tmp + "/.activations" : cfg.scratch;
   if (world.size() > 1) scratch = world.allgather(leader ? scratch : std::string())[0];
   try {
-    if (leader) fs::create_directories(scratch);
+    if (leader || is_loader) fs::create_directories(scratch);
     std::vector<std::uint32_t> parts(info.num_parts);
     for (std::uint32_t p = 0; p < info.num_parts; ++p) parts[p] = p;
-    const ShardStore store(shards, parts);
-    const auto graph = shard_store_graph(store);
-    LayerwiseOptions opts;
-    opts.block_nodes = cfg.block_size;
-    opts.memory_budget_bytes = cfg.memory_budget;
-    opts.scratch_dir = scratch;
-    opts.feature_norm = rc.feature_norm;
-    opts.device = device;
-    opts.keep_embeddings = cfg.embeddings;
+    LoaderServeStats served;
+    LayerwiseResult r;
+    std::unique_ptr<ShardStore> store_ptr;
+    double infer_s = 0;
     const std::uint64_t n = info.num_nodes;
-    if (talk)
-      std::printf("flotilla predict: %s (%s, %d layers) over %llu nodes of %s on %d rank%s; activations %s (%s)\n",
-                  ckpt.c_str(), g.model.c_str(), g.num_layers, static_cast<unsigned long long>(n), shards.c_str(),
-                  world.size(), world.size() == 1 ? "" : "s",
-                  human_bytes(static_cast<double>(layerwise_activation_bytes(n, gnn_layer_dims(g)))).c_str(),
-                  layerwise_activation_bytes(n, gnn_layer_dims(g)) > cfg.memory_budget ? "over --memory-budget: on disk"
-                                                                                       : "in memory");
-    std::fflush(stdout);
-    ProgressBar bar("predict", 0, "blocks", talk, 30.0);
-    opts.progress = [&bar](std::uint64_t done, std::uint64_t total) {
-      bar.set_total(total);
-      bar.update(done);
-    };
     const auto t_infer = Clock::now();
-    LayerwiseResult r = run_layerwise_inference(*model, *graph, &world, opts);
-    bar.finish();
-    const double infer_s = std::chrono::duration<double>(Clock::now() - t_infer).count();
+    if (is_loader) {
+      served = serve_layer_rows(layout, shards, world, cfg.memory_budget, scratch);
+    } else {
+      // Trainers with loaders hold the topology (and labels for the accuracy), not the features.
+      store_ptr = std::make_unique<ShardStore>(shards, parts, ShardLoadOptions{true, cfg.loaders == 0, true});
+      const ShardStore& store = *store_ptr;
+      const auto graph = shard_store_graph(store);
+      std::unique_ptr<LayerRowTransport> transport;
+      if (cfg.loaders > 0) transport = make_loader_row_transport(layout, info, world, compute);
+      LayerwiseOptions opts;
+      opts.transport = transport.get();
+      opts.block_nodes = cfg.block_size;
+      opts.memory_budget_bytes = cfg.memory_budget;
+      opts.scratch_dir = scratch;
+      opts.feature_norm = rc.feature_norm;
+      opts.device = device;
+      opts.keep_embeddings = cfg.embeddings;
+      if (talk)
+        std::printf("flotilla predict: %s (%s, %d layers) over %llu nodes of %s on %d rank%s%s; activations %s (%s)\n",
+                    ckpt.c_str(), g.model.c_str(), g.num_layers, static_cast<unsigned long long>(n), shards.c_str(),
+                    world.size(), world.size() == 1 ? "" : "s",
+                    cfg.loaders > 0 ? (" (" + std::to_string(layout.trainers) + " computing, " + std::to_string(cfg.loaders) +
+                                       " feature loaders)").c_str()
+                                    : "",
+                    human_bytes(static_cast<double>(layerwise_activation_bytes(n, gnn_layer_dims(g)))).c_str(),
+                    layerwise_activation_bytes(n, gnn_layer_dims(g)) > cfg.memory_budget ? "over --memory-budget: on disk"
+                                                                                         : "in memory");
+      std::fflush(stdout);
+      ProgressBar bar("predict", 0, "blocks", talk, 30.0);
+      opts.progress = [&bar](std::uint64_t done, std::uint64_t total) {
+        bar.set_total(total);
+        bar.update(done);
+      };
+      r = run_layerwise_inference(*model, *graph, &compute, opts);
+      bar.finish();
+      infer_s = std::chrono::duration<double>(Clock::now() - t_infer).count();
+    }
     const std::int64_t peak_rss = world.allreduce_max(static_cast<std::int64_t>(peak_rss_bytes()));
+    const bool on_disk = world.allreduce_max(is_loader ? served.on_disk : r.on_disk) > 0;
+    std::uint64_t loader_totals[4] = {served.rows_served, served.rows_stored, served.bytes_sent, served.bytes_received};
+    world.allreduce_sum(loader_totals, 4);
     if (leader) {
+      const ShardStore& store = *store_ptr;
       const std::uint64_t C = r.num_classes;
       // Accuracy of every labelled split node, by the relabelled id.
       SplitAccuracy acc[4];
@@ -310,10 +337,20 @@ int run_predict(const PredictConfig& cfg, MpiSession& mpi, const std::string& co
           .field("blocks_per_layer", r.blocks)
           .field("memory_budget_bytes", cfg.memory_budget)
           .field("activation_bytes", r.activation_bytes)
-          .field("activations_on_disk", r.on_disk)
+          .field("activations_on_disk", on_disk)
+          .field("trainers", layout.trainers)
+          .field("loaders", cfg.loaders)
           .field("seconds", seconds)
           .field("inference_seconds", infer_s)
           .field("peak_rss_bytes", static_cast<std::uint64_t>(peak_rss));
+      if (cfg.loaders > 0)
+        j.key("loader_traffic")
+            .begin_object()
+            .field("rows_served", loader_totals[0])
+            .field("rows_stored", loader_totals[1])
+            .field("bytes_sent", loader_totals[2])
+            .field("bytes_received", loader_totals[3])
+            .end_object();
       j.key("accuracy").begin_object();
       const char* names[4] = {"unsplit", "train", "valid", "test"};
       for (int s = 1; s <= 3; ++s)

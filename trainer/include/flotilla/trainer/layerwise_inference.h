@@ -82,13 +82,37 @@ class ActivationTable {
   bool owner_ = false;
 };
 
+// Where each layer's rows stay between layers and how a computing rank reads and writes
+// them. Without one (LayerwiseOptions::transport = nullptr) the computing ranks keep them
+// (see the file comment); flotilla/trainer/layer_row_loaders.h serves them from
+// feature-loader ranks. Tables: 0 = the input features, t >= 1 = the output of layer t - 1.
+class LayerRowTransport {
+ public:
+  virtual ~LayerRowTransport() = default;
+  // Layer `layer` (0-based) is about to write table layer + 1, `width` columns per node.
+  virtual void begin_layer(int layer, std::uint64_t width) = 0;
+  // Rows of table `table` for `ids` into out (count x the table's width).
+  virtual void gather(int table, const VertexId* ids, std::size_t count, float* out) = 0;
+  // This rank's rows [begin, end) of table layer + 1.
+  virtual void write(int layer, VertexId begin, VertexId end, const float* rows) = 0;
+  // Collective over the computing ranks: afterwards every row of table layer + 1 is readable.
+  virtual void end_layer(int layer) = 0;
+  // Table `table` (>= 1, written) as a table the caller keeps (in memory or its file).
+  virtual ActivationTable take(int table) = 0;
+  // Collective: the computing ranks are done reading.
+  virtual void finish() = 0;
+  // Whether the activations went to disk (as far as this rank knows).
+  virtual bool on_disk() const = 0;
+};
+
 struct LayerwiseOptions {
   std::uint64_t block_nodes = 4096;       // destination nodes per block (>= 1); keep it fixed to compare runs
   std::uint64_t memory_budget_bytes = std::uint64_t{4} << 30;  // activation tables beyond it go to disk
   std::string scratch_dir;                // required when they do; the same shared path on every rank
   std::string feature_norm = "none";      // none | row: as the trainer (each input row divided by its sum)
   std::string device = "cpu";             // LibTorch device of the computation
-  bool keep_embeddings = false;           // keep the last hidden layer's table (input of the output layer)
+  bool keep_embeddings = false;           // rank 0 keeps the last hidden layer's table (input of the output layer)
+  LayerRowTransport* transport = nullptr;  // rows served elsewhere (feature loaders); not owned
   // Called on rank 0 after each block: (blocks done, blocks in all layers) of this rank's
   // share scaled to the whole (for a progress bar).
   std::function<void(std::uint64_t, std::uint64_t)> progress;
@@ -102,7 +126,7 @@ std::uint64_t layerwise_activation_bytes(std::uint64_t num_nodes, const std::vec
 struct LayerwiseResult {
   std::uint64_t num_nodes = 0, num_classes = 0;
   std::vector<float> logits;   // n x num_classes, by node id, on every rank
-  ActivationTable embeddings;  // keep_embeddings and a model with a hidden layer: n x hidden
+  ActivationTable embeddings;  // rank 0, keep_embeddings and a model with a hidden layer: n x hidden
   bool on_disk = false;        // the activations went through scratch_dir files
   std::uint64_t activation_bytes = 0;  // layerwise_activation_bytes of this model
   std::uint64_t blocks = 0;            // per layer

@@ -23,6 +23,10 @@ struct PredictConfig {
   std::uint64_t memory_budget = std::uint64_t{4} << 30;  // activations beyond it are spilled to disk
   std::uint64_t block_size = 4096;                         // destination nodes per block
   std::string scratch;      // folder for spilled activations; "" = inside OUT's temp folder
+  // Feature-loader ranks (the last L of the job): they serve the feature rows and keep every
+  // layer's rows (layer_row_loaders.h); the other ranks compute. 0 = every rank holds the
+  // whole graph and computes.
+  int loaders = 0;
   std::string device = "auto";
   int threads = 0;          // LibTorch threads per rank, 0 = CPUs / ranks on the node
   std::string log_level = "info";  // error | warn | info (progress bar, summary) | debug
