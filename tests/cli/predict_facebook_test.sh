@@ -3,7 +3,8 @@
 # a run trained with full-graph evaluation, then flotilla predict with 1 and 2 ranks and
 # with the activations on disk: predictions for every node, test accuracy equal (1e-6) to
 # the run's summary.json, identical predictions across rank counts (bitwise with equal
-# --threads), peak RSS in the summary. Slow label: ~2 minutes on 2 cores.
+# --threads; also with 2 feature-loader ranks keeping activation shards on disk), peak RSS
+# in the summary. Slow label: ~2 minutes on 2 cores.
 # Args: FLOTILLA_BINARY SHARED_DATA_DIR WORK_DIR
 set -euo pipefail
 fl="$1"; data="$2"; work="$3"
@@ -23,15 +24,18 @@ grep -q '"eval_mode":"full"' "$work/run/summary.json" || fail "eval_mode is not 
 mpi 2 "$fl" predict --run "$work/run" --out "$work/p2" --probs --threads 1 -q
 mpi 2 "$fl" predict --run "$work/run" --out "$work/p2-disk" --probs --threads 1 --memory-budget 1M -q
 "$fl" predict --run "$work/run" --out "$work/p-default" --probs -q   # default threads (2 on 2 cores)
+mpi 4 "$fl" predict --run "$work/run" --out "$work/p-loaders" --probs --threads 1 --loaders 2 --memory-budget 1M -q
 cmp "$work/p1/predictions.npy" "$work/p2/predictions.npy" || fail "1 and 2 ranks: predictions differ"
 cmp "$work/p1/probs.npy" "$work/p2/probs.npy" || fail "1 and 2 ranks (--threads 1): probs differ"
 cmp "$work/p1/probs.npy" "$work/p2-disk/probs.npy" || fail "activations on disk: probs differ"
+cmp "$work/p1/probs.npy" "$work/p-loaders/probs.npy" || fail "feature loaders: probs differ"
+grep -q '"activations_on_disk":true' "$work/p-loaders/summary.json" || fail "loaders kept the activations in memory"
 "$py" - "$work" <<'PY' || fail "facebook predict"
 import json, sys
 import numpy as np
 w = sys.argv[1]
 run = json.load(open(f"{w}/run/summary.json"))
-for d in ("p1", "p2", "p2-disk", "p-default"):
+for d in ("p1", "p2", "p2-disk", "p-default", "p-loaders"):
     s = json.load(open(f"{w}/{d}/summary.json"))
     p = np.load(f"{w}/{d}/predictions.npy")
     assert p.shape == (22470,) and p.min() >= 0 and p.max() < 4, d
