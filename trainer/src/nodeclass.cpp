@@ -421,6 +421,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
           .field("compute_seconds", sums[8] / T)
           .field("allreduce_seconds", sums[9] / T)
           .field("steps", n_train)
+          .field("eval_mode", eval_mode)
           .end_object();
       append_line(cfg.out + "/metrics.jsonl", j.str());
       if (improved) {
