@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 
 #include "flotilla/comm.h"
@@ -162,7 +163,8 @@ int run_predict(const PredictConfig& cfg, MpiSession& mpi, const std::string& co
     });
   }
   agree(world, error);
-  if (!leader) info = read_shard_set_info(shards);
+  if (!leader) error = try_run([&] { info = read_shard_set_info(shards); });  // e.g. not mounted on this node
+  agree(world, error);
 
   // ---- the model ----------------------------------------------------------------------------
   GnnConfig g;
@@ -208,15 +210,21 @@ int run_predict(const PredictConfig& cfg, MpiSession& mpi, const std::string& co
   if (cfg.loaders > 0) layout = plan_loaders(world.size(), cfg.loaders, info.num_parts);
   const bool is_loader = cfg.loaders > 0 && rank >= layout.trainers;
   const Communicator compute = world.split(is_loader ? 1 : 0, rank);
-  const std::string device = is_loader ? std::string("cpu") : pick_device(cfg.device, mpi.local_rank());
+  bool fell_back = false;
+  const std::string device = is_loader ? std::string("cpu") : pick_device(cfg.device, mpi.local_rank(), &fell_back);
+  if (fell_back && cfg.log_level != "error")
+    std::fprintf(stderr, "rank %d: --device %s requested but LibTorch sees no GPU; predicting on the CPU\n", rank,
+                 cfg.device.c_str());
   apply_torch_threads(cfg.threads, mpi.local_size());
   const std::string tmp = leader ? temp_path_for(out) : std::string();
   std::unique_ptr<TempPathGuard> tmp_guard;
-  if (leader) {
-    remove_stale_temp_dirs(out);
-    fs::create_directories(tmp);
-    tmp_guard = std::make_unique<TempPathGuard>(tmp);
-  }
+  if (leader)
+    error = try_run([&] {
+      remove_stale_temp_dirs(out);
+      fs::create_directories(tmp);
+      tmp_guard = std::make_unique<TempPathGuard>(tmp);
+    });
+  agree(world, leader ? error : std::string());
   std::string scratch = cfg.scratch.empty() ? tmp + "/.activations" : cfg.scratch;
   if (world.size() > 1) scratch = world.allgather(leader ? scratch : std::string())[0];
   try {
