@@ -11,6 +11,7 @@ int cmd_generate(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
 int cmd_partition(int argc, char** argv);
 int cmd_train(int argc, char** argv);
+int cmd_predict(int argc, char** argv);
 int cmd_version(int argc, char** argv);
 // The software a training run used, as one JSON object (written to RUNDIR/versions.json).
 std::string versions_json();

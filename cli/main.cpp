@@ -11,7 +11,7 @@
 
 namespace {
 
-// `train` and `version` live in flotilla-train (LibTorch + MPI), installed next to this
+// `train`, `predict` and `version` live in flotilla-train (LibTorch + MPI), installed next to this
 // executable: replace this process with it (same pid, so mpirun/srun keep tracking it).
 int exec_train_binary(int argc, char** argv) {
   std::string self(4096, '\0');
@@ -42,6 +42,7 @@ const Command kCommands[] = {
     {"convert", flotilla::cli::cmd_convert, "convert a graph to a binary edge list, text edge list or METIS file"},
     {"partition", flotilla::cli::cmd_partition, "partition a graph into shards (streaming GREM, baselines)"},
     {"train", nullptr, "train a GNN or a spatiotemporal model (mpirun for several ranks)"},
+    {"predict", nullptr, "predict every node's class with a trained run (layer-wise full-graph inference)"},
     {"version", nullptr, "print versions of Flotilla and its libraries"},
 };
 

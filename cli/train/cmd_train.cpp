@@ -63,7 +63,11 @@ int cmd_train(int argc, char** argv) {
       ("seed-assignment", "global (batches independent of the trainer count) | local (seeds from each trainer's "
        "home partitions, less traffic)", cxxopts::value<std::string>())
       ("max-steps", "training steps per epoch at most, 0 = all (benchmarks)", cxxopts::value<std::string>())
-      ("eval", "true | false: validation and test after every epoch (default true)", cxxopts::value<std::string>())
+      ("eval", "validation and test after every epoch: full (layer-wise inference over every node) | sampled "
+       "(mini-batches with --fanouts) | none | auto (default: full when its activations fit --memory-budget, else "
+       "sampled); true/false = auto/none", cxxopts::value<std::string>())
+      ("memory-budget", "bytes of activations full-graph evaluation may keep in memory, e.g. 512M, 4G (default 4G); "
+       "beyond it auto evaluates sampled and full spills them to disk", cxxopts::value<std::string>())
       ("out", "run folder: metrics.jsonl, summary.json, checkpoints; absent or empty unless --overwrite", cxxopts::value<std::string>())
       ("overwrite", "--out may hold an earlier run: its run files are deleted and replaced")
       ("resume", "continue the run in this folder from its last checkpoint", cxxopts::value<std::string>())

@@ -37,6 +37,7 @@ class ColocatedBatchSource : public BatchSource {
     return r;
   }
   TrafficCounters counters() const override { return counters_; }
+  const ShardStore* shard_store() const override { return &store_; }
 
  private:
   BatchPlan plan_;

@@ -77,9 +77,17 @@ class GcnLayer : public torch::nn::Module {
 
   torch::Tensor forward(const BlockTensors& b, const torch::Tensor& h) {
     const auto e = with_self_edges(b);
-    const auto ones = torch::ones({e.src.size(0)}, h.options());
-    const auto deg_out = scatter_sum(ones, e.src, b.num_src).clamp_min(1);  // 0 only off-edge
-    const auto deg_in = scatter_sum(ones, e.dst, b.num_dst);                 // >= 1 (self edge)
+    torch::Tensor deg_out, deg_in;
+    if (b.src_degree.defined() && b.dst_degree.defined()) {  // full-graph degrees (layer-wise inference)
+      if (b.src_degree.numel() != b.num_src || b.dst_degree.numel() != b.num_dst)
+        throw std::invalid_argument("GnnModel::forward_layer: gcn degrees: need num_src and num_dst entries");
+      deg_out = b.src_degree.to(h.scalar_type()).clamp_min(1);
+      deg_in = b.dst_degree.to(h.scalar_type()).clamp_min(1);
+    } else {
+      const auto ones = torch::ones({e.src.size(0)}, h.options());
+      deg_out = scatter_sum(ones, e.src, b.num_src).clamp_min(1);  // 0 only off-edge
+      deg_in = scatter_sum(ones, e.dst, b.num_dst);                // >= 1 (self edge)
+    }
     // The edge norm 1/sqrt(deg_out deg_in) factors into a per-source and a per-destination
     // scale, so no per-edge multiply is needed. Transform first when it narrows the rows.
     auto hs = in_ > out_ ? h.matmul(weight_) : h;
@@ -160,13 +168,29 @@ class StackedGnn : public GnnModel {
     };
     auto h = drop(x, cfg.input_dropout, 0);
     for (std::size_t i = 0; i < layers_.size(); ++i) {
-      if (i > 0) h = drop(act_ == Activation::Relu ? torch::relu(h) : torch::elu(h), cfg.dropout, i);
+      if (i > 0) h = drop(activate(h), cfg.dropout, i);
       h = layers_[i]->forward(blocks[i], h);
     }
     return h;
   }
 
+  torch::Tensor forward_layer(int layer, const BlockTensors& block, const torch::Tensor& h) override {
+    if (layer < 0 || layer >= static_cast<int>(layers_.size()))
+      bad_input("forward_layer: layer " + std::to_string(layer) + " of a " + std::to_string(layers_.size()) +
+                "-layer model");
+    if (!h.defined() || h.dim() != 2 || !h.is_floating_point() || h.size(0) != block.num_src)
+      bad_input("forward_layer: h must be a 2-D floating-point tensor of num_src (" + std::to_string(block.num_src) +
+                ") rows, got " + (h.defined() ? shape_of(h) : std::string("none")));
+    if (!block.src.defined() || !block.dst.defined() || block.src.dim() != 1 || block.src.sizes() != block.dst.sizes() ||
+        block.src.scalar_type() != torch::kLong || block.dst.scalar_type() != torch::kLong || block.num_dst < 0 ||
+        block.num_dst > block.num_src)
+      bad_input("forward_layer: src and dst must be int64 [E] and 0 <= num_dst <= num_src");
+    torch::Tensor out = layers_[static_cast<std::size_t>(layer)]->forward(block, h);
+    return layer + 1 < static_cast<int>(layers_.size()) ? activate(out) : out;
+  }
+
  private:
+  torch::Tensor activate(const torch::Tensor& h) const { return act_ == Activation::Relu ? torch::relu(h) : torch::elu(h); }
   Activation act_;
   torch::nn::ModuleList list_{nullptr};
   std::vector<std::shared_ptr<Layer>> layers_;
@@ -197,6 +221,12 @@ torch::Tensor node_keyed_dropout(const torch::Tensor& h, double p, std::uint64_t
     }
   });
   return h * mask.to(h.device(), h.scalar_type());
+}
+
+torch::Tensor GnnModel::forward_layer(int, const BlockTensors&, const torch::Tensor&) {
+  std::string why;
+  gnn_layerwise_decomposable(cfg_.model, &why);
+  throw std::logic_error("GnnModel::forward_layer: " + (why.empty() ? "no layer-wise form" : why));
 }
 
 void GnnModel::check_inputs(const std::vector<BlockTensors>& blocks, const torch::Tensor& x) const {

@@ -10,6 +10,17 @@ const std::vector<std::string>& gnn_model_names() {
   return names;
 }
 
+bool gnn_layerwise_decomposable(const std::string& model, std::string* why) {
+  // sage: mean over in-edges plus the node's own row; gcn: degree-normalised sum over in-edges
+  // (full-graph degrees carried by the block); gat: softmax over each destination's in-edges.
+  // Each reads only a destination's in-neighbourhood, so blocks of destinations compose.
+  if (model == "sage" || model == "gcn" || model == "gat") return true;
+  if (why)
+    *why = "model '" + model + "' has no layer-wise form (layer-wise inference needs layers that read only each "
+           "destination's in-neighbourhood; known: sage, gcn, gat)";
+  return false;
+}
+
 namespace {
 
 [[noreturn]] void bad(const std::string& what) { throw std::invalid_argument("GnnConfig: " + what); }

@@ -25,7 +25,7 @@ torch::Tensor i64(const std::vector<std::int64_t>& v) {
 
 BlockTensors block(const std::vector<std::int64_t>& src, const std::vector<std::int64_t>& dst,
                    std::int64_t num_src, std::int64_t num_dst) {
-  return {i64(src), i64(dst), num_src, num_dst};
+  return {i64(src), i64(dst), num_src, num_dst, {}, {}};
 }
 
 // Random block: every destination gets 0..max_deg in-edges from random sources.
@@ -329,7 +329,7 @@ TEST(GnnGat, AttentionThroughModelSumsToOne) {
   EXPECT_NEAR(out[0][1].item<double>(), num / den, 1e-5);
   // Edge order does not matter.
   auto perm = i64({3, 0, 4, 2, 1});
-  BlockTensors pb{b.src.index_select(0, perm), b.dst.index_select(0, perm), 5, 3};
+  BlockTensors pb{b.src.index_select(0, perm), b.dst.index_select(0, perm), 5, 3, {}, {}};
   expect_close(m->forward({pb}, x), out);
 }
 
@@ -345,7 +345,7 @@ TEST(GnnGat, EdgeOrderInvarianceMultiHead) {
   auto out = m->forward({b0, b1}, x);
   auto shuffle = [](const BlockTensors& b) {
     auto perm = torch::randperm(b.src.size(0), torch::kLong);
-    return BlockTensors{b.src.index_select(0, perm), b.dst.index_select(0, perm), b.num_src, b.num_dst};
+    return BlockTensors{b.src.index_select(0, perm), b.dst.index_select(0, perm), b.num_src, b.num_dst, {}, {}};
   };
   expect_close(m->forward({shuffle(b0), shuffle(b1)}, x), out);
 }

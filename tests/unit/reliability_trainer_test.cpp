@@ -578,3 +578,49 @@ TEST(ConfigReliability, RankTimeoutIsRangeCheckedAndKept) {
     EXPECT_NE(std::string(e.what()).find("rank-timeout: 0 is out of range"), std::string::npos) << e.what();
   }
 }
+
+// --eval (issue 17): full | sampled | none | auto, with the older true/false read as auto and
+// none; --memory-budget is a byte count where 0 is 0; both round-trip through config.yaml.
+TEST(ConfigReliability, EvalModeAndMemoryBudget) {
+  EXPECT_EQ(TrainConfig().eval, "auto");
+  EXPECT_EQ(TrainConfig().memory_budget, std::uint64_t{4} << 30);
+  for (const auto& [given, held] : std::vector<std::pair<std::string, std::string>>{
+           {"full", "full"}, {"sampled", "sampled"}, {"none", "none"}, {"auto", "auto"}, {"true", "auto"}, {"false", "none"}}) {
+    TrainConfig c;
+    set_config_value(c, "eval", given);
+    EXPECT_EQ(c.eval, held) << given;
+  }
+  TrainConfig c;
+  EXPECT_THROW(set_config_value(c, "eval", "maybe"), std::invalid_argument);
+  EXPECT_EQ(parse_byte_size("--memory-budget", "0"), 0u);
+  EXPECT_EQ(parse_byte_size("--memory-budget", "1024"), 1024u);
+  EXPECT_EQ(parse_byte_size("--memory-budget", "512M"), std::uint64_t{512} << 20);
+  EXPECT_EQ(parse_byte_size("--memory-budget", "4G"), std::uint64_t{4} << 30);
+  EXPECT_EQ(parse_byte_size("--memory-budget", "2T"), std::uint64_t{2} << 40);
+  for (const char* bad : {"", "G", "-1", "4X", "1.5G", " 4G", "99999999999999999999", "9000000T"}) {
+    try {
+      parse_byte_size("--memory-budget", bad);
+      ADD_FAILURE() << "'" << bad << "' accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("--memory-budget: ", 0), 0u) << e.what();
+    }
+  }
+  ASSERT_EQ(config_error("eval: full\nmemory-budget: 0\nshards: s\nout: o\n", &c), "");
+  EXPECT_EQ(c.eval, "full");
+  EXPECT_EQ(c.memory_budget, 0u);
+  resolve_task_defaults(c);
+  EXPECT_NO_THROW(validate_config(c));
+  TrainConfig back;
+  put_bytes(scratch_dir() + "/back.yaml", config_to_yaml(c));
+  read_config_file(scratch_dir() + "/back.yaml", back);
+  EXPECT_EQ(back.eval, "full");
+  EXPECT_EQ(back.memory_budget, 0u);
+  // Forecasting has no full-graph evaluation.
+  TrainConfig f;
+  set_config_value(f, "task", "forecast");
+  set_config_value(f, "data", "d");
+  set_config_value(f, "out", "o");
+  set_config_value(f, "eval", "full");
+  resolve_task_defaults(f);
+  EXPECT_THROW(validate_config(f), std::invalid_argument);
+}

@@ -360,7 +360,7 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
     model->eval();
     {
       torch::NoGradGuard ng;
-      for (int phase = 0; phase < (cfg.eval ? 2 : 0); ++phase) {  // --eval false: benchmarks
+      for (int phase = 0; phase < (cfg.eval != "none" ? 2 : 0); ++phase) {  // --eval none: benchmarks
         const EpochSchedule& s = phase == 0 ? valid_sched : test_sched;
         if (!held.has(phase + 1)) continue;  // --shard-time: no windows of this split here
         for (std::uint64_t b = 0; b < s.num_batches(); ++b) {

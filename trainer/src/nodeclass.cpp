@@ -24,6 +24,7 @@
 #include "flotilla/models.h"
 #include "flotilla/models/gnn.h"
 #include "flotilla/trainer.h"
+#include "flotilla/trainer/layerwise_inference.h"
 #include "run_files.h"
 
 namespace flotilla {
@@ -51,7 +52,7 @@ std::vector<BlockTensors> to_block_tensors(const MiniBatch& mb, const torch::Dev
         s[i] = b.indices[i];
         d[i] = v;
       }
-    out.push_back(BlockTensors{src.to(device), dst.to(device), b.num_src, b.num_dst});
+    out.push_back(BlockTensors{src.to(device), dst.to(device), b.num_src, b.num_dst, {}, {}});
   }
   return out;
 }
@@ -105,7 +106,12 @@ torch::Tensor input_features(ReadyBatch& rb, std::uint64_t dim, const std::strin
   return x;
 }
 
-BatchPlan make_batch_plan(const TrainConfig& cfg, const RolePlan& roles, int rank) {
+// Destination nodes per block of full-graph evaluation; flotilla predict's default
+// --block-size is the same, so its figures equal the run's.
+constexpr std::uint64_t kEvalBlockNodes = 4096;
+
+// eval_mode: the resolved --eval (full, sampled or none): sampled batches only for "sampled".
+BatchPlan make_batch_plan(const TrainConfig& cfg, const RolePlan& roles, int rank, const std::string& eval_mode) {
   BatchPlan p;
   p.fanouts = parse_fanouts(cfg.fanouts);
   p.batch_size = *cfg.batch_size;
@@ -117,7 +123,7 @@ BatchPlan make_batch_plan(const TrainConfig& cfg, const RolePlan& roles, int ran
   p.prefetch = cfg.prefetch;
   p.local_seeds = cfg.seed_assignment == "local";
   p.max_steps = cfg.max_steps;
-  p.evaluate = cfg.eval;
+  p.evaluate = eval_mode == "sampled";
   return p;
 }
 
@@ -154,8 +160,53 @@ void write_run_header(const TrainConfig& cfg, const RunInfo& run_info) {
   write_text_atomic(cfg.out + "/versions.json", run_info.versions_json);
 }
 
+// Full-graph evaluation: layer-wise inference over every node after each epoch, the
+// accuracy of the valid and test nodes from its logits (the same computation as flotilla
+// predict with its default --block-size).
+class FullGraphEvaluator {
+ public:
+  FullGraphEvaluator(const TrainConfig& cfg, const ShardStore& store, const std::string& device)
+      : store_(store), graph_(shard_store_graph(store)) {
+    valid_ = store.nodes_in_split(2);
+    test_ = store.nodes_in_split(3);
+    opts_.block_nodes = kEvalBlockNodes;
+    opts_.memory_budget_bytes = cfg.memory_budget;
+    opts_.scratch_dir = cfg.out + "/.eval-activations";
+    opts_.feature_norm = cfg.feature_norm;
+    opts_.device = device;
+  }
+  // Sums of (correct, labelled) over the valid and test nodes; only trainer 0 counts (every
+  // trainer holds every logit), so the trainers' all-reduce of the sums adds them once.
+  void evaluate(GnnModel& model, const Communicator& trainers, EpochStats& st) {
+    const bool leader = trainers.rank() == 0;
+    if (leader) std::filesystem::create_directories(opts_.scratch_dir);
+    const LayerwiseResult r = run_layerwise_inference(model, *graph_, &trainers, opts_);
+    if (leader) std::filesystem::remove_all(opts_.scratch_dir);
+    if (!leader) return;
+    const std::uint64_t c = r.num_classes;
+    auto count = [&](const std::vector<VertexId>& nodes, double& correct, double& labelled) {
+      for (VertexId v : nodes) {
+        const std::int64_t y = store_.label(v);
+        if (y < 0) continue;
+        const float* row = r.logits.data() + static_cast<std::size_t>(v) * c;
+        labelled += 1;
+        correct += static_cast<std::int64_t>(std::max_element(row, row + c) - row) == y ? 1 : 0;
+      }
+    };
+    count(valid_, st.valid_correct, st.valid_count);
+    count(test_, st.test_correct, st.test_count);
+  }
+
+ private:
+  const ShardStore& store_;
+  std::unique_ptr<InferenceGraph> graph_;
+  LayerwiseOptions opts_;
+  std::vector<VertexId> valid_, test_;
+};
+
 TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int rank, const Communicator& trainers,
-                          const std::string& device_name, std::uint32_t first_epoch, const RunInfo& run_info) {
+                          const std::string& device_name, std::uint32_t first_epoch, const RunInfo& run_info,
+                          const std::string& eval_mode) {
   const LogLevel log = log_level_of(cfg);
   const auto t_start = Clock::now();
   const bool leader = trainers.rank() == 0;
@@ -165,7 +216,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
     const auto on_node = std::count_if(roles.ranks.begin(), roles.ranks.end(), [&](const RankPlan& r) { return r.node == me.node; });
     apply_torch_threads(cfg.threads, static_cast<int>(on_node));
   }
-  const BatchPlan plan = make_batch_plan(cfg, roles, rank);
+  const BatchPlan plan = make_batch_plan(cfg, roles, rank, eval_mode);
 
   std::unique_ptr<BatchSource> source;
   Checkpoint ck;
@@ -229,6 +280,20 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
   // Collective decision: NCCL only when every trainer is on a GPU (a mix falls back to MPI).
   const bool all_cuda = trainers.allreduce_max(device.is_cuda() ? 0 : 1) == 0;
   if (all_cuda && nccl_compiled() && roles.trainers > 1) nccl = std::make_unique<NcclGradientReducer>(trainers);
+  // Full-graph evaluation reads the graph the co-located source holds; with sampler and
+  // loader ranks the graph is on the servers, so each trainer loads the shards for it.
+  std::unique_ptr<ShardStore> own_store;
+  std::unique_ptr<FullGraphEvaluator> full_eval;
+  if (eval_mode == "full") {
+    const ShardStore* store = source->shard_store();
+    if (!store) {
+      std::vector<std::uint32_t> parts(read_shard_set_info(cfg.shards).num_parts);
+      for (std::uint32_t p = 0; p < parts.size(); ++p) parts[p] = p;
+      own_store = std::make_unique<ShardStore>(cfg.shards, parts);
+      store = own_store.get();
+    }
+    full_eval = std::make_unique<FullGraphEvaluator>(cfg, *store, device_name);
+  }
   const std::uint64_t n_train = source->num_batches(BatchPhase::Train);
   const std::uint64_t n_valid = source->num_batches(BatchPhase::Valid);
   const std::uint64_t n_test = source->num_batches(BatchPhase::Test);
@@ -294,6 +359,11 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
     bar.finish();
     const double train_seconds = since(t_epoch);
     model->eval();
+    if (full_eval) {
+      const auto t0 = Clock::now();
+      full_eval->evaluate(*model, trainers, st);
+      st.compute_s += since(t0);
+    }
     {
       torch::NoGradGuard ng;
       for (BatchPhase phase : {BatchPhase::Valid, BatchPhase::Test}) {
@@ -351,6 +421,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
           .field("compute_seconds", sums[8] / T)
           .field("allreduce_seconds", sums[9] / T)
           .field("steps", n_train)
+          .field("eval_mode", eval_mode)
           .end_object();
       append_line(cfg.out + "/metrics.jsonl", j.str());
       if (improved) {
@@ -402,6 +473,27 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
                    static_cast<unsigned long long>(labels.unlabeled_train), static_cast<unsigned long long>(labels.train),
                    cfg.shards.c_str());
   }
+  // --eval auto: full-graph evaluation when its activations (and, with sampler and loader
+  // ranks, the shards each trainer then loads) fit --memory-budget. Rank 0 decides (it knows
+  // the class count), every rank follows.
+  std::string eval_mode = cfg.eval;
+  if (!cfg.dry_run) {
+    if (rank == 0 && eval_mode == "auto") {
+      GnnConfig g;
+      g.model = cfg.model;
+      g.in_dim = static_cast<std::int64_t>(std::max<std::uint64_t>(1, shard_info.feature_dim));
+      g.hidden_dim = *cfg.hidden;
+      g.heads = cfg.heads;
+      g.out_dim = std::max<std::int64_t>(1, labels.num_classes);
+      g.num_layers = static_cast<int>(parse_fanouts(cfg.fanouts).size());
+      std::uint64_t need = layerwise_activation_bytes(shard_info.num_nodes, gnn_layer_dims(g));
+      if (cfg.samplers > 0)
+        for (std::uint32_t p = 0; p < shard_info.num_parts; ++p)
+          need += std::filesystem::file_size(cfg.shards + "/part-" + std::to_string(p) + ".shard");
+      eval_mode = need <= cfg.memory_budget ? "full" : "sampled";
+    }
+    if (world.size() > 1) eval_mode = world.allgather(rank == 0 ? eval_mode : std::string())[0];
+  }
   const RolePlan roles = [&] {
     try {
       return plan_roles(world.allgather(mpi.hostname()), cfg.samplers, cfg.loaders, shard_info.num_parts,
@@ -435,7 +527,7 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
   world.barrier();
   // One communicator per role: trainers all-reduce gradients, samplers agree on seed sets.
   const Communicator role_comm = world.split(static_cast<int>(me.role), rank);
-  const BatchPlan plan = make_batch_plan(cfg, roles, rank);
+  const BatchPlan plan = make_batch_plan(cfg, roles, rank, eval_mode);
   TrafficCounters counters;
   TrainerResult res;
   // Every rank schedules from the epoch after the checkpoint's (servers too).
@@ -443,7 +535,7 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
   try {
     switch (me.role) {
       case Role::Trainer: {
-        res = run_trainer(cfg, roles, rank, role_comm, device, first_epoch, run_info);
+        res = run_trainer(cfg, roles, rank, role_comm, device, first_epoch, run_info, eval_mode);
         counters = res.counters;
         break;
       }
@@ -474,6 +566,7 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
   busy[W + static_cast<std::size_t>(rank)] = mine.sampling_seconds;
   busy[2 * W + static_cast<std::size_t>(rank)] = mine.sending_seconds;
   world.allreduce_sum(busy.data(), busy.size());
+  const std::int64_t peak_rss = world.allreduce_max(static_cast<std::int64_t>(peak_rss_bytes()));
   if (rank == 0) {
     std::uint64_t tot[3][6] = {};
     double busy_tot[3] = {0, 0, 0}, sending_tot[3] = {0, 0, 0}, sampling_tot = 0;
@@ -488,7 +581,10 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
     j.begin_object()
         .field("task", "nodeclass")
         .field("model", cfg.model)
-        // null when never evaluated (--eval false)
+        // How valid/test accuracy were computed: full (layer-wise over the whole graph),
+        // sampled (mini-batches with the training fanouts) or none.
+        .field("eval_mode", eval_mode)
+        // null when never evaluated (--eval none)
         .field("test_accuracy", res.best.best_epoch < 0 ? std::nan("") : res.best.test_at_best)
         .field("best_valid_accuracy", res.best.best_epoch < 0 ? std::nan("") : res.best.best_valid)
         .field("best_epoch", res.best.best_epoch < 0 ? std::nan("") : static_cast<double>(res.best.best_epoch))
@@ -496,6 +592,7 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
         .field("epochs", static_cast<std::int64_t>(*cfg.epochs))
         .field("epochs_run_this_session", res.epochs_run)
         .field("seconds", res.seconds)
+        .field("peak_rss_bytes", static_cast<std::uint64_t>(peak_rss))  // the largest of any rank
         .field("wait_seconds", res.time_totals.wait_s)
         .field("compute_seconds", res.time_totals.compute_s)
         .field("allreduce_seconds", res.time_totals.allreduce_s)

@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string>& run_file_names() {
   static const std::vector<std::string> names = {"config.yaml", "command.txt", "versions.json", "metrics.jsonl",
-                                                 "summary.json", "checkpoint.pt", "best_model.pt"};
+                                                 "summary.json", "checkpoint.pt", "best_model.pt",
+                                                 ".eval-activations"};  // full evaluation's spill folder
   return names;
 }
 
@@ -154,7 +155,7 @@ RunFolderLock claim_run_folder_local(const TrainConfig& cfg) {
     for (const std::string& f : run_file_names())
       if (name == f || name.rfind(f + ".tmp-", 0) == 0) ours = true;
     if (!ours) continue;
-    fs::remove(fs::path(dir) / name, ec);
+    fs::remove_all(fs::path(dir) / name, ec);
     if (ec) throw std::runtime_error(dir + "/" + name + ": cannot delete (--overwrite): " + ec.message());
   }
   return lock;

@@ -103,10 +103,28 @@ constexpr int kIntMax = std::numeric_limits<int>::max();
 
 }  // namespace
 
+std::uint64_t parse_byte_size(const std::string& name, const std::string& text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  const std::string suffix = text.substr(digits);
+  int shift = -1;
+  if (suffix.empty() || suffix == "B") shift = 0;
+  else if (suffix == "K" || suffix == "k" || suffix == "KiB") shift = 10;
+  else if (suffix == "M" || suffix == "MiB") shift = 20;
+  else if (suffix == "G" || suffix == "GiB") shift = 30;
+  else if (suffix == "T" || suffix == "TiB") shift = 40;
+  if (digits == 0 || shift < 0 || digits > 19)
+    throw std::invalid_argument(name + ": '" + text + "' is not a byte count (digits with an optional K, M, G or T suffix, e.g. 4G)");
+  const std::uint64_t x = std::stoull(text.substr(0, digits));
+  if (x > (std::uint64_t{1} << (63 - shift)))
+    throw std::invalid_argument(name + ": " + text + " is out of range (valid: 0 to 8E bytes)");
+  return x << shift;
+}
+
 const std::vector<std::string>& train_config_keys() {
   static const std::vector<std::string> keys = {
       "task",    "shards", "samplers", "loaders", "trainers-per-node", "model",   "fanouts",  "batch-size", "eval-batch-size",
-      "epochs",  "lr",     "weight-decay", "hidden", "heads", "dropout", "input-dropout", "feature-norm", "prefetch", "seed-assignment", "max-steps", "eval", "data", "batching", "horizon", "layers", "diffusion-steps", "max-grad-norm", "shard-time",   "out",
+      "epochs",  "lr",     "weight-decay", "hidden", "heads", "dropout", "input-dropout", "feature-norm", "prefetch", "seed-assignment", "max-steps", "eval", "memory-budget", "data", "batching", "horizon", "layers", "diffusion-steps", "max-grad-norm", "shard-time",   "out",
       "resume",  "seed",   "device",   "threads",  "rank-timeout", "overwrite", "dry-run", "print-config", "quiet", "log-level"};
   return keys;
 }
@@ -137,7 +155,11 @@ void set_config_value(TrainConfig& c, const std::string& raw_key, const std::str
   else if (k == "prefetch") c.prefetch = in_range<std::uint32_t>(n, v, 1, 65536);
   else if (k == "seed-assignment") c.seed_assignment = one_of(n, v, {"global", "local"});
   else if (k == "max-steps") c.max_steps = parse_number<std::uint64_t>(n, v);  // 0 = all
-  else if (k == "eval") c.eval = parse_bool(n, v);
+  else if (k == "eval") {
+    const std::string& e = one_of(n, v, {"auto", "full", "sampled", "none", "true", "false"});
+    c.eval = e == "true" ? "auto" : e == "false" ? "none" : e;
+  }
+  else if (k == "memory-budget") c.memory_budget = parse_byte_size(n, v);
   else if (k == "data") c.data = v;
   else if (k == "batching") c.batching = one_of(n, v, {"index", "materialized"});
   else if (k == "horizon") c.horizon = in_range<std::int64_t>(n, v, 1, std::int64_t{1} << 20);
@@ -240,7 +262,7 @@ std::string config_to_yaml(const TrainConfig& c) {
   opt("hidden", c.hidden);
   o << "\nheads: " << c.heads
     << "\ndropout: " << c.dropout << "\ninput-dropout: " << c.input_dropout << "\nfeature-norm: " << c.feature_norm << "\nprefetch: " << c.prefetch << "\nseed-assignment: " << c.seed_assignment << "\nmax-steps: " << c.max_steps
-    << "\neval: " << (c.eval ? "true" : "false") << "\ndata: " << quote(c.data) << "\nbatching: " << c.batching
+    << "\neval: " << c.eval << "\nmemory-budget: " << c.memory_budget << "\ndata: " << quote(c.data) << "\nbatching: " << c.batching
     << "\nhorizon: " << c.horizon << "\nlayers: " << c.layers << "\ndiffusion-steps: " << c.diffusion_steps
     << "\nmax-grad-norm: " << c.max_grad_norm << "\nshard-time: " << (c.shard_time ? "true" : "false") << "\nout: " << quote(c.out)
     << "\nseed: " << c.seed << "\ndevice: " << c.device << "\nthreads: " << c.threads
@@ -331,6 +353,8 @@ void validate_config(const TrainConfig& c) {
     if (c.out.empty() && !c.dry_run) bad("--out RUNDIR is required");
     if (c.model != "dcrnn" && c.model != "dcrnn1" && c.model != "tgcn")
       bad_setting(c, "model", "'" + c.model + "' is not a forecasting model (dcrnn, dcrnn1 or tgcn)");
+    if (c.eval == "full" || c.eval == "sampled")
+      bad_setting(c, "eval", "'" + c.eval + "' applies to node classification (forecasting: auto or none)");
     if (c.samplers || c.loaders || c.trainers_per_node)
       bad("forecasting has no sampler or loader ranks (every rank trains): --samplers, --loaders and "
           "--trainers-per-node apply to node classification");

@@ -75,6 +75,9 @@ class BatchSource {
   virtual TrafficCounters counters() const = 0;
   // Tells the servers this trainer is finished (remote); no-op co-located.
   virtual void finish() {}
+  // Co-located: the shards this process holds (every part, topology, features, labels), for
+  // full-graph evaluation; remote: nullptr (the graph is on the servers).
+  virtual const ShardStore* shard_store() const { return nullptr; }
 };
 
 // Co-located: loads every shard in `dir` into this process.

@@ -14,7 +14,9 @@
 //        destination (DGL GraphConv norm='both' after add_self_loop). The self edge is always
 //        added: a block that already lists i->i counts it twice, as add_self_loop would.
 //        Degrees are the block's, not the full graph's, so a sampled block is normalised by
-//        what was sampled (like DGL on blocks).
+//        what was sampled (like DGL on blocks), unless the block carries full-graph degrees
+//        (BlockTensors::src_degree / dst_degree, layer-wise inference): then it computes
+//        exactly the full-graph GCN for its destinations.
 //  gat   per head k: e = LeakyReLU_0.2(a_l.W h_src + a_r.W h_dst) on every in-edge plus the
 //        self edge; alpha = softmax of e over the in-edges of each destination (per-dst max
 //        subtracted for stability); h_dst' = sum alpha W h_src + b. Hidden layers concatenate
@@ -23,6 +25,12 @@
 //        itself only.
 // Between layers: ReLU (ELU for GAT, as in the GAT paper) then dropout; nothing after the
 // last layer, whose output is raw logits.
+//
+// Layer-wise (full-neighbourhood) inference: every layer above depends on a destination's
+// in-edges and its own row only (mean, degree-normalised sum, per-destination softmax), so a
+// layer over all nodes can be computed one block of destinations at a time, each block
+// holding the destinations' whole in-neighbourhood (GnnModel::forward_layer). For gcn the
+// normalisation needs the full graph's degrees, which such a block carries.
 //
 // Parameter names (for tests and checkpoints), layer i = 0..num_layers-1:
 //  sage  layers.i.self.{weight,bias}, layers.i.neigh.weight
@@ -50,6 +58,10 @@ namespace flotilla {
 struct BlockTensors {
   torch::Tensor src, dst;
   std::int64_t num_src = 0, num_dst = 0;
+  // Optional, gcn only (layer-wise inference over the full graph): float [num_src] and
+  // [num_dst] degrees to normalise by, self edge included (full-graph out-degree + 1 of each
+  // source, in-degree + 1 of each destination). Undefined: counted on this block's edges.
+  torch::Tensor src_degree, dst_degree;
 };
 
 // Dropout masks keyed by node instead of drawn from LibTorch's generator: the mask of the row
@@ -79,6 +91,16 @@ class GnnModel : public torch::nn::Module {
   // generator (GAT's attention dropout always does).
   virtual torch::Tensor forward(const std::vector<BlockTensors>& blocks, torch::Tensor x,
                                 const NodeKeyedDropout* keyed = nullptr) = 0;
+
+  // One layer alone, in evaluation semantics (no dropout), for layer-wise inference:
+  // layer `layer` (0-based) on `block` with input rows h (block.num_src rows: the input
+  // features for layer 0, else the previous forward_layer's output rows). Returns its output
+  // for the block's destinations after the activation that follows it in forward() (ReLU,
+  // ELU for gat) for every layer but the last, raw logits for the last. Chaining
+  // forward_layer over layers 0..num_layers-1 equals forward() in eval mode. Throws
+  // std::invalid_argument on a bad layer index or block, std::logic_error for a model
+  // without a per-layer form (none of sage, gcn and gat: see gnn_layerwise_decomposable).
+  virtual torch::Tensor forward_layer(int layer, const BlockTensors& block, const torch::Tensor& h);
 
   const GnnConfig& config() const { return cfg_; }
 

@@ -37,6 +37,11 @@ void validate_gnn_config(const GnnConfig& cfg);
 // (in_dim, hidden_dim, ..., out_dim). Validates cfg.
 std::vector<std::int64_t> gnn_layer_dims(const GnnConfig& cfg);
 
+// Whether `model`'s layers decompose over blocks of destination nodes, so that layer-wise
+// full-neighbourhood inference (flotilla predict, --eval full) computes exactly the full-graph
+// forward. True for sage, gcn and gat. False otherwise, with the reason in *why (when given).
+bool gnn_layerwise_decomposable(const std::string& model, std::string* why = nullptr);
+
 // Number of trainable scalars make_gnn(cfg) creates (for logs and the gradient all-reduce
 // buffer size). Validates cfg.
 std::int64_t gnn_parameter_count(const GnnConfig& cfg);

@@ -42,7 +42,14 @@ struct TrainConfig {
   // local: each trainer draws seeds from its home partitions (DistDGL's node_split).
   std::string seed_assignment = "global";
   std::uint64_t max_steps = 0;      // training steps per epoch at most (0 = all; benchmarks, smoke runs)
-  bool eval = true;                 // validation and test after every epoch
+  // Validation and test after every epoch: full (layer-wise inference over the whole graph,
+  // flotilla/trainer/layerwise_inference.h), sampled (mini-batches with the training
+  // fanouts), none, or auto (default: full when its activations fit memory_budget, else
+  // sampled). "true" and "false" (older configs) read as auto and none.
+  std::string eval = "auto";
+  // Bytes of activations full-graph evaluation may hold in memory (beyond: auto picks sampled,
+  // an explicit full spills them to RUN/.eval-activations). 0 is 0, not unlimited.
+  std::uint64_t memory_budget = std::uint64_t{4} << 30;
   // Forecasting.
   std::string data;                 // traffic folder (speed.csv + adj.csv/distances.csv, or signal.npy)
   std::string batching = "index";   // index | materialized
@@ -91,6 +98,11 @@ struct RunInfo {
   std::string command_line;
   std::string versions_json;
 };
+
+// A byte count: digits with an optional K, M, G or T suffix (powers of 1024; "4G", "512M",
+// "0"). Throws std::invalid_argument naming `name` (e.g. "--memory-budget") on anything else
+// or a value beyond 2^63.
+std::uint64_t parse_byte_size(const std::string& name, const std::string& text);
 
 // Every key the config accepts, in print order.
 const std::vector<std::string>& train_config_keys();
