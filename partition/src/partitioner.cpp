@@ -366,6 +366,7 @@ void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, Stre
   stats.coarsest_edges = r.coarsest_edges;
   stats.temp_bytes_peak = r.temp_bytes_peak;
   stats.scratch_direct = r.scratch_direct;
+  stats.vcycle_split_blocks = r.vcycle_split_blocks;
   stats.level_sizes = r.level_sizes;
   // Each constraint beyond the first adds its weights and its cluster weights (8 B).
   stats.vertex_state_bytes = (kSemiExternalBytesPerVertex + 8 * (st.bw_ ? st.bw_->ncon - 1 : 0)) * st.n_;

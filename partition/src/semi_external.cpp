@@ -925,6 +925,7 @@ class Engine {
       // Pieces of about equal entries.
       const EdgeIndex total = blk.xadj[nv];
       pieces = static_cast<unsigned>(std::clamp<EdgeIndex>(total / kMinPieceEntries, 1, threads));
+      if (pieces > 1) ++res_.vcycle_split_blocks;
       std::uint32_t at = 0;
       for (unsigned t = 0; t < pieces; ++t) {
         ps[t].lo = at;

@@ -526,12 +526,13 @@ TEST(GremSemiExternal, DirectAndBufferedScratchGiveTheSameOutput) {
   }
 }
 
-// Blocks of more than 2^20 entries are refined in one piece per thread: still balanced,
-// near the one-thread cut, and the same output for the same thread count.
+// Blocks of at least 2 x 2^20 entries are refined in one piece per thread: still balanced,
+// near the one-thread cut, and the same output for the same thread count. V-cycles skip the
+// input level, so the first coarse level must hold such a block.
 TEST(GremSemiExternal, BlockPiecesPerThreadKeepBoundAndCut) {
-  const std::string path = scratch_dir() + "/rgg18.bin";
+  const std::string path = scratch_dir() + "/rgg20.bin";
   RggOptions o;
-  o.scale = 18;  // 262144 points, about 1.9M edges
+  o.scale = 20;  // 1M points, about 6.9M edges; the first coarse level about 6.2M entries
   o.threads = 1;
   generate_rgg(o, path);
   auto s = open_edge_stream(path);
@@ -539,7 +540,8 @@ TEST(GremSemiExternal, BlockPiecesPerThreadKeepBoundAndCut) {
   auto run = [&](unsigned threads, PartitionStats* st = nullptr) {
     PartitionConfig cfg;
     cfg.num_parts = 16;
-    cfg.chunk_edges = 1200000;  // blocks of up to 2.4M entries: two pieces with 2 threads
+    cfg.chunk_edges = 2400000;  // blocks of up to 4.8M entries: the first coarse level is not the
+                                // coarsest and has blocks above 2 x 2^20 entries, 2 pieces each
     cfg.grem_engine = PartitionConfig::GremEngine::SemiExternal;
     cfg.threads = threads;
     return partition_graph(*s, cfg, st);
@@ -547,7 +549,10 @@ TEST(GremSemiExternal, BlockPiecesPerThreadKeepBoundAndCut) {
   PartitionStats st;
   const auto one = run(1, &st);
   EXPECT_GE(st.levels, 2);
-  const auto two = run(2);
+  EXPECT_EQ(st.vcycle_split_blocks, 0u);
+  PartitionStats st2;
+  const auto two = run(2, &st2);
+  EXPECT_GT(st2.vcycle_split_blocks, 0u);
   EXPECT_EQ(two, run(2));
   expect_balanced(one, n, 16);
   expect_balanced(two, n, 16);

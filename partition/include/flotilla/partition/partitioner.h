@@ -67,6 +67,7 @@ struct PartitionStats {
   int levels = 0;
   std::uint64_t coarsest_nodes = 0, coarsest_edges = 0;
   std::uint64_t temp_bytes_peak = 0;
+  std::uint64_t vcycle_split_blocks = 0;  // semi-external: block V-cycles run in pieces (--threads)
   bool scratch_direct = true;  // the scratch files used direct I/O (false: buffered, by choice or fallback)
   std::vector<std::pair<std::uint64_t, std::uint64_t>> level_sizes;  // (vertices, merged edges), input first
   // The memory the semi-external engine plans for: its O(n) vertex state and the budget
