@@ -436,6 +436,9 @@ int cmd_partition(int argc, char** argv) {
       }
     }
 
+    // Refusals from the header (METIS's index range, memory) come before the weights pass,
+    // which reads the whole input.
+    check_partition_inputs(*stream, cfg);
     // Balance constraints and their per-vertex weights (one degree pass for edges).
     std::vector<std::uint8_t> train;
     if (!nd.split.empty()) {

@@ -785,6 +785,11 @@ void check_state_fits(const EdgeStream& stream, const PartitionConfig& cfg) {
 
 }  // namespace
 
+void check_partition_inputs(const EdgeStream& stream, const PartitionConfig& cfg) {
+  if (cfg.algo == PartitionAlgo::Metis) check_metis_index_range(stream);
+  check_state_fits(stream, cfg);
+}
+
 std::vector<PartId> partition_graph(EdgeStream& stream, const PartitionConfig& cfg, PartitionStats* stats_out,
                                     const PartitionProgressFn& progress) {
   if (cfg.num_parts == 0) throw std::invalid_argument("number of parts must be at least 1");
@@ -794,8 +799,7 @@ std::vector<PartId> partition_graph(EdgeStream& stream, const PartitionConfig& c
   PartitionStats stats;
   std::vector<PartId> result;
   const std::uint64_t n = stream.info().num_nodes;
-  if (cfg.algo == PartitionAlgo::Metis) check_metis_index_range(stream);
-  check_state_fits(stream, cfg);
+  check_partition_inputs(stream, cfg);
   // Balance constraints: the vertex count alone keeps the fast paths (and its eps becomes
   // `imbalance`); anything else gets per-vertex weights.
   PartitionConfig c1 = cfg;

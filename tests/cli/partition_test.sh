@@ -218,4 +218,25 @@ grep -Eq '"threads": ?2' "$work/th-a/partition.json" || fail "partition.json lac
 printf '3 2\n2\n1 3\n2\n' > "$work/tiny.graph"
 msg=$("$fl" partition -i "$work/tiny.graph" -k 2 --algo metis -o "$work/tiny" --no-shards 2>&1 >/dev/null)
 grep -q "warning: constraint nodes is over its bound (imbalance 2.0000" <<<"$msg" || fail "tiny METIS graph: no warning: $msg"
+# METIS beyond its 32-bit index range is refused from the header before anything is read,
+# also with --balance edges (whose weights pass would read the whole input first): a sparse
+# binary edge list whose header declares 2^32 + 3 edges (34 GB apparent, nothing on disk).
+python3 - "$work/huge.bin" <<'PY'
+import binascii, struct, sys
+p = sys.argv[1]
+m = (1 << 32) + 3
+h = bytearray(64)
+h[0:8] = b"FLOTEDGE"
+struct.pack_into("<IIQQI", h, 8, 1, 4, 10, m, 1)  # version, id bytes, nodes, edges, flags: each edge once
+struct.pack_into("<I", h, 60, binascii.crc32(bytes(h[:60])))
+with open(p, "wb") as f:
+    f.write(h)
+    f.truncate(64 + m * 8)
+PY
+set +e
+msg=$(timeout 60 "$fl" partition -i "$work/huge.bin" -k 2 --algo metis --balance nodes,edges -o "$work/huge" --no-shards 2>&1); c=$?
+set -e
+[ "$c" = 1 ] || fail "METIS on 2^32 + 3 declared edges with --balance nodes,edges: exit $c (124: it read the input): $msg"
+grep -q "32-bit index range" <<<"$msg" || fail "METIS range message: $msg"
+rm -f "$work/huge.bin"
 echo "partition_test: ok"

@@ -116,6 +116,11 @@ std::uint64_t partition_state_lower_bound(const PartitionConfig& config, std::ui
 // (edges done in this pass, edges in the pass or 0, pass index)
 using PartitionProgressFn = std::function<void(std::uint64_t, std::uint64_t, int)>;
 
+// The checks partition_graph makes from the stream's header before reading anything (METIS's
+// 32-bit index range, the per-vertex state against the memory available); throws naming the
+// file. Callers that read the stream first (e.g. for balance weights) call it before that.
+void check_partition_inputs(const EdgeStream& stream, const PartitionConfig& config);
+
 // Partitions the graph the stream yields. Streaming algorithms read it chunk by chunk and
 // hold O(n + chunk) memory; METIS builds the whole CSR. Edge weights: only METIS uses them
 // (adjwgt); GREM, FENNEL, LDG and hash count every edge entry as 1. Vertex weights are not
