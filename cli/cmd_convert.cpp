@@ -89,10 +89,6 @@ int cmd_convert(int argc, char** argv) {
   int code = 0;
   auto args = parse_or_exit(options, argc, argv, &code);
   if (!args) return code;
-  if (!args->unmatched().empty()) {
-    std::fprintf(stderr, "flotilla convert: unexpected argument '%s' (see --help)\n", args->unmatched().front().c_str());
-    return kExitUsage;
-  }
   if (!args->count("input") || !args->count("output")) {
     std::fprintf(stderr, "flotilla convert: need INPUT and OUTPUT (see --help)\n");
     return kExitUsage;

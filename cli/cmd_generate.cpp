@@ -49,14 +49,6 @@ bool read_threads(const cxxopts::ParseResult& args, const std::string& cmd, int&
   return false;
 }
 
-// Rejects stray positional arguments (cxxopts keeps them in unmatched()).
-bool no_extra_args(const cxxopts::ParseResult& args, const cxxopts::Options& options) {
-  if (args.unmatched().empty()) return true;
-  std::fprintf(stderr, "%s: unexpected argument '%s'\n(see %s --help)\n", options.program().c_str(),
-               args.unmatched().front().c_str(), options.program().c_str());
-  return false;
-}
-
 bool require_out(const cxxopts::ParseResult& args, const cxxopts::Options& options) {
   if (args.count("out")) return true;
   std::fprintf(stderr, "%s: missing --out (see %s --help)\n", options.program().c_str(), options.program().c_str());
@@ -129,7 +121,7 @@ int generate_rmat_cmd(int argc, char** argv) {
   int code = 0;
   auto args = parse_or_exit(options, argc, argv, &code);
   if (!args) return code;
-  if (!no_extra_args(*args, options) || !require_out(*args, options)) return kExitUsage;
+  if (!require_out(*args, options)) return kExitUsage;
 
   RmatOptions o;
   o.scale = (*args)["scale"].as<int>();
@@ -169,7 +161,7 @@ int generate_rgg_cmd(int argc, char** argv) {
   int code = 0;
   auto args = parse_or_exit(options, argc, argv, &code);
   if (!args) return code;
-  if (!no_extra_args(*args, options) || !require_out(*args, options)) return kExitUsage;
+  if (!require_out(*args, options)) return kExitUsage;
 
   RggOptions o;
   o.dim = (*args)["dim"].as<int>();
@@ -220,7 +212,7 @@ int generate_sbm_cmd(int argc, char** argv) {
   int code = 0;
   auto args = parse_or_exit(options, argc, argv, &code);
   if (!args) return code;
-  if (!no_extra_args(*args, options) || !require_out(*args, options)) return kExitUsage;
+  if (!require_out(*args, options)) return kExitUsage;
 
   SbmOptions o;
   o.num_nodes = (*args)["nodes"].as<std::uint64_t>();
@@ -276,7 +268,7 @@ int generate_traffic_cmd(int argc, char** argv) {
   int code = 0;
   auto args = parse_or_exit(options, argc, argv, &code);
   if (!args) return code;
-  if (!no_extra_args(*args, options) || !require_out(*args, options)) return kExitUsage;
+  if (!require_out(*args, options)) return kExitUsage;
 
   TrafficGenOptions o;
   o.num_sensors = (*args)["sensors"].as<std::uint64_t>();

@@ -103,10 +103,6 @@ int cmd_info(int argc, char** argv) {
   int code = 0;
   auto args = parse_or_exit(options, argc, argv, &code);
   if (!args) return code;
-  if (!args->unmatched().empty()) {
-    std::fprintf(stderr, "flotilla info: unexpected argument '%s' (see --help)\n", args->unmatched().front().c_str());
-    return kExitUsage;
-  }
   if (!args->count("path")) {
     std::fprintf(stderr, "flotilla info: missing PATH (see flotilla info --help)\n");
     return kExitUsage;

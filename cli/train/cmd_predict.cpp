@@ -74,10 +74,6 @@ int cmd_predict(int argc, char** argv) {
   auto parsed = parse_or_exit(options, argc, argv, &code);
   if (!parsed) return code;
   auto& r = *parsed;
-  if (!r.unmatched().empty()) {
-    std::fprintf(stderr, "flotilla predict: unexpected argument '%s'\n", r.unmatched().front().c_str());
-    return kExitUsage;
-  }
   PredictConfig cfg;
   try {
     auto text = [&r](const char* k) { return r.count(k) ? r[k].as<std::string>() : std::string(); };

@@ -86,10 +86,6 @@ int cmd_train(int argc, char** argv) {
   auto parsed = parse_or_exit(options, argc, argv, &code);
   if (!parsed) return code;
   auto& r = *parsed;
-  if (!r.unmatched().empty()) {
-    std::fprintf(stderr, "flotilla train: unexpected argument '%s'\n", r.unmatched().front().c_str());
-    return kExitUsage;
-  }
   TrainConfig cfg;
   try {
     if (r.count("config")) read_config_file(r["config"].as<std::string>(), cfg);

@@ -99,14 +99,7 @@ class LoaderRowTransport : public LayerRowTransport {
   ActivationTable take(int table) override {
     const std::uint64_t n = book_.num_nodes(), width = widths_.at(table);
     ActivationTable t = ActivationTable::in_memory(n, width);
-    std::vector<VertexId> ids;
-    constexpr std::uint64_t kChunk = 65536;
-    for (std::uint64_t b = 0; b < n; b += kChunk) {
-      const std::uint64_t c = std::min(kChunk, n - b);
-      ids.resize(c);
-      for (std::uint64_t i = 0; i < c; ++i) ids[i] = static_cast<VertexId>(b + i);
-      gather(table, ids.data(), c, t.data() + b * width);
-    }
+    gather_all(table, n, width, t.data());
     return t;
   }
 

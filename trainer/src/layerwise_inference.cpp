@@ -185,6 +185,17 @@ void ActivationTable::write_rows(std::uint64_t begin, std::uint64_t count, const
   }
 }
 
+void LayerRowTransport::gather_all(int table, std::uint64_t n, std::uint64_t width, float* out) {
+  std::vector<VertexId> ids;
+  constexpr std::uint64_t kSlice = 65536;
+  for (std::uint64_t b = 0; b < n; b += kSlice) {
+    const std::uint64_t c = std::min(kSlice, n - b);
+    ids.resize(c);
+    for (std::uint64_t i = 0; i < c; ++i) ids[i] = static_cast<VertexId>(b + i);
+    gather(table, ids.data(), c, out + b * width);
+  }
+}
+
 void ActivationTable::gather(const VertexId* ids, std::size_t count, float* out) const {
   std::size_t i = 0;
   while (i < count) {
@@ -357,16 +368,7 @@ LayerwiseResult run_layerwise_inference(GnnModel& model, const InferenceGraph& g
   }
   // Logits on every rank, read in node order.
   res.logits.resize(n * res.num_classes);
-  {
-    std::vector<VertexId> ids;
-    constexpr std::uint64_t kChunk = 65536;
-    for (std::uint64_t b = 0; b < n; b += kChunk) {
-      const std::uint64_t c = std::min(kChunk, n - b);
-      ids.resize(c);
-      for (std::uint64_t i = 0; i < c; ++i) ids[i] = static_cast<VertexId>(b + i);
-      rows_of.gather(num_layers, ids.data(), c, res.logits.data() + b * res.num_classes);
-    }
-  }
+  rows_of.gather_all(num_layers, n, res.num_classes, res.logits.data());
   if (keep && me == 0) res.embeddings = rows_of.take(num_layers - 1);
   rows_of.finish();
   res.on_disk = rows_of.on_disk();

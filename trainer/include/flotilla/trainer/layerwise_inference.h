@@ -93,6 +93,9 @@ class LayerRowTransport {
   virtual void begin_layer(int layer, std::uint64_t width) = 0;
   // Rows of table `table` for `ids` into out (count x the table's width).
   virtual void gather(int table, const VertexId* ids, std::size_t count, float* out) = 0;
+  // Every row of table `table` in node order into out (n x `width`), through gather in
+  // slices of 65536 ids.
+  void gather_all(int table, std::uint64_t n, std::uint64_t width, float* out);
   // This rank's rows [begin, end) of table layer + 1.
   virtual void write(int layer, VertexId begin, VertexId end, const float* rows) = 0;
   // Collective over the computing ranks: afterwards every row of table layer + 1 is readable.
