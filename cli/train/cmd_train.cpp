@@ -53,12 +53,12 @@ int cmd_train(int argc, char** argv) {
       ("eval-batch-size", "global evaluation batch (default 4096)", cxxopts::value<std::string>())
       ("epochs", "epochs, at least 1 (default 50; forecast 10, DCRNN's METR-LA config uses 100); with --resume the "
        "total to reach", cxxopts::value<std::string>())
-      ("lr", "Adam learning rate (default 0.005; forecast 0.01)", cxxopts::value<std::string>())
-      ("weight-decay", "Adam weight decay (default 2e-3; forecast 0)", cxxopts::value<std::string>())
+      ("lr", "Adam learning rate (default 0.01, sgc 0.2; forecast 0.01)", cxxopts::value<std::string>())
+      ("weight-decay", "Adam weight decay (default 5e-4, sgc 0; forecast 0)", cxxopts::value<std::string>())
       ("hidden", "hidden width (default 256; forecast 64)", cxxopts::value<std::string>())
       ("heads", "GAT attention heads (default 4)", cxxopts::value<std::string>())
       ("dropout", "dropout between layers (default 0.5)", cxxopts::value<std::string>())
-      ("input-dropout", "dropout on the input features (default 0.5)", cxxopts::value<std::string>())
+      ("input-dropout", "dropout on the input features (default 0)", cxxopts::value<std::string>())
       ("feature-norm", "none | row: divide each input feature row by its sum (default none)", cxxopts::value<std::string>())
       ("prefetch", "batches in flight per trainer with sampler ranks (default 4)", cxxopts::value<std::string>())
       ("seed-assignment", "global (batches independent of the trainer count) | local (seeds from each trainer's "
