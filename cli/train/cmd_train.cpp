@@ -46,23 +46,27 @@ int cmd_train(int argc, char** argv) {
       ("trainers-per-node", "N > 0: the trainers take the first N ranks of each node, nodes in rank order "
        "(multi-GPU trainer nodes first, sampler/loader nodes after); 0 = by turns over the nodes (default)",
        cxxopts::value<std::string>())
-      ("model", "sage | gcn | gat (default sage); forecast: dcrnn | dcrnn1 | tgcn (default dcrnn)", cxxopts::value<std::string>())
+      ("model", "sage | gcn | gat | sgc (default sage; sgc: one linear map after K = number of --fanouts "
+       "parameter-free propagation hops); forecast: dcrnn | dcrnn1 | tgcn (default dcrnn)", cxxopts::value<std::string>())
       ("fanouts", "neighbours per layer, input layer first, -1 = all (default 15,10)", cxxopts::value<std::string>())
       ("batch-size", "global training batch, all trainers together (default 1024; forecast 64)", cxxopts::value<std::string>())
       ("eval-batch-size", "global evaluation batch (default 4096)", cxxopts::value<std::string>())
       ("epochs", "epochs, at least 1 (default 50; forecast 10, DCRNN's METR-LA config uses 100); with --resume the "
        "total to reach", cxxopts::value<std::string>())
-      ("lr", "Adam learning rate (default 0.005; forecast 0.01)", cxxopts::value<std::string>())
-      ("weight-decay", "Adam weight decay (default 2e-3; forecast 0)", cxxopts::value<std::string>())
+      ("lr", "Adam learning rate (default 0.01, sgc 0.2; forecast 0.01)", cxxopts::value<std::string>())
+      ("weight-decay", "Adam weight decay (default 5e-4, sgc 0; forecast 0)", cxxopts::value<std::string>())
       ("hidden", "hidden width (default 256; forecast 64)", cxxopts::value<std::string>())
       ("heads", "GAT attention heads (default 4)", cxxopts::value<std::string>())
       ("dropout", "dropout between layers (default 0.5)", cxxopts::value<std::string>())
-      ("input-dropout", "dropout on the input features (default 0.5)", cxxopts::value<std::string>())
+      ("input-dropout", "dropout on the input features (default 0)", cxxopts::value<std::string>())
       ("feature-norm", "none | row: divide each input feature row by its sum (default none)", cxxopts::value<std::string>())
       ("prefetch", "batches in flight per trainer with sampler ranks (default 4)", cxxopts::value<std::string>())
       ("seed-assignment", "global (batches independent of the trainer count) | local (seeds from each trainer's "
        "home partitions, less traffic)", cxxopts::value<std::string>())
       ("max-steps", "training steps per epoch at most, 0 = all (benchmarks)", cxxopts::value<std::string>())
+      ("full-batch", "full-batch training, the reference for sampled training: one step per epoch over the whole graph "
+       "(every node and edge, loss on all training nodes); one process, no samplers or loaders; --fanouts gives only "
+       "the layer count; evaluation full")
       ("eval", "validation and test after every epoch: full (layer-wise inference over every node) | sampled "
        "(mini-batches with --fanouts) | none | auto (default: full when its activations fit --memory-budget, else "
        "sampled); true/false = auto/none", cxxopts::value<std::string>())
@@ -102,7 +106,8 @@ int cmd_train(int argc, char** argv) {
     }
     for (const std::string& key : train_config_keys()) {
       if (key == "resume" || !r.count(key)) continue;
-      if (key == "dry-run" || key == "print-config" || key == "quiet" || key == "shard-time" || key == "overwrite") {
+      if (key == "dry-run" || key == "print-config" || key == "quiet" || key == "shard-time" || key == "overwrite" ||
+          key == "full-batch") {
         set_config_value(cfg, key, "true");
       } else {
         set_config_value(cfg, key, r[key].as<std::string>());

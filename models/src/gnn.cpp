@@ -1,4 +1,4 @@
-// GraphSAGE (mean), GCN and GAT layers on message-flow blocks (see flotilla/models/gnn.h).
+// GraphSAGE (mean), GCN, SGC and GAT layers on message-flow blocks (see flotilla/models/gnn.h).
 #include "flotilla/models/gnn.h"
 
 #include <torch/torch.h>
@@ -140,6 +140,68 @@ class GatLayer : public torch::nn::Module {
   double attn_dropout_;
   torch::nn::Linear fc_{nullptr};
   torch::Tensor attn_l_, attn_r_, bias_;
+};
+
+// ---------------------------------------------------------------- SGC
+
+// Symmetric-normalised propagation with one self edge per destination, no weight: the
+// message passing of GcnLayer (D^-1/2 (A + I) D^-1/2 h for the block's destinations).
+torch::Tensor gcn_propagate(const BlockTensors& b, const torch::Tensor& h) {
+  const auto e = with_self_edges(b);
+  torch::Tensor deg_out, deg_in;
+  if (b.src_degree.defined() && b.dst_degree.defined()) {  // full-graph degrees (layer-wise inference)
+    if (b.src_degree.numel() != b.num_src || b.dst_degree.numel() != b.num_dst)
+      throw std::invalid_argument("GnnModel::forward_layer: sgc degrees: need num_src and num_dst entries");
+    deg_out = b.src_degree.to(h.scalar_type()).clamp_min(1);
+    deg_in = b.dst_degree.to(h.scalar_type()).clamp_min(1);
+  } else {
+    const auto ones = torch::ones({e.src.size(0)}, h.options());
+    deg_out = scatter_sum(ones, e.src, b.num_src).clamp_min(1);
+    deg_in = scatter_sum(ones, e.dst, b.num_dst);
+  }
+  const auto hs = h * deg_out.rsqrt().unsqueeze(1);
+  return scatter_sum(hs.index_select(0, e.src), e.dst, b.num_dst) * deg_in.rsqrt().unsqueeze(1);
+}
+
+// SGC (Wu et al. 2019): logits = S^K X W + b, K = num_layers propagation hops over the
+// blocks, one linear map. S^K (X W) = (S^K X) W, so the map is applied first, to the input
+// rows, and the hops propagate out_dim (class-count) wide rows: cheaper than propagating the
+// features, the same result. The bias is added after the last hop (S b != b).
+class SgcGnn : public GnnModel {
+ public:
+  explicit SgcGnn(const GnnConfig& cfg) : GnnModel(cfg) {
+    linear_ = register_module("linear", torch::nn::Linear(torch::nn::LinearOptions(cfg.in_dim, cfg.out_dim)));
+  }
+
+  torch::Tensor forward(const std::vector<BlockTensors>& blocks, torch::Tensor x, const NodeKeyedDropout* keyed) override {
+    check_inputs(blocks, x);
+    const double p = config().input_dropout;
+    if (p > 0 && is_training())
+      x = keyed ? node_keyed_dropout(x, p, keyed->batch_key ^ 0x9e3779b97f4a7c15ULL, keyed->node_ids)
+                : torch::dropout(x, p, true);
+    auto h = x.matmul(linear_->weight.t());
+    for (const auto& b : blocks) h = gcn_propagate(b, h);
+    return h + linear_->bias;
+  }
+
+  torch::Tensor forward_layer(int layer, const BlockTensors& block, const torch::Tensor& h) override {
+    const int n = config().num_layers;
+    if (layer < 0 || layer >= n)
+      bad_input("forward_layer: layer " + std::to_string(layer) + " of a " + std::to_string(n) + "-layer model");
+    const std::int64_t width = layer == 0 ? config().in_dim : config().out_dim;
+    if (!h.defined() || h.dim() != 2 || !h.is_floating_point() || h.size(0) != block.num_src || h.size(1) != width)
+      bad_input("forward_layer: h must be a 2-D floating-point tensor of num_src (" + std::to_string(block.num_src) +
+                ") rows and " + std::to_string(width) + " columns, got " + (h.defined() ? shape_of(h) : std::string("none")));
+    if (!block.src.defined() || !block.dst.defined() || block.src.dim() != 1 || block.src.sizes() != block.dst.sizes() ||
+        block.src.scalar_type() != torch::kLong || block.dst.scalar_type() != torch::kLong || block.num_dst < 0 ||
+        block.num_dst > block.num_src)
+      bad_input("forward_layer: src and dst must be int64 [E] and 0 <= num_dst <= num_src");
+    auto out = gcn_propagate(block, layer == 0 ? h.matmul(linear_->weight.t()) : h);
+    return layer + 1 == n ? out + linear_->bias : out;
+  }
+
+ private:
+  torch::nn::Linear linear_{nullptr};
 };
 
 // ---------------------------------------------------------------- stacks
@@ -284,6 +346,7 @@ std::shared_ptr<GnnModel> make_gnn(const GnnConfig& cfg) {
     for (int i = 0; i < n; ++i) m->add(std::make_shared<SageLayer>(dims[i], dims[i + 1]));
     return m;
   }
+  if (cfg.model == "sgc") return std::make_shared<SgcGnn>(cfg);
   if (cfg.model == "gcn") {
     auto m = std::make_shared<StackedGnn<GcnLayer>>(cfg, Activation::Relu);
     for (int i = 0; i < n; ++i) m->add(std::make_shared<GcnLayer>(dims[i], dims[i + 1]));

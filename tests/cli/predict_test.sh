@@ -2,7 +2,7 @@
 # flotilla predict and full-graph evaluation (issue 17, items 1-2) on the embedded Cora:
 # a run trained with --eval full (the default when it fits) -> predict with 1 and 2 ranks
 # (mpirun) and with the activations spilled to disk: identical predictions and
-# probabilities, test accuracy equal to the run's summary.json; sage, gcn and gat; outputs
+# probabilities, test accuracy equal to the run's summary.json; sage, gcn, gat and sgc; outputs
 # in original node order; bad input exits non-zero naming the flag or file.
 # Args: FLOTILLA_BINARY SHARED_DATA_DIR WORK_DIR
 set -euo pipefail
@@ -95,7 +95,7 @@ assert abs(dist["test_accuracy"] - run["test_accuracy"]) <= 1e-6, (dist["test_ac
 PY
 
 # Every node-classification model: the run's full-graph test accuracy is predict's.
-for model in gcn gat; do
+for model in gcn gat sgc; do
   "$fl" train "${small[@]}" --model "$model" --heads 2 --out "$work/$model" >/dev/null
   "$fl" predict --run "$work/$model" --out "$work/p-$model" --threads 1 -q
   "$py" - "$work/$model/summary.json" "$work/p-$model/summary.json" <<'PY' || fail "$model: predict's test accuracy differs from the run's"
@@ -104,6 +104,38 @@ a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 assert a["eval_mode"] == "full" and abs(a["test_accuracy"] - b["accuracy"]["test"]) <= 1e-6, (a["test_accuracy"], b["accuracy"])
 PY
 done
+expect_exit 2 "sgc model has no hidden layer" "$fl" predict --run "$work/sgc" --out "$work/x" --embeddings
+# sgc with 3 hops (--fanouts has 3 entries) through 2 ranks: the run's accuracy again.
+"$fl" train "${small[@]}" --model sgc --fanouts 5,5,5 --out "$work/sgc3" >/dev/null
+mpi 2 "$fl" predict --run "$work/sgc3" --out "$work/p-sgc3" --threads 1 -q
+"$py" - "$work/sgc3/summary.json" "$work/p-sgc3/summary.json" <<'PY' || fail "sgc 3 hops: predict's test accuracy differs from the run's"
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert abs(a["test_accuracy"] - b["accuracy"]["test"]) <= 1e-6, (a["test_accuracy"], b["accuracy"])
+PY
+
+# --full-batch: one step per epoch over the whole graph, evaluated on the full graph; predict
+# agrees; refused with sampler/loader ranks, several ranks or --eval sampled.
+"$fl" train "${small[@]}" --full-batch --model gcn --out "$work/full" >/dev/null
+"$py" - "$work/full/summary.json" "$work/full/metrics.jsonl" <<'PY' || fail "--full-batch summary"
+import json, sys
+s = json.load(open(sys.argv[1]))
+m = [json.loads(l) for l in open(sys.argv[2])]
+assert s["full_batch"] is True and s["eval_mode"] == "full", s
+assert len(m) == 3 and all(e["steps"] == 1 for e in m), m
+assert 0.3 < s["test_accuracy"] <= 1, s
+PY
+"$fl" predict --run "$work/full" --out "$work/p-full" --threads 1 -q
+"$py" - "$work/full/summary.json" "$work/p-full/summary.json" <<'PY' || fail "--full-batch: predict differs"
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert abs(a["test_accuracy"] - b["accuracy"]["test"]) <= 1e-6, (a["test_accuracy"], b["accuracy"])
+PY
+expect_exit 2 "--full-batch trains one process" "$fl" train "${small[@]}" --full-batch --samplers 1 --loaders 1 --out "$work/x"
+expect_exit 2 "'sampled' does not apply to --full-batch" "$fl" train "${small[@]}" --full-batch --eval sampled --out "$work/x"
+expect_exit 2 "--full-batch trains in one process" mpi 2 "$fl" train "${small[@]}" --full-batch --out "$work/x"
+rm -rf "$work/x"
+
 # --checkpoint: the last epoch's parameters from checkpoint.pt (its folder is the run).
 "$fl" predict --checkpoint "$work/sage/checkpoint.pt" --out "$work/p-last" --threads 1 -q
 [ -f "$work/p-last/predictions.npy" ] || fail "--checkpoint"

@@ -73,7 +73,7 @@ grep -q '^weight-decay: 0$' "$work/printed.yaml" || fail "--weight-decay 0 becam
 printf 'shards: %s\nmodel: sagee\n' "$work/shards" > "$work/enum.yaml"
 expect_exit 1 "enum.yaml:2: model: 'sagee' is not one of" "$fl" train --config "$work/enum.yaml" --out "$work/z"
 printf 'shards: %s\n\nmodel: dcrnn\n' "$work/shards" > "$work/enum2.yaml"
-expect_exit 1 "enum2.yaml:3: model: 'dcrnn' is not a node-classification model (sage, gcn or gat)" \
+expect_exit 1 "enum2.yaml:3: model: 'dcrnn' is not a node-classification model (sage, gcn, gat or sgc)" \
   "$fl" train --config "$work/enum2.yaml" --out "$work/z"
 
 # ---- 8. labels ---------------------------------------------------------------------------------

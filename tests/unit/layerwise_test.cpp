@@ -104,7 +104,7 @@ std::string scratch() {
 
 TEST(Layerwise, EqualsFullBatchForwardForEveryModelBlockSizeAndDepth) {
   const TestGraph g(41, 6, 3);
-  for (const std::string name : {"sage", "gcn", "gat"})
+  for (const std::string name : {"sage", "gcn", "gat", "sgc"})
     for (int layers : {1, 2, 3}) {
       auto m = model_of(name, layers, 6, 5);
       const torch::Tensor want = full_batch(*m, g, g.x());
@@ -136,7 +136,7 @@ TEST(Layerwise, RowNormalisedFeaturesAsTheTrainer) {
 TEST(Layerwise, SpilledToDiskEqualsInMemoryAndCleansUp) {
   const TestGraph g(50, 4, 5);
   const std::string dir = scratch();
-  for (const std::string name : {"sage", "gcn", "gat"}) {
+  for (const std::string name : {"sage", "gcn", "gat", "sgc"}) {
     auto m = model_of(name, 3, 4, 3);
     LayerwiseOptions o;
     o.block_nodes = 6;
@@ -149,15 +149,17 @@ TEST(Layerwise, SpilledToDiskEqualsInMemoryAndCleansUp) {
       EXPECT_TRUE(disk.on_disk);
       EXPECT_EQ(disk.logits, mem.logits) << name;  // bitwise: same blocks, same arithmetic
       ASSERT_TRUE(disk.embeddings.on_disk());
-      ASSERT_EQ(disk.embeddings.width(), 8u);
-      std::vector<float> a(50 * 8), b(50 * 8);
+      // The last hidden table: 8 wide (hidden), sgc's out_dim (3) wide (see gnn_layer_dims).
+      const std::int64_t w = gnn_layer_dims(m->config())[2];
+      ASSERT_EQ(disk.embeddings.width(), static_cast<std::uint64_t>(w));
+      std::vector<float> a(50 * w), b(50 * w);
       disk.embeddings.read_rows(0, 50, a.data());
       mem.embeddings.read_rows(0, 50, b.data());
       EXPECT_EQ(a, b) << name;
       // The embeddings are the last hidden layer: the output layer applied to them gives the logits.
       // (A whole-graph block counts every node's full degrees, so gcn needs no degrees here.)
       torch::NoGradGuard ng;
-      const torch::Tensor emb = torch::from_blob(b.data(), {50, 8}).clone();
+      const torch::Tensor emb = torch::from_blob(b.data(), {50, w}).clone();
       const torch::Tensor want = m->forward_layer(2, g.whole_graph_block(), emb);
       EXPECT_LT((want - logits_of(mem)).abs().max().item<double>(), 1e-5) << name;
     }
@@ -168,7 +170,7 @@ TEST(Layerwise, SpilledToDiskEqualsInMemoryAndCleansUp) {
 
 TEST(Layerwise, ForwardLayerChainEqualsForward) {
   const TestGraph g(20, 3, 2);
-  for (const std::string name : {"sage", "gcn", "gat"}) {
+  for (const std::string name : {"sage", "gcn", "gat", "sgc"}) {
     auto m = model_of(name, 3, 3, 4);
     const BlockTensors b = g.whole_graph_block();
     torch::NoGradGuard ng;
@@ -185,6 +187,7 @@ TEST(Layerwise, RefusesWhatItCannotDo) {
   EXPECT_TRUE(gnn_layerwise_decomposable("sage"));
   EXPECT_TRUE(gnn_layerwise_decomposable("gcn"));
   EXPECT_TRUE(gnn_layerwise_decomposable("gat"));
+  EXPECT_TRUE(gnn_layerwise_decomposable("sgc"));
   EXPECT_FALSE(gnn_layerwise_decomposable("dcrnn", &why));
   EXPECT_NE(why.find("dcrnn"), std::string::npos) << why;
   const TestGraph g(10, 3, 1);

@@ -67,7 +67,7 @@ void expect_close(const torch::Tensor& got, const torch::Tensor& want, double to
   EXPECT_TRUE(torch::allclose(got, want.to(got.dtype()), tol, tol)) << "got\n" << got << "\nwant\n" << want;
 }
 
-const std::vector<std::string> kModels = {"sage", "gcn", "gat"};
+const std::vector<std::string> kModels = {"sage", "gcn", "gat", "sgc"};
 
 }  // namespace
 
@@ -100,6 +100,8 @@ TEST(GnnConfig, BadConfigsThrow) {
     EXPECT_THROW(make_gnn(c), std::invalid_argument) << what;
     EXPECT_THROW(gnn_parameter_count(c), std::invalid_argument) << what;
   }
+  // sgc has no hidden layer at any depth.
+  EXPECT_NO_THROW(make_gnn(config("sgc", 4, 0, 2, 3)));
   // A one-layer model needs no hidden width.
   GnnConfig one = config("gat", 4, 0, 2, 1);
   one.heads = 3;
@@ -230,6 +232,39 @@ TEST(GnnGcn, SymmetricNormalisationByHand) {
     set_param(*m, "layers.0.bias", torch::tensor({0.0f, 1.0f}));
     expect_close(m->forward({b}, xs), torch::tensor({{2 * y0, 1 - y0}, {2 * y1, 1 - y1}, {2 * y2, 1 - y2}}));
   }
+}
+
+// SGC: K hops of the gcn propagation (dense D^-1/2 (A + I) D^-1/2 over a whole-graph block)
+// then the linear map, by hand; and K = 1 is a one-layer gcn with the same weight.
+TEST(GnnSgc, PropagationHopsThenLinearByHand) {
+  torch::manual_seed(11);
+  const std::int64_t n = 6;
+  // Undirected edges 0-1, 1-2, 2-3, 0-3, 4-5 as in-edge lists (each direction once).
+  const auto b = block({1, 3, 0, 2, 1, 3, 2, 0, 5, 4}, {0, 0, 1, 1, 2, 2, 3, 3, 4, 5}, n, n);
+  auto A = torch::eye(n);
+  for (std::int64_t e = 0; e < 10; ++e) A[b.dst[e].item<std::int64_t>()][b.src[e].item<std::int64_t>()] = 1;
+  const auto dinv = A.sum(1).rsqrt();
+  const auto S = dinv.unsqueeze(1) * A * dinv.unsqueeze(0);
+  const auto x = torch::randn({n, 4});
+  for (int k : {1, 2, 3}) {
+    auto m = make_gnn(config("sgc", 4, 0, 3, k));
+    auto p = m->named_parameters();
+    ASSERT_EQ(p["linear.weight"].sizes(), (std::vector<std::int64_t>{3, 4}));
+    auto sx = x;
+    for (int i = 0; i < k; ++i) sx = S.matmul(sx);
+    const std::vector<BlockTensors> blocks(static_cast<std::size_t>(k), b);
+    torch::NoGradGuard ng;
+    expect_close(m->forward(blocks, x), torch::addmm(p["linear.bias"], sx, p["linear.weight"].t()));
+    if (k == 1) {
+      auto g = make_gnn(config("gcn", 4, 0, 3, 1));
+      set_param(*g, "layers.0.weight", p["linear.weight"].t().contiguous());
+      set_param(*g, "layers.0.bias", p["linear.bias"].clone());
+      expect_close(m->forward(blocks, x), g->forward(blocks, x));
+    }
+  }
+  GnnConfig c = config("sgc", 4, 0, 3, 2);
+  EXPECT_EQ(gnn_layer_dims(c), (std::vector<std::int64_t>{4, 3, 3}));  // the map first: hops are 3 wide
+  EXPECT_EQ(gnn_parameter_count(c), 4 * 3 + 3);
 }
 
 // Plain-loop references on random blocks (with repeated edges) for SAGE and GCN.
@@ -560,8 +595,16 @@ TEST_P(CoraLearning, ReachesTestAccuracy) {
     c.heads = 8;
     c.dropout = c.attn_dropout = 0.6;
   }
+  double lr = 0.01, weight_decay = 5e-4;
+  if (c.model == "sgc") {
+    // SGC paper (Wu et al. 2019): logistic regression on S^2 X, lr 0.2, no dropout, a small
+    // weight decay (their tuned Cora values are of order 1e-5).
+    c.dropout = 0;
+    lr = 0.2;
+    weight_decay = 1e-5;
+  }
   auto m = make_gnn(c);
-  torch::optim::Adam opt(m->parameters(), torch::optim::AdamOptions(0.01).weight_decay(5e-4));
+  torch::optim::Adam opt(m->parameters(), torch::optim::AdamOptions(lr).weight_decay(weight_decay));
   const std::vector<BlockTensors> blocks = {d.block, d.block};
   const auto t0 = std::chrono::steady_clock::now();
   for (int epoch = 0; epoch < epochs; ++epoch) {
@@ -583,5 +626,5 @@ TEST_P(CoraLearning, ReachesTestAccuracy) {
   EXPECT_GE(test, 0.75) << c.model;
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, CoraLearning, ::testing::Values("sage", "gcn", "gat"),
+INSTANTIATE_TEST_SUITE_P(Models, CoraLearning, ::testing::Values("sage", "gcn", "gat", "sgc"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });

@@ -318,10 +318,10 @@ LayerwiseResult run_layerwise_inference(GnnModel& model, const InferenceGraph& g
   res.blocks = num_blocks;
   const torch::Device device(opt.device);
 
-  // gcn normalises by full-graph degrees: out-degree (how many nodes list v as a neighbour)
+  // gcn and sgc normalise by full-graph degrees: out-degree (how many nodes list v as a neighbour)
   // and in-degree, each + 1 for the self edge.
   std::vector<float> out_degree;
-  if (cfg.model == "gcn") {
+  if (cfg.model == "gcn" || cfg.model == "sgc") {
     out_degree.assign(n, 1.0f);
     for (VertexId v = 0; v < n; ++v) {
       const VertexId* nb = graph.neighbors(v);
@@ -353,7 +353,7 @@ LayerwiseResult run_layerwise_inference(GnnModel& model, const InferenceGraph& g
       }
       BlockTensors bt{long_tensor(hb.src).to(device), long_tensor(hb.dst).to(device), S,
                       static_cast<std::int64_t>(end - begin), {}, {}};
-      if (cfg.model == "gcn") {
+      if (cfg.model == "gcn" || cfg.model == "sgc") {
         std::vector<float> sd(hb.sources.size()), dd(end - begin);
         for (std::size_t i = 0; i < hb.sources.size(); ++i) sd[i] = out_degree[hb.sources[i]];
         for (VertexId v = begin; v < end; ++v) dd[v - begin] = static_cast<float>(graph.degree(v) + 1);

@@ -92,18 +92,70 @@ void average_gradients(GnnModel& model, GradientAllReducer& reducer, NcclGradien
     if (!grads[i].device().is_cpu()) grads[i].copy_(host[i]);
 }
 
-// Input rows as a tensor on the device; "row" normalisation divides each row by its sum
-// (PyG's NormalizeFeatures, standard for bag-of-words features such as Planetoid's).
-torch::Tensor input_features(ReadyBatch& rb, std::uint64_t dim, const std::string& norm, const torch::Device& device) {
-  torch::Tensor x = torch::from_blob(rb.features.data(),
-                                     {static_cast<std::int64_t>(rb.batch.nodes.size()), static_cast<std::int64_t>(dim)},
-                                     torch::kFloat32)
-                        .to(device);
+// "row" normalisation divides each row by its sum (PyG's NormalizeFeatures, standard for
+// bag-of-words features such as Planetoid's); an all-zero row stays zero.
+torch::Tensor normalise_features(torch::Tensor x, const std::string& norm) {
   if (norm == "row") {
     torch::Tensor sum = x.sum(1, true);
     x = x / sum.masked_fill(sum == 0, 1.0);
   }
   return x;
+}
+
+// Input rows as a tensor on the device, normalised as --feature-norm says.
+torch::Tensor input_features(ReadyBatch& rb, std::uint64_t dim, const std::string& norm, const torch::Device& device) {
+  torch::Tensor x = torch::from_blob(rb.features.data(),
+                                     {static_cast<std::int64_t>(rb.batch.nodes.size()), static_cast<std::int64_t>(dim)},
+                                     torch::kFloat32)
+                        .to(device);
+  return normalise_features(x, norm);
+}
+
+// --full-batch: the whole graph as one block (every node a destination and a source, every
+// in-edge as the sampler reads it), every node's input row, and the training nodes with
+// their labels. The block's own degree counts are the full graph's, so gcn and sgc normalise
+// exactly as on the full graph.
+struct FullBatch {
+  std::vector<BlockTensors> blocks;  // the same block once per layer
+  torch::Tensor x, train_nodes, train_labels;
+  std::vector<std::uint32_t> node_ids;  // 0..n-1, for the keyed dropout
+  std::int64_t labelled_train = 0;
+};
+
+FullBatch make_full_batch(const ShardStore& store, int layers, const std::string& norm, const torch::Device& device) {
+  const std::uint64_t n = store.info().num_nodes, f = store.info().feature_dim;
+  FullBatch fb;
+  std::uint64_t edges = 0;
+  for (VertexId v = 0; v < n; ++v) edges += store.degree(v);
+  torch::Tensor src = torch::empty({static_cast<std::int64_t>(edges)}, torch::kLong);
+  torch::Tensor dst = torch::empty({static_cast<std::int64_t>(edges)}, torch::kLong);
+  torch::Tensor x = torch::empty({static_cast<std::int64_t>(n), static_cast<std::int64_t>(f)}, torch::kFloat32);
+  auto* s = src.data_ptr<std::int64_t>();
+  auto* d = dst.data_ptr<std::int64_t>();
+  float* xr = x.data_ptr<float>();
+  std::uint64_t at = 0;
+  for (VertexId v = 0; v < n; ++v) {
+    const VertexId* nb = store.neighbors(v);
+    for (std::uint64_t i = 0, dv = store.degree(v); i < dv; ++i, ++at) {
+      s[at] = nb[i];
+      d[at] = v;
+    }
+    std::copy_n(store.feature_row(v), f, xr + v * f);
+  }
+  const BlockTensors whole{src.to(device), dst.to(device), static_cast<std::int64_t>(n), static_cast<std::int64_t>(n), {}, {}};
+  fb.blocks.assign(static_cast<std::size_t>(layers), whole);
+  fb.x = normalise_features(x.to(device), norm);
+  const std::vector<VertexId> train = store.nodes_in_split(1);
+  std::vector<std::int64_t> ids(train.begin(), train.end()), labels;
+  for (VertexId v : train) {
+    labels.push_back(store.label(v));
+    fb.labelled_train += labels.back() >= 0 ? 1 : 0;
+  }
+  fb.train_nodes = torch::tensor(ids, torch::kLong).to(device);
+  fb.train_labels = torch::tensor(labels, torch::kLong).to(device);
+  fb.node_ids.resize(n);
+  for (std::uint64_t v = 0; v < n; ++v) fb.node_ids[v] = static_cast<std::uint32_t>(v);
+  return fb;
 }
 
 // Destination nodes per block of full-graph evaluation; flotilla predict's default
@@ -294,7 +346,13 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
     }
     full_eval = std::make_unique<FullGraphEvaluator>(cfg, *store, device_name);
   }
-  const std::uint64_t n_train = source->num_batches(BatchPhase::Train);
+  std::unique_ptr<FullBatch> full_batch;
+  if (cfg.full_batch) {
+    const ShardStore* store = source->shard_store();
+    if (!store) throw std::logic_error("--full-batch needs the co-located shards");
+    full_batch = std::make_unique<FullBatch>(make_full_batch(*store, g.num_layers, cfg.feature_norm, device));
+  }
+  const std::uint64_t n_train = full_batch ? 1 : source->num_batches(BatchPhase::Train);
   const std::uint64_t n_valid = source->num_batches(BatchPhase::Valid);
   const std::uint64_t n_test = source->num_batches(BatchPhase::Test);
   if (leader && log >= LogLevel::Info)
@@ -320,7 +378,24 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
     model->train();
     // A bar redrawn on a TTY, a plain line every 30 s otherwise; per-step lines at debug.
     ProgressBar bar("epoch " + std::to_string(epoch), n_train, "steps", leader && log == LogLevel::Info, 30.0);
-    for (std::uint64_t b = 0; b < n_train; ++b) {
+    for (std::uint64_t b = 0; b < n_train && full_batch; ++b) {  // --full-batch: one step, the whole graph
+      maybe_inject_fault(Role::Trainer, trainers.rank(), ++steps_done);
+      const auto t0 = Clock::now();
+      opt.zero_grad();
+      const NodeKeyedDropout keyed{splitmix64(splitmix64(splitmix64(cfg.seed ^ 0x64726f706f7574ULL) + epoch)),
+                                   full_batch->node_ids.data()};
+      const torch::Tensor logits = model->forward(full_batch->blocks, full_batch->x, &keyed).index_select(0, full_batch->train_nodes);
+      const torch::Tensor& y = full_batch->train_labels;
+      torch::Tensor loss_sum = F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kSum).ignore_index(-1));
+      (loss_sum / static_cast<double>(std::max<std::int64_t>(1, full_batch->labelled_train))).backward();
+      st.train_loss_sum += loss_sum.item<double>();
+      st.train_correct += logits.argmax(1).eq(y).sum().item<double>();
+      st.train_count += static_cast<double>(full_batch->labelled_train);
+      opt.step();
+      st.compute_s += since(t0);
+      bar.update(b + 1);
+    }
+    for (std::uint64_t b = 0; b < n_train && !full_batch; ++b) {
       maybe_inject_fault(Role::Trainer, trainers.rank(), ++steps_done);
       auto t0 = Clock::now();
       ReadyBatch rb = source->next(BatchId{epoch, BatchPhase::Train, b});
@@ -478,6 +553,9 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
   // the class count), every rank follows.
   std::string eval_mode = cfg.eval;
   if (!cfg.dry_run) {
+    if (cfg.full_batch && world.size() > 1)
+      throw UsageError("--full-batch trains in one process: run it without mpirun (or with -np 1)");
+    if (cfg.full_batch && eval_mode == "auto") eval_mode = "full";  // the whole graph is in memory anyway
     if (rank == 0 && eval_mode == "auto") {
       GnnConfig g;
       g.model = cfg.model;
@@ -584,6 +662,7 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
         // How valid/test accuracy were computed: full (layer-wise over the whole graph),
         // sampled (mini-batches with the training fanouts) or none.
         .field("eval_mode", eval_mode)
+        .field("full_batch", cfg.full_batch)
         // null when never evaluated (--eval none)
         .field("test_accuracy", res.best.best_epoch < 0 ? std::nan("") : res.best.test_at_best)
         .field("best_valid_accuracy", res.best.best_epoch < 0 ? std::nan("") : res.best.best_valid)

@@ -179,16 +179,19 @@ int run_predict(const PredictConfig& cfg, MpiSession& mpi, const std::string& co
   error = try_run([&] {
     params = open_parameters(ckpt);
     const std::string last = "layers." + std::to_string(g.num_layers - 1) + ".";
-    const torch::Tensor first = read_param(*params, g.model == "sage" ? "layers.0.self.weight"
+    const torch::Tensor first = read_param(*params, g.model == "sage"  ? "layers.0.self.weight"
                                                     : g.model == "gcn" ? "layers.0.weight"
+                                                    : g.model == "sgc" ? "linear.weight"
                                                                        : "layers.0.fc.weight",
                                            ckpt, g.model);
     const std::int64_t trained_in = g.model == "gcn" ? first.size(0) : first.size(1);
     if (trained_in != g.in_dim)
       throw std::runtime_error(shards + ": " + std::to_string(g.in_dim) + " features per node, but the model in " + ckpt +
                                " was trained on " + std::to_string(trained_in) + " (--shards)");
-    const torch::Tensor out_p = read_param(*params, last + (g.model == "sage" ? "self.weight" : g.model == "gcn" ? "weight" : "bias"),
-                                           ckpt, g.model);
+    const torch::Tensor out_p =
+        g.model == "sgc" ? first
+                         : read_param(*params, last + (g.model == "sage" ? "self.weight" : g.model == "gcn" ? "weight" : "bias"),
+                                      ckpt, g.model);
     g.out_dim = g.model == "gcn" ? out_p.size(1) : out_p.size(0);
   });
   agree(world, error);
@@ -202,6 +205,9 @@ int run_predict(const PredictConfig& cfg, MpiSession& mpi, const std::string& co
   params.reset();
   if (cfg.embeddings && g.num_layers < 2)
     throw std::invalid_argument("--embeddings: the model has a single layer, so no hidden layer to write");
+  if (cfg.embeddings && g.model == "sgc")
+    throw std::invalid_argument("--embeddings: an sgc model has no hidden layer (its hops propagate the linear map's "
+                                "class scores), so no embeddings to write");
 
   // ---- the job ------------------------------------------------------------------------------
   // With --loaders L the last L ranks serve rows and the others compute (same on every rank).

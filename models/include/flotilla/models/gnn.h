@@ -1,4 +1,4 @@
-// GNN models over sampled message-flow blocks: GraphSAGE (mean), GCN and GAT.
+// GNN models over sampled message-flow blocks: GraphSAGE (mean), GCN, GAT and SGC.
 //
 // Message passing is done with index_select / index_add_ on the block's COO arrays, never a
 // dense (or sparse-matrix) adjacency: a sampled block is small and irregular, and this keeps
@@ -23,20 +23,29 @@
 //        the heads (width hidden_dim), the output layer averages out_heads heads. As for
 //        gcn, the self edge is always added, so a destination without in-edges attends to
 //        itself only.
+//  sgc   SGC (Wu et al. 2019, "Simplifying Graph Convolutional Networks"): logits =
+//        S^K X W + b, K = num_layers hops of S = the gcn normalisation above without a weight
+//        (D^-1/2 (A + I) D^-1/2 on a whole graph), then logistic regression. Computed as
+//        S^K (X W) + b (the same by linearity): the linear map first, on the input rows, so
+//        every hop propagates out_dim-wide rows. Parameter-free hops, no activation, no
+//        dropout between hops (GnnConfig::dropout unused); input_dropout applies to X.
 // Between layers: ReLU (ELU for GAT, as in the GAT paper) then dropout; nothing after the
 // last layer, whose output is raw logits.
 //
 // Layer-wise (full-neighbourhood) inference: every layer above depends on a destination's
 // in-edges and its own row only (mean, degree-normalised sum, per-destination softmax), so a
 // layer over all nodes can be computed one block of destinations at a time, each block
-// holding the destinations' whole in-neighbourhood (GnnModel::forward_layer). For gcn the
-// normalisation needs the full graph's degrees, which such a block carries.
+// holding the destinations' whole in-neighbourhood (GnnModel::forward_layer). For gcn and sgc
+// the normalisation needs the full graph's degrees, which such a block carries. sgc's layer 0
+// is the linear map then the first hop, layers 1..K-1 the further hops (parameter-free), the
+// last adds the bias: every layer's output is out_dim wide (gnn_layer_dims).
 //
 // Parameter names (for tests and checkpoints), layer i = 0..num_layers-1:
 //  sage  layers.i.self.{weight,bias}, layers.i.neigh.weight
 //  gcn   layers.i.weight, layers.i.bias            (weight is in x out)
 //  gat   layers.i.fc.weight, layers.i.attn_l, layers.i.attn_r, layers.i.bias
 //        (attn_* are [heads, head_dim]; fc.weight is [heads * head_dim, in])
+//  sgc   linear.weight ([out, in]), linear.bias
 #pragma once
 
 #include <torch/nn/module.h>
@@ -58,7 +67,7 @@ namespace flotilla {
 struct BlockTensors {
   torch::Tensor src, dst;
   std::int64_t num_src = 0, num_dst = 0;
-  // Optional, gcn only (layer-wise inference over the full graph): float [num_src] and
+  // Optional, gcn and sgc only (layer-wise inference over the full graph): float [num_src] and
   // [num_dst] degrees to normalise by, self edge included (full-graph out-degree + 1 of each
   // source, in-degree + 1 of each destination). Undefined: counted on this block's edges.
   torch::Tensor src_degree, dst_degree;
@@ -96,10 +105,10 @@ class GnnModel : public torch::nn::Module {
   // layer `layer` (0-based) on `block` with input rows h (block.num_src rows: the input
   // features for layer 0, else the previous forward_layer's output rows). Returns its output
   // for the block's destinations after the activation that follows it in forward() (ReLU,
-  // ELU for gat) for every layer but the last, raw logits for the last. Chaining
+  // ELU for gat, none for sgc) for every layer but the last, raw logits for the last. Chaining
   // forward_layer over layers 0..num_layers-1 equals forward() in eval mode. Throws
   // std::invalid_argument on a bad layer index or block, std::logic_error for a model
-  // without a per-layer form (none of sage, gcn and gat: see gnn_layerwise_decomposable).
+  // without a per-layer form (none of sage, gcn, gat and sgc: see gnn_layerwise_decomposable).
   virtual torch::Tensor forward_layer(int layer, const BlockTensors& block, const torch::Tensor& h);
 
   const GnnConfig& config() const { return cfg_; }

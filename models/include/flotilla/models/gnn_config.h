@@ -10,9 +10,9 @@
 namespace flotilla {
 
 struct GnnConfig {
-  std::string model = "sage";  // sage | gcn | gat
+  std::string model = "sage";  // sage | gcn | gat | sgc
   std::int64_t in_dim = 0, hidden_dim = 256, out_dim = 0;
-  int num_layers = 2;          // must equal the number of blocks passed to forward
+  int num_layers = 2;          // must equal the number of blocks passed to forward (sgc: hops K)
   // GAT: attention heads of the hidden layers. hidden_dim is the concatenated width, so
   // each head has hidden_dim / heads channels (must divide): the trainer can change the
   // head count without changing memory per node.
@@ -29,17 +29,17 @@ struct GnnConfig {
 const std::vector<std::string>& gnn_model_names();
 
 // Throws std::invalid_argument naming the bad field: unknown model, in_dim/out_dim <= 0,
-// num_layers < 1, hidden_dim <= 0 (when num_layers > 1), heads/out_heads < 1, hidden_dim not
+// num_layers < 1, hidden_dim <= 0 (when num_layers > 1, not sgc), heads/out_heads < 1, hidden_dim not
 // divisible by heads (GAT with hidden layers), dropouts outside [0, 1).
 void validate_gnn_config(const GnnConfig& cfg);
 
 // Input width of each layer followed by the output width: num_layers + 1 entries
-// (in_dim, hidden_dim, ..., out_dim). Validates cfg.
+// (in_dim, hidden_dim, ..., out_dim; sgc: in_dim, out_dim, ..., out_dim). Validates cfg.
 std::vector<std::int64_t> gnn_layer_dims(const GnnConfig& cfg);
 
 // Whether `model`'s layers decompose over blocks of destination nodes, so that layer-wise
 // full-neighbourhood inference (flotilla predict, --eval full) computes exactly the full-graph
-// forward. True for sage, gcn and gat. False otherwise, with the reason in *why (when given).
+// forward. True for sage, gcn, gat and sgc. False otherwise, with the reason in *why (when given).
 bool gnn_layerwise_decomposable(const std::string& model, std::string* why = nullptr);
 
 // Number of trainable scalars make_gnn(cfg) creates (for logs and the gradient all-reduce
