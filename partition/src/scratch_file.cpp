@@ -39,7 +39,20 @@ ScratchFile::ScratchFile(ScratchSpace& space) : space_(space) {
 
 ScratchFile::~ScratchFile() {
   if (fd_ >= 0) ::close(fd_);
-  space_.live -= disk_;
+  space_.live -= disk_ - holes_;
+}
+
+void ScratchFile::release(std::uint64_t offset, std::uint64_t bytes) {
+  if (no_holes_ || !sealed_) return;  // a page still buffered may be rewritten
+  const std::uint64_t a = (offset + kAlign - 1) / kAlign * kAlign;
+  const std::uint64_t b = std::min<std::uint64_t>((offset + bytes) / kAlign * kAlign, disk_);
+  if (b <= a) return;
+  if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(a), static_cast<off_t>(b - a)) != 0) {
+    no_holes_ = true;
+    return;
+  }
+  holes_ += b - a;
+  space_.live -= b - a;
 }
 
 void ScratchFile::append(const void* data, std::size_t bytes) {

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -67,6 +68,10 @@ class ScratchFile {
   // Reads bytes [offset, offset + bytes), which must have been flushed. Safe from several
   // threads at once (each has its own bounce buffer).
   void read_at(std::uint64_t offset, void* out, std::size_t bytes) const;
+  // Bytes [offset, offset + bytes) will not be read again: the whole pages inside the range
+  // are handed back to the filesystem (a hole), so that a spill read block by block shrinks
+  // on disk as it is consumed. Where holes are not supported nothing happens.
+  void release(std::uint64_t offset, std::uint64_t bytes);  // each byte at most once
 
   static constexpr std::size_t kBuffer = std::size_t{4} << 20;
 
@@ -83,6 +88,46 @@ class ScratchFile {
   std::size_t buf_len_ = 0;
   bool sealed_ = false;
   std::uint64_t disk_ = 0;     // bytes the file holds (flushed tails padded to a page)
+  std::uint64_t holes_ = 0;    // of them released (release)
+  bool no_holes_ = false;      // the filesystem refused a hole
 };
+
+// Block files store edge weights in 1, 2 or 4 bytes each (the smallest that holds the
+// block's largest). narrow_weights rewrites w[0..n) (uint32) in place as n values of `bytes`
+// each (every value must fit); widen_weights undoes it. In place, through memcpy (no
+// aliasing): narrowing runs forward and widening backward, so no value is overwritten
+// before it is moved.
+inline void narrow_weights(std::uint32_t* w, std::uint64_t n, unsigned bytes) {
+  if (bytes >= 4) return;
+  char* b = reinterpret_cast<char*>(w);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::uint32_t v;
+    std::memcpy(&v, b + 4 * i, 4);
+    if (bytes == 1) {
+      const auto x = static_cast<std::uint8_t>(v);
+      std::memcpy(b + i, &x, 1);
+    } else {
+      const auto x = static_cast<std::uint16_t>(v);
+      std::memcpy(b + 2 * i, &x, 2);
+    }
+  }
+}
+inline void widen_weights(std::uint32_t* w, std::uint64_t n, unsigned bytes) {
+  if (bytes >= 4) return;
+  char* b = reinterpret_cast<char*>(w);
+  for (std::uint64_t i = n; i-- > 0;) {
+    std::uint32_t v;
+    if (bytes == 1) {
+      std::uint8_t x;
+      std::memcpy(&x, b + i, 1);
+      v = x;
+    } else {
+      std::uint16_t x;
+      std::memcpy(&x, b + 2 * i, 2);
+      v = x;
+    }
+    std::memcpy(b + 4 * i, &v, 4);
+  }
+}
 
 }  // namespace flotilla::detail

@@ -36,7 +36,10 @@ struct Block {
   std::uint64_t offset = 0;
   VertexId begin = 0, end = 0;
   std::uint64_t entries = 0;
-  bool unit = false;  // every weight is 1: the weight array is not stored
+  // Bytes per stored edge weight: 0 (every weight is 1: none stored), 1, 2 or 4 (the
+  // smallest width that holds the block's largest weight; the input level's repeated edges
+  // and the first coarse levels rarely need more than one byte).
+  std::uint8_t weight_bytes = 4;
 };
 
 struct LevelGraph {
@@ -139,10 +142,12 @@ void read_block(const LevelGraph& g, std::size_t b, BlockBuf& out) {
   off += nv * 4ull;
   g.file->read_at(off, out.adj.data(), blk.entries * 4);
   off += blk.entries * 4;
-  if (blk.unit)
+  if (blk.weight_bytes == 0) {
     std::fill(out.ew.begin(), out.ew.end(), 1u);
-  else
-    g.file->read_at(off, out.ew.data(), blk.entries * 4);
+  } else {
+    g.file->read_at(off, out.ew.data(), blk.entries * blk.weight_bytes);
+    widen_weights(out.ew.data(), blk.entries, blk.weight_bytes);
+  }
   out.xadj.resize(nv + 1);
   out.xadj[0] = 0;
   for (std::uint32_t i = 0; i < nv; ++i) out.xadj[i + 1] = out.xadj[i] + out.deg[i];
@@ -213,6 +218,9 @@ class BlockBuilder {
         } else {
           spill_.read_at(s.offset, entries.data() + at, s.count * sizeof(Entry));
         }
+        // Read once: its pages go back at once, so the spill and the blocks written from it
+        // do not both hold every entry on disk at the peak.
+        spill_.release(s.offset, s.count * (unit_ ? 8 : sizeof(Entry)));
         at += s.count;
       }
 
@@ -256,11 +264,19 @@ class BlockBuilder {
       blk.begin = begin;
       blk.end = end;
       blk.entries = w;
-      blk.unit = std::all_of(ew.begin(), ew.begin() + static_cast<std::ptrdiff_t>(w), [](std::uint32_t x) { return x == 1; });
+      std::uint32_t wmin = ~std::uint32_t{0}, wmax = 0;
+      for (EdgeIndex e = 0; e < w; ++e) {
+        wmin = std::min(wmin, ew[e]);
+        wmax = std::max(wmax, ew[e]);
+      }
+      blk.weight_bytes = w == 0 || (wmin == 1 && wmax == 1) ? 0 : wmax < 256 ? 1 : wmax < 65536 ? 2 : 4;
       std::copy(deg.begin(), deg.end(), g.deg.begin() + begin);
       g.file->append(deg.data(), nv * 4ull);
       g.file->append(adj.data(), w * 4);
-      if (!blk.unit) g.file->append(ew.data(), w * 4);
+      if (blk.weight_bytes > 0) {
+        narrow_weights(ew.data(), w, blk.weight_bytes);
+        g.file->append(ew.data(), w * blk.weight_bytes);
+      }
       g.blocks.push_back(blk);
       g.entries += w;
     }

@@ -498,6 +498,45 @@ TEST(ScratchFile, ReadsBackWhatWasAppendedAtAnyOffset) {
   }
 }
 
+// Weights narrowed to 1 or 2 bytes in place and widened back give the same values.
+TEST(ScratchFile, NarrowedWeightsWidenBack) {
+  Rng rng(3);
+  for (unsigned bytes : {1u, 2u, 4u}) {
+    const std::uint32_t top = bytes == 1 ? 255u : bytes == 2 ? 65535u : ~0u;
+    std::vector<std::uint32_t> w(1001);
+    for (auto& x : w) x = static_cast<std::uint32_t>(rng.next_u64() % (std::uint64_t{top} + 1));
+    w[0] = top;
+    const auto orig = w;
+    detail::narrow_weights(w.data(), w.size(), bytes);
+    detail::widen_weights(w.data(), w.size(), bytes);
+    EXPECT_EQ(w, orig) << bytes << " bytes";
+  }
+}
+
+// release() hands whole pages of a sealed file back (a hole): disk use drops, the rest reads
+// as before.
+TEST(ScratchFile, ReleasedPagesLeaveTheRestReadable) {
+  detail::ScratchSpace space;
+  space.dir = scratch_dir();
+  detail::ScratchFile f(space);
+  std::vector<std::uint32_t> v(3 * 1024 * 1024);
+  std::iota(v.begin(), v.end(), 0u);
+  f.append(v.data(), v.size() * 4);
+  f.seal();
+  const std::uint64_t before = space.live;
+  f.release(100, 8 * 1024 * 1024);  // bytes 100 .. 8 MiB + 100: the whole pages inside it
+  EXPECT_LE(space.live, before);     // unchanged where the filesystem has no holes
+  if (space.live < before) {
+    EXPECT_EQ(before - space.live, 8u * 1024 * 1024 - 4096);
+  }
+  std::vector<std::uint32_t> back(1024);
+  f.read_at(9 * 1024 * 1024, back.data(), back.size() * 4);
+  EXPECT_EQ(back[0], 9u * 1024 * 1024 / 4);
+  EXPECT_EQ(back[1023], 9u * 1024 * 1024 / 4 + 1023);
+  f.read_at(0, back.data(), 100);
+  EXPECT_EQ(back[24], 24u);
+}
+
 // Scratch block files bypass the page cache (O_DIRECT) where the filesystem allows it and
 // fall back to buffered I/O elsewhere: the bytes, and so the output, are the same. Many
 // small blocks cross the 4 KiB pages and 4 MiB buffers of the scratch files at odd offsets.
