@@ -496,7 +496,8 @@ class Engine {
       std::vector<std::uint32_t>().swap(maps_[l]);
       cur = std::move(fine);
       std::uint64_t moves = 0;
-      if (block_vcycles() && l >= p_.vcycle_min_level) moves += block_vcycle_pass(levels_[l], cur, l);
+      if (block_vcycles() && (l >= p_.vcycle_min_level || levels_[l].blocks.size() == 1))
+        moves += block_vcycle_pass(levels_[l], cur, l);
       moves += refine_level(levels_[l], cur, l == 0);
       if (l == 0) res_.moves = moves;
       levels_[l].file.reset();
@@ -665,7 +666,9 @@ class Engine {
     constexpr std::uint32_t kNone = ~std::uint32_t{0};
     std::vector<std::uint32_t> fav(g.n, kNone);  // the cluster a vertex would join without the limit
     const std::uint64_t level = levels_.size();
-    for (int round = 0; round < p_.cluster_rounds; ++round) {
+    // A level within the budget is one block: its extra rounds cost little.
+    const int rounds = g.blocks.size() > 1 ? p_.cluster_rounds : std::max(p_.cluster_rounds, p_.cluster_rounds_in_budget);
+    for (int round = 0; round < rounds; ++round) {
       std::uint64_t moved = 0;
       // Decide: the best-rated cluster that had room at the batch's start (ties at random).
       auto decide = [&](VertexId u, std::uint32_t i, const BlockBuf& blk, unsigned t, std::uint64_t h) {
