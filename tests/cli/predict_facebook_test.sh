@@ -11,9 +11,9 @@ fl="$1"; data="$2"; work="$3"
 rm -rf "$work" && mkdir -p "$work"
 work="$(cd "$work" && pwd)"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-mpi() { timeout 600 mpirun --oversubscribe --allow-run-as-root -np "$@"; }
+MPI_TIMEOUT=600
 py=/usr/bin/python3
-"$py" -c "import numpy" 2>/dev/null || { echo "SKIP: python3 without numpy"; exit 77; }
+need_numpy
 fb="$data/nodeclass/facebook-pagepage"
 [ -d "$fb" ] || { echo "SKIP: no $fb"; exit 77; }
 

@@ -11,9 +11,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 rm -rf "$work" && mkdir -p "$work"
 work="$(cd "$work" && pwd)"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-mpi() { timeout 300 mpirun --oversubscribe --allow-run-as-root -np "$@"; }
 py=/usr/bin/python3
-"$py" -c "import numpy" 2>/dev/null || { echo "SKIP: python3 without numpy"; exit 77; }
+need_numpy
 
 "$fl" partition -i "$root/datasets/embedded/cora" -k 2 -o "$work/shards" -q >/dev/null
 small=(--shards "$work/shards" --batch-size 256 --hidden 16 --fanouts 5,5 --threads 1 --epochs 3 -q)
