@@ -20,7 +20,7 @@ datasets=("$@"); [ ${#datasets[@]} -gt 0 ] || datasets=(cora citeseer facebook-p
 read -r -a models <<< "${MODELS:-sage gcn gat sgc}"
 read -r -a seeds <<< "${SEEDS:-1 2 3}"
 read -r -a setups <<< "${SETUPS:-reference default}"
-read -r -a ref_flags <<< "${REF_FLAGS---epochs 200}"  # one step per epoch: more epochs
+read -r -a ref_flags <<< "${REF_FLAGS---epochs 200 --patience off}"  # one step per epoch, every one of the 200
 read -r -a def_flags <<< "${DEFAULT_FLAGS:-}"
 threads="${THREADS:-1}"
 fl="${FLOTILLA_BUILD_DIR:-$root/build}/cli/flotilla"

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -78,13 +79,36 @@ class RemoteBatchSource : public BatchSource {
   std::uint64_t num_batches(BatchPhase p) const override { return batches_[static_cast<int>(p)]; }
 
   ReadyBatch next(const BatchId& id) override {
+    std::optional<ReadyBatch> rb = receive_batch(&id);
+    if (!rb) throw std::runtime_error("rank " + std::to_string(me_) + ": sampler rank " + std::to_string(home_) +
+                                      " ended the schedule before batch (epoch " + std::to_string(id.epoch) + ", " +
+                                      phase_name(id.phase) + " " + std::to_string(id.index) + ")");
+    return std::move(*rb);
+  }
+
+  void stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    ep_.send(home_, wire::kStop, {});
+    while (receive_batch(nullptr)) {  // the batches in flight, then the sampler's empty batch
+    }
+    if (!stash_.empty())
+      throw std::runtime_error("rank " + std::to_string(me_) + ": feature rows for batches never sent were left over");
+  }
+
+ private:
+  // The home sampler's next batch with its feature rows; empty when the sampler answers a
+  // kStop (an empty kBatch). `expect`: the id the schedule says comes next (null: any).
+  std::optional<ReadyBatch> receive_batch(const BatchId* expect) {
     // The home sampler sends batches in schedule order; rows may come before their batch.
     Message m = ep_.receive(home_, wire::kBatch);
+    if (m.bytes.empty()) return std::nullopt;
     Reader r(m.bytes, wire::from_rank(home_, "batch"));
     ReadyBatch rb;
     rb.global_seeds = r.get<std::uint64_t>();
     const std::uint32_t expected_rows = r.get<std::uint32_t>();
     rb.batch = decode_minibatch(r.data(), r.left(), wire::from_rank(home_, "batch"));
+    const BatchId id = expect ? *expect : rb.batch.id;
     if (!(rb.batch.id == id))
       throw std::runtime_error("rank " + std::to_string(me_) + " expected batch (epoch " + std::to_string(id.epoch) + ", " +
                                phase_name(id.phase) + " " + std::to_string(id.index) + ") but sampler rank " +
@@ -140,10 +164,11 @@ class RemoteBatchSource : public BatchSource {
     }
     if (std::count(filled.begin(), filled.end(), 0))
       throw std::runtime_error("rank " + std::to_string(me_) + ": loaders sent no row for some input nodes");
-    ep_.send(home_, wire::kCredit, Writer().put<std::uint32_t>(1).out);
+    if (!stopped_) ep_.send(home_, wire::kCredit, Writer().put<std::uint32_t>(1).out);
     return rb;
   }
 
+ public:
   TrafficCounters counters() const override {
     TrafficCounters c = counters_;
     c.bytes_sent = ep_.bytes_sent();
@@ -166,6 +191,7 @@ class RemoteBatchSource : public BatchSource {
   std::uint64_t batches_[3] = {0, 0, 0};
   TrafficCounters counters_;
   std::vector<Message> stash_;
+  bool stopped_ = false;
 };
 
 // ---- sampler rank ---------------------------------------------------------------------------
@@ -229,6 +255,15 @@ class SamplerServer {
     while (done_ < roles_.trainer_ranks.size()) {
       const auto turn_start = std::chrono::steady_clock::now();
       bool worked = pump();
+      // Early stops, answered here (never inside build_and_send, whose batch must reach the
+      // trainer before the answer): no more batches, then the empty batch.
+      for (Client& c : clients_)
+        if (c.stop_requested && !c.stop_answered) {
+          c.ids.resize(c.next);
+          c.stop_answered = true;
+          ep_.send(c.rank, wire::kBatch, {});
+          worked = true;
+        }
       // Build one batch for the next client (round robin) that has credit.
       for (std::size_t k = 0; k < clients_.size(); ++k) {
         Client& c = clients_[(turn + k) % clients_.size()];
@@ -256,6 +291,7 @@ class SamplerServer {
     std::uint32_t index = 0, credits = 0;
     std::vector<BatchId> ids;
     std::size_t next = 0;
+    bool stop_requested = false, stop_answered = false;  // early stop (wire::kStop)
   };
 
   // Handles every waiting message; true if any.
@@ -285,6 +321,14 @@ class SamplerServer {
         Reader r(m.bytes, wire::from_rank(m.source, "neighbour reply"));
         const std::uint64_t req = r.get<std::uint64_t>();
         replies_[req] = std::move(m.bytes);
+        break;
+      }
+      case wire::kStop: {
+        bool mine = false;
+        for (Client& c : clients_)
+          if (c.rank == m.source) mine = c.stop_requested = true;
+        if (!mine) throw std::runtime_error("sampler rank " + std::to_string(me_) + ": early stop from rank " +
+                                            std::to_string(m.source) + ", which is not one of its trainers");
         break;
       }
       case wire::kDone: ++done_; break;

@@ -22,6 +22,8 @@ enum Tag : int {
   kNbrRequest = 16,   // sampler -> sampler: nodes to sample at one layer of one batch
   kNbrReply = 17,     // sampler -> sampler: counts and neighbours
   kDone = 18,         // trainer -> every server: finished, no more requests from it
+  kStop = 19,         // trainer -> home sampler: stopping early (no payload); the sampler sends
+                      // no more batches and answers with an empty kBatch after those in flight
 };
 
 // Message framing: ByteWriter/ByteReader (flotilla/datasets/bytes.h) plus batch ids.

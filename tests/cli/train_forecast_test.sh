@@ -46,6 +46,12 @@ for m in tgcn dcrnn; do
   grep -q '"test_mae_h12"' "$work/$m/summary.json" || fail "$m run"
 done
 
+# Early stopping: with parameters that cannot move (lr 1e-30) no epoch beats epoch 0, so
+# --patience 1 ends training after epoch 1 of 6.
+"$fl" train "${f[@]}" --max-steps 1 --lr 1e-30 --epochs 6 --patience 1 --out "$work/es" >/dev/null
+grep -q '"best_epoch":0,.*"stopped_early":true,"last_epoch":1,' "$work/es/summary.json" || { cat "$work/es/summary.json"; fail "forecast early stop"; }
+[ "$(wc -l < "$work/es/metrics.jsonl")" = 2 ] || fail "early-stopped forecast: metrics.jsonl should have 2 lines"
+
 expect_exit 2 "--data DIR is required" "$fl" train --task forecast --out "$work/x"
 expect_exit 2 "dcrnn, dcrnn1 or tgcn" "$fl" train --task forecast --data "$root/datasets/embedded/metr-la-week" --model sage --out "$work/x"
 expect_exit 2 "index or materialized" "$fl" train "${f[@]}" --batching lazy --out "$work/x"

@@ -77,6 +77,33 @@ printf 'shards: %s\nepochs: 3  # comment\nmodel: gcn\n' "$work/shards" > "$work/
 "$fl" train --config "$work/cfg.yaml" --epochs 5 --print-config > "$work/printed.yaml"
 grep -q '^epochs: 5$' "$work/printed.yaml" && grep -q '^model: gcn$' "$work/printed.yaml" || fail "config precedence"
 
+# Early stopping (--patience) with sampler and loader ranks: the trainers stop, drain the
+# batches in flight and the job ends cleanly (no hang, no leftover message) before --epochs;
+# 2 trainers stop at the same epoch as 1. A resumed stopped run stops again at once.
+es=(--shards "$work/shards" --batch-size 256 --hidden 16 --epochs 40 --patience 2 --prefetch 8 --eval sampled -q)
+"$fl" train "${es[@]}" --out "$work/es1" >/dev/null
+mpi 6 "$fl" train "${es[@]}" --samplers 2 --loaders 2 --out "$work/es2" >/dev/null
+/usr/bin/python3 - "$work/es1" "$work/es2" <<'PY' || fail "early stop"
+import json, sys
+runs = []
+for d in sys.argv[1:]:
+    s = json.load(open(d + "/summary.json"))
+    m = [json.loads(l) for l in open(d + "/metrics.jsonl")]
+    assert s["stopped_early"] and s["patience"] == 2, (d, s["stopped_early"], s["patience"])
+    last = s["last_epoch"]
+    assert last < 39 and len(m) == last + 1 and last - s["best_epoch"] == 2, (d, last, len(m), s["best_epoch"])
+    best = max(r["valid_accuracy"] for r in m)  # first reached at best_epoch; ties do not count
+    assert m[s["best_epoch"]]["valid_accuracy"] == best and all(r["valid_accuracy"] < best for r in m[:s["best_epoch"]]), d
+    runs.append((last, s["best_epoch"]))
+assert runs[0] == runs[1], runs
+PY
+mpi 6 "$fl" train --resume "$work/es2" -q >/dev/null
+cmp <(sed 's/"seconds":[^,]*,//' "$work/es2/metrics.jsonl" | wc -l) <(echo $(( $(num "$work/es2/summary.json" last_epoch) + 1 ))) >/dev/null \
+  || fail "a resumed stopped run trained again"
+grep -q '"stopped_early":true' "$work/es2/summary.json" || fail "resumed run: stopped_early"
+expect_exit 2 "patience" "$fl" train --shards "$work/shards" --patience 0 --out "$work/x"
+"$fl" train --shards "$work/shards" --patience off --print-config | grep -q '^patience: off$' || fail "patience off"
+
 # Bad input: clear errors, non-zero exits.
 expect_exit 2 "required" "$fl" train --out "$work/x"
 expect_exit 2 "both 0" "$fl" train --shards "$work/shards" --samplers 1 --out "$work/x"

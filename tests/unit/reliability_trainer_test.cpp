@@ -413,7 +413,7 @@ TEST(ConfigReliability, GivenZeroIsNotUnset) {
   EXPECT_TRUE(c.given("weight-decay"));
   resolve_task_defaults(c);
   EXPECT_EQ(*c.weight_decay, 0.0);  // not the node-classification default 5e-4
-  EXPECT_EQ(*c.epochs, 50);
+  EXPECT_EQ(*c.epochs, 200);
   EXPECT_EQ(*c.hidden, 256);
   TrainConfig f;
   set_config_value(f, "task", "forecast");
@@ -426,7 +426,7 @@ TEST(ConfigReliability, GivenZeroIsNotUnset) {
   put_bytes(scratch_dir() + "/back.yaml", config_to_yaml(c));
   read_config_file(scratch_dir() + "/back.yaml", back);
   EXPECT_EQ(*back.weight_decay, 0.0);
-  EXPECT_EQ(*back.epochs, 50);
+  EXPECT_EQ(*back.epochs, 200);
 }
 
 // An invalid enum value in a config file names the file and line (10c), including a model of
@@ -623,4 +623,37 @@ TEST(ConfigReliability, EvalModeAndMemoryBudget) {
   set_config_value(f, "eval", "full");
   resolve_task_defaults(f);
   EXPECT_THROW(validate_config(f), std::invalid_argument);
+}
+
+// --patience: an epoch count from 1, or off; 0 is an error (not "unset", not "off"); the
+// task defaults (50, forecast off) and the YAML round trip; the stopping rule.
+TEST(ConfigReliability, PatienceIsRangeCheckedAndRoundTrips) {
+  TrainConfig c;
+  EXPECT_THROW(set_config_value(c, "patience", "0"), std::invalid_argument);
+  EXPECT_THROW(set_config_value(c, "patience", "-1"), std::invalid_argument);
+  EXPECT_THROW(set_config_value(c, "patience", "never"), std::invalid_argument);
+  EXPECT_FALSE(c.patience.has_value());
+  resolve_task_defaults(c);
+  EXPECT_EQ(*c.patience, 50);
+  EXPECT_EQ(*c.epochs, 200);
+  TrainConfig f;
+  set_config_value(f, "task", "forecast");
+  resolve_task_defaults(f);
+  EXPECT_EQ(*f.patience, TrainConfig::kPatienceOff);
+  for (const std::string v : {"off", "1", "7"}) {
+    TrainConfig g;
+    set_config_value(g, "patience", v);
+    resolve_task_defaults(g);
+    TrainConfig back;
+    put_bytes(scratch_dir() + "/patience.yaml", config_to_yaml(g));
+    read_config_file(scratch_dir() + "/patience.yaml", back);
+    EXPECT_EQ(*back.patience, *g.patience) << v;
+  }
+  // Stop once `patience` epochs after the best brought nothing better; never when off or
+  // before any best.
+  EXPECT_FALSE(patience_exhausted(3, 12, 10));
+  EXPECT_TRUE(patience_exhausted(3, 13, 10));
+  EXPECT_FALSE(patience_exhausted(1, 5, -1));
+  EXPECT_TRUE(patience_exhausted(1, 6, 5));
+  EXPECT_FALSE(patience_exhausted(TrainConfig::kPatienceOff, 1000, 0));
 }

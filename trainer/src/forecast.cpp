@@ -298,7 +298,16 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
   std::uint64_t total_steps = 0;
   ForecastMetrics last_persist;
   std::vector<double> step_seconds;  // every training step of this session
+  std::int64_t stopped_after = -1;  // early stop: the last epoch trained
   for (std::uint32_t epoch = first_epoch; epoch < static_cast<std::uint32_t>(*cfg.epochs); ++epoch) {
+    // Early stopping (--patience): every rank sees the same all-reduced validation MAE.
+    if (patience_exhausted(*cfg.patience, static_cast<std::int64_t>(epoch) - 1, best_epoch)) {
+      stopped_after = static_cast<std::int64_t>(epoch) - 1;
+      if (rank == 0 && log >= LogLevel::Info)
+        std::printf("early stop after epoch %lld: no better validation MAE in %d epochs (best: epoch %lld)\n",
+                    static_cast<long long>(stopped_after), *cfg.patience, static_cast<long long>(best_epoch));
+      break;
+    }
     const auto t_epoch = Clock::now();
     torch::manual_seed(splitmix64(cfg.seed * 0x9e3779b97f4a7c15ULL + epoch));  // scheduled-sampling coins
     model->train();
@@ -428,6 +437,9 @@ static int run_forecast_ranks(const TrainConfig& cfg, MpiSession& mpi, const Run
     j.field("best_valid_mae", best_epoch < 0 ? std::nan("") : best_valid)
         .field("best_epoch", best_epoch < 0 ? std::nan("") : static_cast<double>(best_epoch))  // null: none
         .field("epochs", static_cast<std::int64_t>(*cfg.epochs))
+        .field("patience", static_cast<std::int64_t>(*cfg.patience))  // -1: off
+        .field("stopped_early", stopped_after >= 0)
+        .field("last_epoch", stopped_after >= 0 ? stopped_after : static_cast<std::int64_t>(*cfg.epochs) - 1)
         .field("ranks", static_cast<std::uint64_t>(P))
         .field("seconds", since(t_start))
         .field("seconds_per_step", total_steps ? total_step_s / static_cast<double>(total_steps) : 0.0)

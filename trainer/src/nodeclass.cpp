@@ -201,6 +201,7 @@ struct TrainerResult {
   Checkpoint best;
   double final_test = std::nan("");  // NaN: never evaluated, or no labelled test node
   int epochs_run = 0;
+  std::int64_t stopped_after = -1;  // early stop: the last epoch trained (-1: ran every epoch)
   EpochStats time_totals;
   TrafficCounters counters;
 };
@@ -369,6 +370,17 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
   std::uint64_t steps_done = 0;
   namespace F = torch::nn::functional;
   for (std::uint32_t epoch = first_epoch; epoch < epochs; ++epoch) {
+    // Early stopping, checked before each epoch (so a resumed run that had stopped stops
+    // again at once): every trainer sees the same all-reduced validation figures, so all
+    // stop at the same epoch. The batches already sent for this epoch are drained.
+    if (patience_exhausted(*cfg.patience, static_cast<std::int64_t>(epoch) - 1, res.best.best_epoch)) {
+      res.stopped_after = static_cast<std::int64_t>(epoch) - 1;
+      source->stop();
+      if (leader && log >= LogLevel::Info)
+        std::printf("early stop after epoch %lld: no better validation accuracy in %d epochs (best: epoch %lld)\n",
+                    static_cast<long long>(res.stopped_after), *cfg.patience, static_cast<long long>(res.best.best_epoch));
+      break;
+    }
     const auto t_epoch = Clock::now();
     // Dropout masks are keyed by (seed, epoch, global batch, node) (NodeKeyedDropout): the
     // same for any trainer count, and a resumed run continues exactly. What still draws from
@@ -670,6 +682,9 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
         .field("final_test_accuracy", res.final_test)
         .field("epochs", static_cast<std::int64_t>(*cfg.epochs))
         .field("epochs_run_this_session", res.epochs_run)
+        .field("patience", static_cast<std::int64_t>(*cfg.patience))  // -1: off
+        .field("stopped_early", res.stopped_after >= 0)
+        .field("last_epoch", res.stopped_after >= 0 ? res.stopped_after : static_cast<std::int64_t>(*cfg.epochs) - 1)
         .field("seconds", res.seconds)
         .field("peak_rss_bytes", static_cast<std::uint64_t>(peak_rss))  // the largest of any rank
         .field("wait_seconds", res.time_totals.wait_s)

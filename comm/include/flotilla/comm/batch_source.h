@@ -73,6 +73,10 @@ class BatchSource {
   // then (if evaluate) valid and test batches.
   virtual ReadyBatch next(const BatchId& id) = 0;
   virtual TrafficCounters counters() const = 0;
+  // Early stop: no more batches will be asked for although the schedule has more. Remote:
+  // tells the home sampler and drains the batches (and their feature rows) already in
+  // flight, so no message is left unreceived; no-op co-located. Call finish() after it.
+  virtual void stop() {}
   // Tells the servers this trainer is finished (remote); no-op co-located.
   virtual void finish() {}
   // Co-located: the shards this process holds (every part, topology, features, labels), for

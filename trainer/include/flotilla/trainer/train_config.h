@@ -29,7 +29,11 @@ struct TrainConfig {
   // Task-dependent: empty until given, then resolve_task_defaults fills the task's default.
   std::optional<std::uint64_t> batch_size;  // global: all trainers together (default 1024, forecast 64)
   std::uint64_t eval_batch_size = 4096;
-  std::optional<int> epochs;                // default 50, forecast 10
+  std::optional<int> epochs;                // default 200, forecast 10
+  // Early stopping: training ends once this many epochs in a row brought no better validation
+  // figure (accuracy; forecast: MAE); kPatienceOff = never. Default 50, forecast off.
+  std::optional<int> patience;
+  static constexpr int kPatienceOff = -1;
   std::optional<double> lr;                 // default 0.01 (sgc 0.2), forecast 0.01 (DCRNN's base_lr)
   std::optional<double> weight_decay;       // default 5e-4 (sgc 0), forecast 0
   std::optional<std::int64_t> hidden;       // default 256, forecast 64
@@ -123,6 +127,12 @@ void read_config_file(const std::string& path, TrainConfig& cfg);
 
 // YAML text of every key (parsable by read_config_file).
 std::string config_to_yaml(const TrainConfig& cfg);
+
+// Early stopping: true when `patience` epochs in a row after the best one brought nothing
+// better (last_epoch - best_epoch >= patience). Never with kPatienceOff or before any best.
+inline bool patience_exhausted(int patience, std::int64_t last_epoch, std::int64_t best_epoch) {
+  return patience != TrainConfig::kPatienceOff && best_epoch >= 0 && last_epoch - best_epoch >= patience;
+}
 
 // Fills the task-dependent settings not given (model, batch size, epochs, lr, weight decay,
 // hidden width) with the task's defaults.
