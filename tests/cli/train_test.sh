@@ -65,6 +65,12 @@ mpi 4 "$fl" train "${small[@]}" --epochs 1 --samplers 1 --loaders 1 --out "$work
 mpi 4 "$fl" train --resume "$work/resumed" --epochs 2 -q >/dev/null
 "$diff_tool" "$work/dist/checkpoint.pt" "$work/resumed/checkpoint.pt" 0 || fail "resumed run differs"
 [ "$(wc -l < "$work/resumed/metrics.jsonl")" = 2 ] || fail "resumed metrics.jsonl should have 2 lines"
+# --eval auto is decided once: a resumed run keeps the mode of its first epochs even where
+# the new budget would choose the other (full eval at 4G, sampled at --memory-budget 0).
+grep -q '"eval_mode":"full"' "$work/resumed/metrics.jsonl" || fail "auto should pick full eval on Cora"
+mpi 4 "$fl" train --resume "$work/resumed" --epochs 3 --memory-budget 0 -q >/dev/null
+[ "$(grep -c '"eval_mode":"full"' "$work/resumed/metrics.jsonl")" = 3 ] || { cat "$work/resumed/metrics.jsonl"; fail "resume re-decided --eval auto"; }
+grep -q '"eval_mode":"full"' "$work/resumed/summary.json" || fail "resumed summary eval_mode"
 
 # Dry run: the role plan, no training.
 mpi 6 "$fl" train --shards "$work/shards" --samplers 2 --loaders 1 --dry-run > "$work/plan.txt"

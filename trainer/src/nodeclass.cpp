@@ -162,6 +162,20 @@ FullBatch make_full_batch(const ShardStore& store, int layers, const std::string
 // --block-size is the same, so its figures equal the run's.
 constexpr std::uint64_t kEvalBlockNodes = 4096;
 
+// The eval_mode of the last epoch in a run's metrics.jsonl; "auto" when none is recorded.
+std::string recorded_eval_mode(const std::string& metrics_path) {
+  std::ifstream in(metrics_path);
+  std::string line, mode = "auto";
+  const std::string key = "\"eval_mode\":\"";
+  while (std::getline(in, line)) {
+    const auto at = line.find(key);
+    if (at == std::string::npos) continue;
+    const auto end = line.find('"', at + key.size());
+    if (end != std::string::npos) mode = line.substr(at + key.size(), end - at - key.size());
+  }
+  return mode == "full" || mode == "sampled" || mode == "none" ? mode : "auto";
+}
+
 // eval_mode: the resolved --eval (full, sampled or none): sampled batches only for "sampled".
 BatchPlan make_batch_plan(const TrainConfig& cfg, const RolePlan& roles, int rank, const std::string& eval_mode) {
   BatchPlan p;
@@ -568,6 +582,9 @@ int run_training(const TrainConfig& cfg, MpiSession& mpi, const RunInfo& run_inf
     if (cfg.full_batch && world.size() > 1)
       throw UsageError("--full-batch trains in one process: run it without mpirun (or with -np 1)");
     if (cfg.full_batch && eval_mode == "auto") eval_mode = "full";  // the whole graph is in memory anyway
+    // A resumed run keeps the mode its epochs so far were evaluated with (the best epoch is
+    // chosen among figures of one kind), even if the budget or the layout changed.
+    if (rank == 0 && eval_mode == "auto" && !cfg.resume.empty()) eval_mode = recorded_eval_mode(cfg.out + "/metrics.jsonl");
     if (rank == 0 && eval_mode == "auto") {
       GnnConfig g;
       g.model = cfg.model;
