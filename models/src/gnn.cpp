@@ -38,6 +38,17 @@ torch::Tensor scatter_sum(const torch::Tensor& rows, const torch::Tensor& dst, s
   return torch::zeros(shape, rows.options()).index_add(0, dst, rows);
 }
 
+// Sum over each destination's in-edges and its self edge of the (already normalised) source
+// rows hs; on a sampled block with dst_sample_scale, the sampled neighbours' part scaled up
+// to estimate the whole neighbourhood.
+torch::Tensor sum_messages(const BlockTensors& b, const EdgesWithSelf& e, const torch::Tensor& hs) {
+  if (!b.dst_sample_scale.defined()) return scatter_sum(hs.index_select(0, e.src), e.dst, b.num_dst);
+  if (b.dst_sample_scale.numel() != b.num_dst)
+    throw std::invalid_argument("GnnModel: dst_sample_scale needs num_dst entries");
+  const auto neigh = scatter_sum(hs.index_select(0, b.src), b.dst, b.num_dst);
+  return neigh * b.dst_sample_scale.to(hs.scalar_type()).unsqueeze(1) + hs.narrow(0, 0, b.num_dst);
+}
+
 // ---------------------------------------------------------------- GraphSAGE (mean)
 
 class SageLayer : public torch::nn::Module {
@@ -92,7 +103,7 @@ class GcnLayer : public torch::nn::Module {
     // scale, so no per-edge multiply is needed. Transform first when it narrows the rows.
     auto hs = in_ > out_ ? h.matmul(weight_) : h;
     hs = hs * deg_out.rsqrt().unsqueeze(1);
-    auto agg = scatter_sum(hs.index_select(0, e.src), e.dst, b.num_dst) * deg_in.rsqrt().unsqueeze(1);
+    auto agg = sum_messages(b, e, hs) * deg_in.rsqrt().unsqueeze(1);
     if (in_ <= out_) agg = agg.matmul(weight_);
     return agg + bias_;
   }
@@ -160,7 +171,7 @@ torch::Tensor gcn_propagate(const BlockTensors& b, const torch::Tensor& h) {
     deg_in = scatter_sum(ones, e.dst, b.num_dst);
   }
   const auto hs = h * deg_out.rsqrt().unsqueeze(1);
-  return scatter_sum(hs.index_select(0, e.src), e.dst, b.num_dst) * deg_in.rsqrt().unsqueeze(1);
+  return sum_messages(b, e, hs) * deg_in.rsqrt().unsqueeze(1);
 }
 
 // SGC (Wu et al. 2019): logits = S^K X W + b, K = num_layers propagation hops over the

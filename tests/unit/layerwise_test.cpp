@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "flotilla/models/gnn.h"
@@ -222,6 +223,106 @@ TEST(Layerwise, ActivationTableOnDiskGathersRows) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/t.f32"));
   EXPECT_THROW(ActivationTable::on_disk(dir + "/no/such/folder/t.f32", 1, 1, true), std::runtime_error);
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace flotilla
+
+namespace flotilla {
+namespace {
+
+// A sampled mini-batch as the trainer builds it (nodes: seeds first, each layer's sources a
+// prefix of the next; destination-major edges), taking `keep` of each destination's
+// neighbours (all when keep is 0), with the full-graph degrees and sampling scale of
+// gcn_degrees. Block 0 is the input layer.
+struct SampledBatch {
+  std::vector<VertexId> nodes;
+  std::vector<BlockTensors> blocks;
+};
+SampledBatch sampled_batch(const InferenceGraph& g, const GcnDegrees& deg, std::vector<VertexId> seeds, int layers,
+                           std::uint64_t keep) {
+  SampledBatch sb;
+  sb.nodes = seeds;
+  std::vector<BlockTensors> top_down;
+  std::uint64_t num_dst = seeds.size();
+  for (int l = 0; l < layers; ++l) {
+    std::map<VertexId, std::int64_t> pos;
+    for (std::size_t i = 0; i < sb.nodes.size(); ++i) pos[sb.nodes[i]] = static_cast<std::int64_t>(i);
+    std::vector<std::int64_t> s, d;
+    std::vector<float> scale;
+    for (std::uint64_t v = 0; v < num_dst; ++v) {
+      const VertexId node = sb.nodes[v];
+      const std::uint64_t dv = g.degree(node), take = keep == 0 ? dv : std::min(keep, dv);
+      for (std::uint64_t i = 0; i < take; ++i) {
+        const VertexId u = g.neighbors(node)[i];
+        if (!pos.count(u)) {
+          pos[u] = static_cast<std::int64_t>(sb.nodes.size());
+          sb.nodes.push_back(u);
+        }
+        s.push_back(pos[u]);
+        d.push_back(static_cast<std::int64_t>(v));
+      }
+      scale.push_back(take ? static_cast<float>(dv) / static_cast<float>(take) : 1.0f);
+    }
+    BlockTensors b;
+    b.src = torch::tensor(s, torch::kLong);
+    b.dst = torch::tensor(d, torch::kLong);
+    b.num_src = static_cast<std::int64_t>(sb.nodes.size());
+    b.num_dst = static_cast<std::int64_t>(num_dst);
+    std::vector<float> sd, dd;
+    for (std::int64_t i = 0; i < b.num_src; ++i) sd.push_back(deg.out[sb.nodes[static_cast<std::size_t>(i)]]);
+    for (std::int64_t i = 0; i < b.num_dst; ++i) dd.push_back(deg.in[sb.nodes[static_cast<std::size_t>(i)]]);
+    b.src_degree = torch::tensor(sd);
+    b.dst_degree = torch::tensor(dd);
+    b.dst_sample_scale = torch::tensor(scale);
+    top_down.push_back(b);
+    num_dst = sb.nodes.size();
+  }
+  sb.blocks.assign(top_down.rbegin(), top_down.rend());
+  return sb;
+}
+
+torch::Tensor rows_of(const TestGraph& g, const std::vector<VertexId>& nodes) {
+  std::vector<std::int64_t> ids(nodes.begin(), nodes.end());
+  return g.x().index_select(0, torch::tensor(ids, torch::kLong));
+}
+
+// gcn and sgc trained on sampled blocks compute the full-graph operator of evaluation: with
+// every neighbour sampled, the mini-batch logits of the seeds equal the whole-graph forward's
+// (a block's own edge counts would not: a source seen by one destination counts 1, not its
+// degree); with some neighbours left out, the sampled sum is scaled to the full degree.
+TEST(Layerwise, SampledGcnAndSgcBlocksUseFullGraphDegrees) {
+  const TestGraph g(60, 5, 11);
+  const GcnDegrees deg = gcn_degrees(g);
+  const std::vector<VertexId> seeds = {2, 7, 30, 41, 0, 1};
+  for (const std::string name : {"gcn", "sgc"}) {
+    auto m = model_of(name, 2, 5, 3);
+    m->eval();
+    torch::NoGradGuard ng;
+    const torch::Tensor full = full_batch(*m, g, g.x());
+    std::vector<std::int64_t> ids(seeds.begin(), seeds.end());
+    const torch::Tensor want = full.index_select(0, torch::tensor(ids, torch::kLong));
+    SampledBatch all = sampled_batch(g, deg, seeds, 2, 0);
+    EXPECT_TRUE(torch::allclose(m->forward(all.blocks, rows_of(g, all.nodes)), want, 1e-5, 1e-6)) << name;
+    // Without the degrees (the block's own counts), the result is another operator.
+    for (auto& b : all.blocks) b.src_degree = b.dst_degree = b.dst_sample_scale = torch::Tensor();
+    EXPECT_FALSE(torch::allclose(m->forward(all.blocks, rows_of(g, all.nodes)), want, 1e-3, 1e-4)) << name;
+  }
+  // One gcn propagation by hand where seed 2 keeps 1 of its neighbours: the sampled
+  // neighbour's message counts degree(2) times.
+  auto m = model_of("sgc", 1, 5, 3);
+  m->eval();
+  torch::NoGradGuard ng;
+  ASSERT_GE(g.degree(2), 2u);
+  SampledBatch one = sampled_batch(g, deg, {2}, 1, 1);
+  const torch::Tensor x = rows_of(g, one.nodes);
+  const VertexId u = g.neighbors(2)[0];
+  const torch::Tensor prop = (x[0] / std::sqrt(deg.out[2]) + static_cast<double>(g.degree(2)) * x[1] / std::sqrt(deg.out[u])) /
+                             std::sqrt(deg.in[2]);
+  // sgc: one linear map of the propagated row (the map first, then the hop: the same).
+  const BlockTensors alone{torch::empty({0}, torch::kLong), torch::empty({0}, torch::kLong), 1, 1, torch::ones({1}), torch::ones({1}), {}};
+  const torch::Tensor linear = m->forward({alone}, prop.unsqueeze(0));
+  EXPECT_TRUE(torch::allclose(m->forward(one.blocks, x), linear, 1e-5, 1e-6));
 }
 
 }  // namespace

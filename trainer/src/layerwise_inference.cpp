@@ -283,6 +283,26 @@ class LocalRowTransport : public LayerRowTransport {
 
 }  // namespace
 
+GcnDegrees gcn_degrees(std::uint64_t n, const std::function<std::uint64_t(VertexId)>& degree,
+                       const std::function<const VertexId*(VertexId)>& neighbors) {
+  GcnDegrees d;
+  d.out.assign(n, 1.0f);
+  d.in.assign(n, 1.0f);
+  for (VertexId v = 0; v < n; ++v) {
+    const std::uint64_t dv = degree(v);
+    d.in[v] += static_cast<float>(dv);
+    const VertexId* nb = neighbors(v);
+    for (std::uint64_t i = 0; i < dv; ++i)
+      if (nb[i] < n) d.out[nb[i]] += 1.0f;
+  }
+  return d;
+}
+
+GcnDegrees gcn_degrees(const InferenceGraph& g) {
+  return gcn_degrees(
+      g.num_nodes(), [&g](VertexId v) { return g.degree(v); }, [&g](VertexId v) { return g.neighbors(v); });
+}
+
 LayerwiseResult run_layerwise_inference(GnnModel& model, const InferenceGraph& graph, const Communicator* ranks,
                                         const LayerwiseOptions& opt) {
   const GnnConfig& cfg = model.config();
@@ -321,14 +341,7 @@ LayerwiseResult run_layerwise_inference(GnnModel& model, const InferenceGraph& g
   // gcn and sgc normalise by full-graph degrees: out-degree (how many nodes list v as a neighbour)
   // and in-degree, each + 1 for the self edge.
   std::vector<float> out_degree;
-  if (cfg.model == "gcn" || cfg.model == "sgc") {
-    out_degree.assign(n, 1.0f);
-    for (VertexId v = 0; v < n; ++v) {
-      const VertexId* nb = graph.neighbors(v);
-      for (std::uint64_t i = 0, d = graph.degree(v); i < d; ++i)
-        if (nb[i] < n) out_degree[nb[i]] += 1.0f;
-    }
-  }
+  if (cfg.model == "gcn" || cfg.model == "sgc") out_degree = gcn_degrees(graph).out;
 
   const bool was_training = model.is_training();
   model.eval();

@@ -40,7 +40,12 @@ struct EpochStats {
   double wait_s = 0, compute_s = 0, allreduce_s = 0;
 };
 
-std::vector<BlockTensors> to_block_tensors(const MiniBatch& mb, const torch::Device& device) {
+// `degrees` (gcn and sgc): the full graph's, so that a sampled block is normalised as the
+// full graph is in evaluation (layer-wise inference), each destination's sampled neighbours
+// scaled up to its whole neighbourhood. Without them the block's own edge counts would
+// normalise: a source seen by one destination of the batch would count as degree 1.
+std::vector<BlockTensors> to_block_tensors(const MiniBatch& mb, const torch::Device& device,
+                                           const GcnDegrees* degrees = nullptr) {
   std::vector<BlockTensors> out;
   for (const Block& b : mb.blocks) {
     const std::int64_t e = static_cast<std::int64_t>(b.indices.size());
@@ -52,7 +57,25 @@ std::vector<BlockTensors> to_block_tensors(const MiniBatch& mb, const torch::Dev
         s[i] = b.indices[i];
         d[i] = v;
       }
-    out.push_back(BlockTensors{src.to(device), dst.to(device), b.num_src, b.num_dst, {}, {}});
+    BlockTensors bt{src.to(device), dst.to(device), b.num_src, b.num_dst, {}, {}, {}};
+    if (degrees) {
+      // Sources and destinations are prefixes of the batch's node list.
+      torch::Tensor sd = torch::empty({b.num_src}, torch::kFloat32), dd = torch::empty({b.num_dst}, torch::kFloat32);
+      torch::Tensor scale = torch::empty({b.num_dst}, torch::kFloat32);
+      float* sdp = sd.data_ptr<float>();
+      float* ddp = dd.data_ptr<float>();
+      float* sc = scale.data_ptr<float>();
+      for (std::uint32_t i = 0; i < b.num_src; ++i) sdp[i] = degrees->out[mb.nodes[i]];
+      for (std::uint32_t v = 0; v < b.num_dst; ++v) {
+        ddp[v] = degrees->in[mb.nodes[v]];
+        const std::uint32_t sampled = b.offsets[v + 1] - b.offsets[v];
+        sc[v] = sampled ? (ddp[v] - 1.0f) / static_cast<float>(sampled) : 1.0f;
+      }
+      bt.src_degree = sd.to(device);
+      bt.dst_degree = dd.to(device);
+      bt.dst_sample_scale = scale.to(device);
+    }
+    out.push_back(std::move(bt));
   }
   return out;
 }
@@ -361,6 +384,22 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
     }
     full_eval = std::make_unique<FullGraphEvaluator>(cfg, *store, device_name);
   }
+  // gcn and sgc: full-graph degrees for the sampled blocks (co-located: from the shards held;
+  // remote: from the topology of every shard, loaded here for it when full evaluation did not).
+  std::unique_ptr<GcnDegrees> gcn_deg;
+  if ((cfg.model == "gcn" || cfg.model == "sgc") && !cfg.full_batch) {
+    const ShardStore* store = source->shard_store() ? source->shard_store() : own_store.get();
+    std::unique_ptr<ShardStore> topology;
+    if (!store) {
+      std::vector<std::uint32_t> parts(read_shard_set_info(cfg.shards).num_parts);
+      for (std::uint32_t p = 0; p < parts.size(); ++p) parts[p] = p;
+      topology = std::make_unique<ShardStore>(cfg.shards, parts, ShardLoadOptions{true, false, false});
+      store = topology.get();
+    }
+    gcn_deg = std::make_unique<GcnDegrees>(gcn_degrees(
+        store->info().num_nodes, [store](VertexId v) { return store->degree(v); },
+        [store](VertexId v) { return store->neighbors(v); }));
+  }
   std::unique_ptr<FullBatch> full_batch;
   if (cfg.full_batch) {
     const ShardStore* store = source->shard_store();
@@ -429,7 +468,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
       t0 = Clock::now();
       opt.zero_grad();
       if (rb.batch.num_seeds > 0) {
-        const auto blocks = to_block_tensors(rb.batch, device);
+        const auto blocks = to_block_tensors(rb.batch, device, gcn_deg.get());
         torch::Tensor x = input_features(rb, info.feature_dim, cfg.feature_norm, device);
         torch::Tensor y = torch::from_blob(rb.labels.data(), {static_cast<std::int64_t>(rb.labels.size())}, torch::kLong)
                               .to(device);
@@ -475,7 +514,7 @@ TrainerResult run_trainer(const TrainConfig& cfg, const RolePlan& roles, int ran
           st.wait_s += since(t0);
           t0 = Clock::now();
           if (rb.batch.num_seeds == 0) continue;
-          const auto blocks = to_block_tensors(rb.batch, device);
+          const auto blocks = to_block_tensors(rb.batch, device, gcn_deg.get());
           torch::Tensor x = input_features(rb, info.feature_dim, cfg.feature_norm, device);
           torch::Tensor y = torch::from_blob(rb.labels.data(), {static_cast<std::int64_t>(rb.labels.size())}, torch::kLong)
                                 .to(device);

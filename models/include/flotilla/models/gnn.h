@@ -71,6 +71,10 @@ struct BlockTensors {
   // [num_dst] degrees to normalise by, self edge included (full-graph out-degree + 1 of each
   // source, in-degree + 1 of each destination). Undefined: counted on this block's edges.
   torch::Tensor src_degree, dst_degree;
+  // Optional, with the degrees above on a sampled block: float [num_dst], full-graph degree /
+  // sampled neighbours of each destination. The sampled neighbours' sum is scaled by it, so
+  // it estimates the full neighbourhood's without bias (the self edge is never sampled).
+  torch::Tensor dst_sample_scale;
 };
 
 // Dropout masks keyed by node instead of drawn from LibTorch's generator: the mask of the row

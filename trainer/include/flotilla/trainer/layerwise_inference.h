@@ -44,6 +44,17 @@ class ShardStore;
 // A view of a ShardStore holding every part with topology and features (not owned).
 std::unique_ptr<InferenceGraph> shard_store_graph(const ShardStore& store);
 
+// The degrees gcn and sgc normalise by on the full graph, each + 1 for the self edge: out[v]
+// = how many nodes list v as a neighbour + 1 (v as a message source), in[v] = degree(v) + 1
+// (v as a destination). Layer-wise inference and sampled training use the same arrays, so a
+// model is trained with the operator it is evaluated with.
+struct GcnDegrees {
+  std::vector<float> out, in;
+};
+GcnDegrees gcn_degrees(std::uint64_t n, const std::function<std::uint64_t(VertexId)>& degree,
+                       const std::function<const VertexId*(VertexId)>& neighbors);
+GcnDegrees gcn_degrees(const InferenceGraph& g);
+
 // n rows x width float32 activations, in memory or in a file (float32, row-major, no header).
 // Move-only; a file-backed table removes its file when destroyed if it created it.
 class ActivationTable {
