@@ -2,6 +2,8 @@
 // ("Semi-external multilevel engine") for the algorithm and its memory formula.
 #include "semi_external.h"
 
+#include "huge_pages.h"
+
 #include <fcntl.h>
 #include <malloc.h>
 #include <sys/resource.h>
@@ -18,6 +20,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "flotilla/datasets/random.h"
 #include "multilevel.h"
@@ -130,13 +133,18 @@ void read_block(const LevelGraph& g, std::size_t b, BlockBuf& out) {
   out.begin = blk.begin;
   out.end = blk.end;
   // Growing a vector keeps the old array while the new one is zero-filled: free first.
-  if (blk.entries > out.adj.capacity()) {
-    std::vector<std::uint32_t>().swap(out.adj);
-    std::vector<std::uint32_t>().swap(out.ew);
-  }
-  out.deg.resize(nv);
-  out.adj.resize(blk.entries);
-  out.ew.resize(blk.entries);
+  // Vertices are visited in random order: huge pages (huge_pages.h) for the arrays.
+  auto grow = [](auto& v, std::size_t n) {
+    if (n > v.capacity()) {
+      std::remove_reference_t<decltype(v)>().swap(v);
+      v.reserve(n);
+      advise_huge_pages(v.data(), n * sizeof(v[0]));
+    }
+    v.resize(n);
+  };
+  grow(out.adj, blk.entries);
+  grow(out.ew, blk.entries);
+  grow(out.deg, nv);
   std::uint64_t off = blk.offset;
   g.file->read_at(off, out.deg.data(), nv * 4ull);
   off += nv * 4ull;
@@ -148,7 +156,7 @@ void read_block(const LevelGraph& g, std::size_t b, BlockBuf& out) {
     g.file->read_at(off, out.ew.data(), blk.entries * blk.weight_bytes);
     widen_weights(out.ew.data(), blk.entries, blk.weight_bytes);
   }
-  out.xadj.resize(nv + 1);
+  grow(out.xadj, nv + 1);
   out.xadj[0] = 0;
   for (std::uint32_t i = 0; i < nv; ++i) out.xadj[i + 1] = out.xadj[i] + out.deg[i];
 }
@@ -191,8 +199,8 @@ class BlockBuilder {
     g.n = n;
     g.ncon = ncon;
     g.vw = std::move(vw);
-    g.deg.assign(n, 0);
-    if (mark.size() < n) mark.assign(n, ~std::uint32_t{0});
+    assign_huge(g.deg, n, 0u);
+    if (mark.size() < n) assign_huge(mark, n, ~std::uint32_t{0});
     std::vector<Entry> entries;
     std::vector<std::uint32_t> deg, adj, ew;
     std::vector<EdgeIndex> pos;
@@ -490,7 +498,7 @@ class Engine {
     levels_.back().file.reset();
     // Project and refine level by level.
     for (std::size_t l = levels_.size() - 1; l-- > 0;) {
-      std::vector<PartId> fine(levels_[l].n);
+      std::vector<PartId> fine = huge_vector<PartId>(levels_[l].n);
       const auto& map = maps_[l];
       for (std::uint64_t v = 0; v < levels_[l].n; ++v) fine[v] = cur[map[v]];
       std::vector<std::uint32_t>().swap(maps_[l]);
@@ -645,11 +653,11 @@ class Engine {
   // isolated vertices are grouped, so that power-law graphs (many leaves around hubs) and
   // graphs with many isolated vertices still shrink.
   std::vector<std::uint32_t> cluster_level(const LevelGraph& g, const std::vector<std::uint64_t>& max_w) {
-    std::vector<std::uint32_t> cluster(g.n);
+    std::vector<std::uint32_t> cluster = huge_vector<std::uint32_t>(g.n);
     std::iota(cluster.begin(), cluster.end(), 0u);
     const std::uint32_t nc = g.ncon;
     // Cluster weights per constraint (n x ncon): bounded by max_w or one vertex's weight.
-    std::vector<std::uint32_t> cw(g.n * nc);
+    std::vector<std::uint32_t> cw = huge_vector<std::uint32_t>(g.n * nc);
     for (std::uint64_t v = 0; v < g.n; ++v)
       for (std::uint32_t c = 0; c < nc; ++c) cw[v * nc + c] = g.weight(static_cast<VertexId>(v), c);
     auto fits = [&](std::uint32_t cl, VertexId u) {
@@ -664,7 +672,7 @@ class Engine {
       }
     };
     constexpr std::uint32_t kNone = ~std::uint32_t{0};
-    std::vector<std::uint32_t> fav(g.n, kNone);  // the cluster a vertex would join without the limit
+    std::vector<std::uint32_t> fav = huge_vector<std::uint32_t>(g.n, kNone);  // the cluster a vertex would join without the limit
     const std::uint64_t level = levels_.size();
     // A level within the budget is one block: its extra rounds cost little.
     const int rounds = g.blocks.size() > 1 ? p_.cluster_rounds : std::max(p_.cluster_rounds, p_.cluster_rounds_in_budget);
@@ -715,7 +723,7 @@ class Engine {
     }
     // Two-hop: singletons by their favourite cluster (leader[c] = the open group for c), and
     // isolated vertices in one running group.
-    std::vector<std::uint32_t> open(g.n, kNone);
+    std::vector<std::uint32_t> open = huge_vector<std::uint32_t>(g.n, kNone);
     std::uint32_t isolated_group = kNone;
     for (std::uint64_t v = 0; v < g.n; ++v) {
       if (cluster[v] != v) continue;
@@ -741,7 +749,7 @@ class Engine {
   // Renumbers the clusters (in order of their ids) and writes the cluster graph. `cluster`
   // becomes the fine -> coarse map.
   LevelGraph contract(const LevelGraph& g, std::vector<std::uint32_t>& cluster, std::uint64_t* clusters) {
-    std::vector<std::uint32_t> id(g.n, ~std::uint32_t{0});
+    std::vector<std::uint32_t> id = huge_vector<std::uint32_t>(g.n, ~std::uint32_t{0});
     std::uint32_t nc = 0;
     for (std::uint64_t v = 0; v < g.n; ++v) {
       const std::uint32_t c = cluster[v];
