@@ -54,7 +54,7 @@ int cmd_train(int argc, char** argv) {
       ("epochs", "epochs at most, at least 1 (default 200; forecast 10, DCRNN's METR-LA config uses 100); with "
        "--resume the total to reach", cxxopts::value<std::string>())
       ("patience", "early stopping: end training after N epochs in a row without a better validation accuracy "
-       "(forecast: MAE); N >= 1 or off (default 50; forecast off)", cxxopts::value<std::string>())
+       "(forecast: MAE); N >= 1 or off (default 100; forecast off)", cxxopts::value<std::string>())
       ("lr", "Adam learning rate (default 0.01, sgc 0.2; forecast 0.01)", cxxopts::value<std::string>())
       ("weight-decay", "Adam weight decay (default 5e-4, sgc 0; forecast 0)", cxxopts::value<std::string>())
       ("hidden", "hidden width (default 256; forecast 64)", cxxopts::value<std::string>())

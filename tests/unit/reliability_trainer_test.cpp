@@ -634,7 +634,7 @@ TEST(ConfigReliability, PatienceIsRangeCheckedAndRoundTrips) {
   EXPECT_THROW(set_config_value(c, "patience", "never"), std::invalid_argument);
   EXPECT_FALSE(c.patience.has_value());
   resolve_task_defaults(c);
-  EXPECT_EQ(*c.patience, 50);
+  EXPECT_EQ(*c.patience, 100);
   EXPECT_EQ(*c.epochs, 200);
   TrainConfig f;
   set_config_value(f, "task", "forecast");

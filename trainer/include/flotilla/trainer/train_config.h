@@ -31,7 +31,7 @@ struct TrainConfig {
   std::uint64_t eval_batch_size = 4096;
   std::optional<int> epochs;                // default 200, forecast 10
   // Early stopping: training ends once this many epochs in a row brought no better validation
-  // figure (accuracy; forecast: MAE); kPatienceOff = never. Default 50, forecast off.
+  // figure (accuracy; forecast: MAE); kPatienceOff = never. Default 100, forecast off.
   std::optional<int> patience;
   static constexpr int kPatienceOff = -1;
   std::optional<double> lr;                 // default 0.01 (sgc 0.2), forecast 0.01 (DCRNN's base_lr)
