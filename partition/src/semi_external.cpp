@@ -250,9 +250,12 @@ class BlockBuilder {
       // the current vertex's list when adj there still holds x: no reset between vertices.
       deg.assign(nv, 0);
       EdgeIndex w = 0;
+      constexpr EdgeIndex kAhead = 32;  // mark[] lookups prefetched ahead, as in contraction
+      for (EdgeIndex e = 0; e < std::min<EdgeIndex>(kAhead, total); ++e) __builtin_prefetch(mark.data() + adj[e]);
       for (std::uint32_t i = 0; i < nv; ++i) {
         const EdgeIndex start = w;
         for (EdgeIndex e = pos[i]; e < pos[i + 1]; ++e) {
+          if (e + kAhead < total) __builtin_prefetch(mark.data() + adj[e + kAhead]);
           const std::uint32_t x = adj[e];
           const std::uint32_t m = mark[x];
           if (m != ~std::uint32_t{0} && m >= start && m < w && adj[m] == x) {
@@ -544,13 +547,18 @@ class Engine {
   LevelGraph build_input_level() {
     const std::size_t read_chunk = static_cast<std::size_t>(std::min<std::uint64_t>(
         std::max<std::uint64_t>(1024, p_.budget_edges), std::uint64_t{1} << 20));
-    std::vector<std::uint64_t> deg(n_, 0);
+    std::vector<std::uint64_t> deg = huge_vector<std::uint64_t>(n_, 0);
     EdgeChunk chunk;
     const std::uint64_t hint = stream_.info().num_edges_hint;
     std::uint64_t done = 0;
     stream_.rewind();
     while (stream_.next_chunk(chunk, read_chunk)) {
+      constexpr std::size_t kAhead = 16;  // the counters of edges ahead, prefetched (ids in any order)
       for (std::size_t i = 0; i < chunk.size(); ++i) {
+        if (i + kAhead < chunk.size()) {
+          __builtin_prefetch(deg.data() + chunk.src[i + kAhead], 1);
+          __builtin_prefetch(deg.data() + chunk.dst[i + kAhead], 1);
+        }
         if (chunk.src[i] == chunk.dst[i]) continue;
         ++deg[chunk.src[i]];
         ++deg[chunk.dst[i]];
@@ -685,7 +693,11 @@ class Engine {
         if (s == e) return own;
         RatingMap& rating = ratings_[t];
         rating.reset(e - s);
-        for (EdgeIndex a = s; a < e; ++a) rating.add(cluster[blk.adj[a]], blk.ew[a]);
+        for (EdgeIndex a = s; a < e; ++a) {
+          const std::uint32_t c = cluster[blk.adj[a]];
+          __builtin_prefetch(cw.data() + static_cast<std::size_t>(c) * nc);  // fits() reads it below
+          rating.add(c, blk.ew[a]);
+        }
         const std::uint64_t r_own = rating.get(own);
         std::uint32_t best = own, free_best = own;
         std::uint64_t best_r = r_own, free_r = r_own;
@@ -774,9 +786,15 @@ class Engine {
     std::vector<std::uint64_t>().swap(count);
     // Pass B: the cut entries, by coarse owner.
     for_each_block(g, [&](std::size_t, const BlockBuf& blk) {
+      // The lookups cluster[neighbour] go all over memory where ids lack locality: each is
+      // prefetched 32 entries ahead (the block's lists are contiguous).
+      constexpr EdgeIndex kAhead = 32;
+      const EdgeIndex entries = blk.xadj[blk.size()];
+      for (EdgeIndex a = 0; a < std::min(kAhead, entries); ++a) __builtin_prefetch(cluster.data() + blk.adj[a]);
       for (std::uint32_t i = 0; i < blk.size(); ++i) {
         const std::uint32_t cu = cluster[blk.begin + i];
         for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
+          if (a + kAhead < entries) __builtin_prefetch(cluster.data() + blk.adj[a + kAhead]);
           const std::uint32_t cx = cluster[blk.adj[a]];
           if (cx != cu) builder.add(cu, cx, blk.ew[a]);
         }
