@@ -507,6 +507,7 @@ int cmd_partition(int argc, char** argv) {
       w.field("levels", static_cast<std::int64_t>(stats.levels))
           .field("coarsest_nodes", stats.coarsest_nodes)
           .field("coarsest_edges", stats.coarsest_edges)
+          .field("wide_cluster_levels", static_cast<std::int64_t>(stats.wide_cluster_levels))
           .field("temp_bytes_peak", stats.temp_bytes_peak)
           .field("scratch_io", stats.scratch_direct ? "direct" : "buffered")
           .field("vertex_state_bytes", stats.vertex_state_bytes)

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -440,8 +441,9 @@ class Engine {
     release_free_memory();
     res_.seconds_input = lap();
     res_.cpu_input = cpu_lap;
-    // Coarsen until the level fits the budget. A cluster may weigh up to `grow` x the
-    // level's mean vertex weight and at most eps_c total_c / k per constraint; where label
+    // Coarsen until the level fits the budget. A cluster may weigh up to `factor` x the
+    // level's mean vertex weight (no such limit on a wide level: see
+    // wide_cluster_min_vertices_per_part) and at most eps_c total_c / k per constraint; where label
     // propagation stalls above the budget, both relax (the limit up to total / (2k)), so
     // the budget holds at some cost in quality (partition.json reports the coarsest graph).
     double relax = 1.0;
@@ -458,7 +460,11 @@ class Engine {
     while ((levels_.back().entries > budget_entries_ || (ncon_ > 1 && levels_.back().n > small_n)) && levels_.size() < 32) {
       const LevelGraph& g = levels_.back();
       const double need = static_cast<double>(g.entries) / static_cast<double>(budget_entries_);
-      const double factor = std::clamp(need * 1.5, 2.0, std::max(2.0, growth)) * relax;
+      const bool wide = p_.wide_cluster_min_vertices_per_part > 0 &&
+                        g.n / p_.k >= p_.wide_cluster_min_vertices_per_part;
+      res_.wide_cluster_levels += wide;
+      const double factor =
+          wide ? std::numeric_limits<double>::infinity() : std::clamp(need * 1.5, 2.0, std::max(2.0, growth)) * relax;
       std::vector<std::uint64_t> max_w(ncon_);
       bool at_limit = true;
       for (std::uint32_t c = 0; c < ncon_; ++c) {

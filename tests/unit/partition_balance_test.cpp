@@ -184,14 +184,19 @@ TEST(BalanceConstraints, EveryBoundHoldsForEveryAlgorithm) {
       for (std::uint32_t k : {2u, 7u, 32u}) {
         const BalanceWeights bw = compute_balance_weights(*s, sets[si], k, in, 1 << 12);
         for (PartitionAlgo algo : {PartitionAlgo::Grem, PartitionAlgo::Fennel, PartitionAlgo::Ldg, PartitionAlgo::Hash}) {
-          for (std::size_t chunk : {std::size_t{1} << 22, (m + 15) / 16}) {
-            if (algo != PartitionAlgo::Grem && chunk != (std::size_t{1} << 22)) continue;
+          // Chunked GREM runs twice: with the default clustering and with every level
+          // clustered wide (up to the balance limit: docs/partitioning.md, "Wide clusters").
+          for (int variant = 0; variant < 3; ++variant) {
+            const std::size_t chunk = variant == 0 ? std::size_t{1} << 22 : (m + 15) / 16;
+            const bool wide = variant == 2;
+            if (algo != PartitionAlgo::Grem && variant > 0) continue;
             SCOPED_TRACE(gr.path + " set " + std::to_string(si) + " k=" + std::to_string(k) + " " + algo_name(algo) +
-                         " chunk " + std::to_string(chunk));
+                         " chunk " + std::to_string(chunk) + (wide ? " wide" : ""));
             PartitionConfig cfg;
             cfg.algo = algo;
             cfg.num_parts = k;
             cfg.chunk_edges = chunk;
+            if (wide) cfg.wide_cluster_min_vertices_per_part = 1;
             cfg.balance = std::vector<BalanceConstraint>(sets[si]);  // (a copy-assignment trips GCC 12's -Wnonnull)
             cfg.weights = &bw;
             PartitionStats st;
@@ -200,6 +205,7 @@ TEST(BalanceConstraints, EveryBoundHoldsForEveryAlgorithm) {
             EXPECT_TRUE(st.balanced);
             if (algo == PartitionAlgo::Grem) {
               EXPECT_STREQ(st.engine, "semi-external");
+              if (wide && st.levels > 1) EXPECT_GE(st.wide_cluster_levels, 1);
             }
           }
         }

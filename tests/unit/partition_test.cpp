@@ -583,6 +583,7 @@ TEST(GremSemiExternal, BlockPiecesPerThreadKeepBoundAndCut) {
                                 // coarsest and has blocks above 2 x 2^20 entries, 2 pieces each
     cfg.grem_engine = PartitionConfig::GremEngine::SemiExternal;
     cfg.threads = threads;
+    cfg.wide_cluster_min_vertices_per_part = 0;  // wide clusters would leave no coarse level that large
     return partition_graph(*s, cfg, st);
   };
   PartitionStats st;
@@ -642,6 +643,44 @@ TEST(GremSemiExternal, ManyChunksAnyVertexOrderStaysNearMetis) {
       // The graph partitioned in memory respects the budget of one chunk.
       EXPECT_LE(st.coarsest_edges, chunk);
       EXPECT_GT(st.temp_bytes_peak, 0u);
+    }
+  }
+}
+
+// Wide clusters (every level clustered up to the balance limit, as the engine does on levels
+// with many vertices per part): balanced, near METIS in many chunks in either vertex order,
+// and the same output for the same seed whatever the thread count (no block is large enough
+// for V-cycle pieces).
+TEST(GremSemiExternal, WideClustersKeepTheBoundTheCutAndDeterminism) {
+  struct Case { const char* name; std::uint64_t metis; double bound; };
+  for (const Case& c : {Case{"4elt", 629, 1.35}, Case{"ca-CondMat", 17874, 1.2}}) {
+    const std::string orig = shared_data(std::string("graphs/") + c.name + ".graph");
+    const std::size_t chunk = (metis_edges(orig) + 15) / 16;
+    for (const std::string& path : {orig, permuted_metis(orig, std::string(c.name) + "-wide-perm.graph", 3)}) {
+      SCOPED_TRACE(path);
+      auto s = open_edge_stream(path);
+      auto run = [&](unsigned threads, std::uint64_t wide, PartitionStats* st = nullptr) {
+        PartitionConfig cfg;
+        cfg.num_parts = 8;
+        cfg.chunk_edges = chunk;
+        cfg.grem_engine = PartitionConfig::GremEngine::SemiExternal;
+        cfg.threads = threads;
+        cfg.wide_cluster_min_vertices_per_part = wide;
+        return partition_graph(*s, cfg, st);
+      };
+      PartitionStats st, st0;
+      const auto a = run(1, 1, &st);
+      EXPECT_GE(st.wide_cluster_levels, 1);
+      expect_balanced(a, s->info().num_nodes, 8);
+      const auto cut = evaluate_partition(*s, a, 8).edge_cut;
+      EXPECT_LE(static_cast<double>(cut), c.bound * static_cast<double>(c.metis)) << "cut " << cut;
+      EXPECT_EQ(a, run(2, 1));
+      // The default threshold (16384 vertices per part) leaves these small graphs alone.
+      const auto narrow = run(1, PartitionConfig{}.wide_cluster_min_vertices_per_part, &st0);
+      EXPECT_EQ(st0.wide_cluster_levels, 0);
+      EXPECT_EQ(narrow, run(1, 0));
+      EXPECT_NE(a, narrow);
+      EXPECT_LE(st.levels, st0.levels);
     }
   }
 }

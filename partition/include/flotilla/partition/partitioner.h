@@ -44,6 +44,10 @@ struct PartitionConfig {
   // Semi-external GREM: scratch block files bypass the page cache (O_DIRECT) where the
   // filesystem allows it; false: ordinary buffered I/O. The output is the same either way.
   bool scratch_direct_io = true;
+  // Semi-external GREM: levels with at least this many vertices per part cluster up to the
+  // balance limit instead of a small multiple of the mean vertex weight (docs/partitioning.md,
+  // "Wide clusters"); 0: never. A tuning knob for tests and benchmarks, not a CLI flag.
+  std::uint64_t wide_cluster_min_vertices_per_part = 16384;
   // Balance constraints (docs/partitioning.md, "Balance constraints"); empty: the vertex
   // count alone, bound by `imbalance`. Their weights come from `weights` when set (built by
   // the caller with compute_balance_weights, e.g. to report on them), else they are
@@ -68,6 +72,7 @@ struct PartitionStats {
   std::uint64_t coarsest_nodes = 0, coarsest_edges = 0;
   std::uint64_t temp_bytes_peak = 0;
   std::uint64_t vcycle_split_blocks = 0;  // semi-external: block V-cycles run in pieces (--threads)
+  int wide_cluster_levels = 0;            // semi-external: levels clustered up to the balance limit
   bool scratch_direct = true;  // the scratch files used direct I/O (false: buffered, by choice or fallback)
   std::vector<std::pair<std::uint64_t, std::uint64_t>> level_sizes;  // (vertices, merged edges), input first
   // The memory the semi-external engine plans for: its O(n) vertex state and the budget
