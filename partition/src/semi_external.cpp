@@ -165,12 +165,15 @@ void read_block(const LevelGraph& g, std::size_t b, BlockBuf& out) {
 
 // Groups (owner, other, weight) entries by owner into the blocks of a LevelGraph with
 // bounded memory: each block's entries are spilled to one scratch file in segments, then
-// each block is read back, sorted by owner (counting sort), merged and written.
+// each block is read back, sorted by owner (counting sort), merged and written. A spill
+// segment where most entries weigh 1 (all of the input level's, nearly all of the first
+// contraction's) is stored as 8-byte (owner, other) pairs plus an (index, weight) pair per
+// other entry; any other segment as 12-byte entries. Either way the entries come back in the
+// order added, so the blocks do not depend on the encoding.
 class BlockBuilder {
  public:
-  // unit: every entry added has weight 1 (the input level): the spill stores pairs only.
-  BlockBuilder(ScratchSpace& space, std::vector<VertexId> bounds, std::uint64_t buffer_entries, bool unit = false)
-      : space_(space), bounds_(std::move(bounds)), spill_(space), unit_(unit) {
+  BlockBuilder(ScratchSpace& space, std::vector<VertexId> bounds, std::uint64_t buffer_entries)
+      : space_(space), bounds_(std::move(bounds)), spill_(space) {
     const std::size_t nb = bounds_.size() - 1;
     per_bucket_ = static_cast<std::size_t>(std::max<std::uint64_t>(256, buffer_entries / std::max<std::size_t>(1, nb)));
     buf_.resize(nb);
@@ -182,6 +185,7 @@ class BlockBuilder {
     auto& buf = buf_[b];
     if (buf.capacity() == 0) buf.reserve(per_bucket_);  // exactly: growth by doubling would double the buffers
     buf.push_back({owner, other, w});
+    added_weight_ += w;
     if (buf.size() >= per_bucket_) spill_bucket(b);
   }
 
@@ -205,6 +209,8 @@ class BlockBuilder {
     std::vector<Entry> entries;
     std::vector<std::uint32_t> deg, adj, ew;
     std::vector<EdgeIndex> pos;
+    std::uint64_t written_weight = 0;
+    bool saturated = false;
     for (std::size_t b = 0; b + 1 < bounds_.size(); ++b) {
       const VertexId begin = bounds_[b], end = bounds_[b + 1];
       const std::uint32_t nv = end - begin;
@@ -219,17 +225,19 @@ class BlockBuilder {
       entries.resize(total);
       std::uint64_t at = 0;
       for (auto& s : segments_[b]) {
-        if (unit_) {
-          packed_.resize(s.count);
-          spill_.read_at(s.offset, packed_.data(), s.count * 8);
+        if (s.pairs) {
+          packed_.resize(s.count + s.weighted);
+          spill_.read_at(s.offset, packed_.data(), packed_.size() * 8);
           for (std::uint64_t i = 0; i < s.count; ++i)
             entries[at + i] = {static_cast<std::uint32_t>(packed_[i] >> 32), static_cast<std::uint32_t>(packed_[i]), 1u};
+          for (std::uint64_t j = s.count; j < packed_.size(); ++j)
+            entries[at + (packed_[j] >> 32)].w = static_cast<std::uint32_t>(packed_[j]);
         } else {
           spill_.read_at(s.offset, entries.data() + at, s.count * sizeof(Entry));
         }
         // Read once: its pages go back at once, so the spill and the blocks written from it
         // do not both hold every entry on disk at the peak.
-        spill_.release(s.offset, s.count * (unit_ ? 8 : sizeof(Entry)));
+        spill_.release(s.offset, s.bytes());
         at += s.count;
       }
 
@@ -261,6 +269,7 @@ class BlockBuilder {
           const std::uint32_t m = mark[x];
           if (m != ~std::uint32_t{0} && m >= start && m < w && adj[m] == x) {
             const std::uint64_t s = static_cast<std::uint64_t>(ew[m]) + ew[e];
+            saturated |= s > 0xffffffffu;
             ew[m] = static_cast<std::uint32_t>(std::min<std::uint64_t>(s, 0xffffffffu));
           } else {
             mark[x] = static_cast<std::uint32_t>(w);
@@ -280,6 +289,7 @@ class BlockBuilder {
       for (EdgeIndex e = 0; e < w; ++e) {
         wmin = std::min(wmin, ew[e]);
         wmax = std::max(wmax, ew[e]);
+        written_weight += ew[e];
       }
       blk.weight_bytes = w == 0 || (wmin == 1 && wmax == 1) ? 0 : wmax < 256 ? 1 : wmax < 65536 ? 2 : 4;
       std::copy(deg.begin(), deg.end(), g.deg.begin() + begin);
@@ -293,6 +303,10 @@ class BlockBuilder {
       g.entries += w;
     }
     g.file->seal();  // read-only from here: its write buffer is freed
+    // Every weight added comes back out of the spill (its two encodings) and the merge.
+    if (!saturated && written_weight != added_weight_)
+      throw std::logic_error("semi-external engine: block builder wrote edge weight " + std::to_string(written_weight) +
+                             " of " + std::to_string(added_weight_) + " added");
     return g;
   }
 
@@ -300,27 +314,37 @@ class BlockBuilder {
   struct Entry {
     std::uint32_t owner, other, w;
   };
+  struct Segment {
+    std::uint64_t offset, count, weighted;
+    bool pairs;  // count (owner, other) pairs, then weighted (index, weight) pairs; else entries
+    std::uint64_t bytes() const { return pairs ? (count + weighted) * 8 : count * sizeof(Entry); }
+  };
   void spill_bucket(std::size_t b) {
     auto& buf = buf_[b];
-    segments_[b].push_back({spill_.size(), buf.size()});
-    if (unit_) {
-      packed_.resize(buf.size());
-      for (std::size_t i = 0; i < buf.size(); ++i) packed_[i] = (std::uint64_t{buf[i].owner} << 32) | buf[i].other;
+    std::uint64_t weighted = 0;
+    for (const Entry& e : buf) weighted += e.w != 1;
+    Segment seg{spill_.size(), buf.size(), weighted, 2 * weighted < buf.size()};
+    if (seg.pairs) {
+      // (at most 1.5 x the bucket: the pairs' buffer stays within the 12 B entries' size)
+      packed_.resize(seg.count + seg.weighted);
+      std::uint64_t j = seg.count;
+      for (std::size_t i = 0; i < buf.size(); ++i) {
+        packed_[i] = (std::uint64_t{buf[i].owner} << 32) | buf[i].other;
+        if (buf[i].w != 1) packed_[j++] = (std::uint64_t{i} << 32) | buf[i].w;
+      }
       spill_.append(packed_.data(), packed_.size() * 8);
     } else {
       spill_.append(buf.data(), buf.size() * sizeof(Entry));
     }
+    segments_[b].push_back(seg);
     buf.clear();
   }
-  struct Segment {
-    std::uint64_t offset, count;
-  };
   ScratchSpace& space_;
   std::vector<VertexId> bounds_;
   ScratchFile spill_;
   std::size_t per_bucket_ = 256;
-  bool unit_ = false;
-  std::vector<std::uint64_t> packed_;
+  std::vector<std::uint64_t> packed_;  // a segment's pairs (spilling, reading back)
+  std::uint64_t added_weight_ = 0;     // checked against what finish writes
   std::vector<std::vector<Entry>> buf_;
   std::vector<std::vector<Segment>> segments_;
 };
@@ -574,7 +598,7 @@ class Engine {
     }
     ++pass_index_;
     ++res_.input_passes;
-    BlockBuilder builder(scratch_, block_bounds(deg, budget_entries_), budget_entries_ / 2, /*unit=*/true);
+    BlockBuilder builder(scratch_, block_bounds(deg, budget_entries_), budget_entries_ / 2);
     std::vector<std::uint64_t>().swap(deg);
     stream_.rewind();
     done = 0;
