@@ -50,7 +50,7 @@ struct SemiExternalParams {
   // deeper hierarchy is better (quality set, 16 chunks: social 1.089, every level wide 1.163;
   // those graphs have at most 115k vertices, 14k per part), and their levels cost little.
   // 0: never.
-  std::uint64_t wide_cluster_min_vertices_per_part = 16384;
+  std::uint64_t wide_cluster_min_vertices_per_part = kWideClusterMinVerticesPerPart;
   bool block_vcycles = true;      // refine each block against exact anchors (multilevel engine)
   std::uint32_t small_graph_per_part = 64;  // several constraints: coarsen to this many vertices per part
   int initial_seeds = 4;          // in-memory partitions of the coarsest graph, best kept

@@ -205,7 +205,9 @@ TEST(BalanceConstraints, EveryBoundHoldsForEveryAlgorithm) {
             EXPECT_TRUE(st.balanced);
             if (algo == PartitionAlgo::Grem) {
               EXPECT_STREQ(st.engine, "semi-external");
-              if (wide && st.levels > 1) EXPECT_GE(st.wide_cluster_levels, 1);
+              if (wide && st.levels > 1) {
+                EXPECT_GE(st.wide_cluster_levels, 1);
+              }
             }
           }
         }

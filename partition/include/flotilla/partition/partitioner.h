@@ -18,6 +18,9 @@ enum class PartitionAlgo { Grem, Fennel, Ldg, Hash, Metis };
 const char* algo_name(PartitionAlgo a);
 PartitionAlgo parse_algo_name(const std::string& s);  // throws std::invalid_argument
 
+// Default of PartitionConfig::wide_cluster_min_vertices_per_part (why 16384: semi_external.h).
+inline constexpr std::uint64_t kWideClusterMinVerticesPerPart = 16384;
+
 struct PartitionConfig {
   PartitionAlgo algo = PartitionAlgo::Grem;
   std::uint32_t num_parts = 2;
@@ -47,7 +50,7 @@ struct PartitionConfig {
   // Semi-external GREM: levels with at least this many vertices per part cluster up to the
   // balance limit instead of a small multiple of the mean vertex weight (docs/partitioning.md,
   // "Wide clusters"); 0: never. A tuning knob for tests and benchmarks, not a CLI flag.
-  std::uint64_t wide_cluster_min_vertices_per_part = 16384;
+  std::uint64_t wide_cluster_min_vertices_per_part = kWideClusterMinVerticesPerPart;
   // Balance constraints (docs/partitioning.md, "Balance constraints"); empty: the vertex
   // count alone, bound by `imbalance`. Their weights come from `weights` when set (built by
   // the caller with compute_balance_weights, e.g. to report on them), else they are
