@@ -508,6 +508,7 @@ int cmd_partition(int argc, char** argv) {
           .field("coarsest_nodes", stats.coarsest_nodes)
           .field("coarsest_edges", stats.coarsest_edges)
           .field("wide_cluster_levels", static_cast<std::int64_t>(stats.wide_cluster_levels))
+          .field("unrefined_levels", static_cast<std::int64_t>(stats.unrefined_levels))
           .field("temp_bytes_peak", stats.temp_bytes_peak)
           .field("scratch_io", stats.scratch_direct ? "direct" : "buffered")
           .field("vertex_state_bytes", stats.vertex_state_bytes)

@@ -341,6 +341,7 @@ void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, Stre
   sp.temp_dir = cfg.temp_dir;
   sp.direct_io = cfg.scratch_direct_io;
   sp.wide_cluster_min_vertices_per_part = cfg.wide_cluster_min_vertices_per_part;
+  sp.refine_skip_entry_ratio = cfg.refine_skip_entry_ratio;
   sp.threads = std::max(1u, cfg.threads);
   if (cfg.passes > 0) sp.refine_rounds = cfg.passes;
   if (st.bw_) {
@@ -369,6 +370,7 @@ void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, Stre
   stats.scratch_direct = r.scratch_direct;
   stats.vcycle_split_blocks = r.vcycle_split_blocks;
   stats.wide_cluster_levels = r.wide_cluster_levels;
+  stats.unrefined_levels = r.unrefined_levels;
   stats.level_sizes = r.level_sizes;
   // Each constraint beyond the first adds its weights and its cluster weights (8 B).
   stats.vertex_state_bytes = (kSemiExternalBytesPerVertex + 8 * (st.bw_ ? st.bw_->ncon - 1 : 0)) * st.n_;

@@ -462,6 +462,7 @@ class Engine {
       return s;
     };
     levels_.push_back(build_input_level());
+    wide_made_.push_back(false);
     release_free_memory();
     res_.seconds_input = lap();
     res_.cpu_input = cpu_lap;
@@ -509,6 +510,7 @@ class Engine {
       if (static_cast<double>(coarse.entries) > 0.9 * static_cast<double>(g.entries)) growth = std::min(16.0, growth * 2);
       maps_.push_back(std::move(cluster));
       levels_.push_back(std::move(coarse));
+      wide_made_.push_back(wide);
       release_free_memory();
       if (stalled) {
         // Gently: a step too far leaves the in-memory phase a graph far below the budget.
@@ -537,6 +539,12 @@ class Engine {
       std::vector<std::uint32_t>().swap(maps_[l]);
       cur = std::move(fine);
       std::uint64_t moves = 0;
+      if (l > 0 && wide_made_[l] && p_.refine_skip_entry_ratio > 0 &&
+          static_cast<double>(levels_[l].entries) > p_.refine_skip_entry_ratio * static_cast<double>(levels_[l - 1].entries)) {
+        ++res_.unrefined_levels;  // refining the finer level covers the same moves (semi_external.h)
+        levels_[l].file.reset();
+        continue;
+      }
       if (block_vcycles() && (l >= p_.vcycle_min_level || levels_[l].blocks.size() == 1))
         moves += block_vcycle_pass(levels_[l], cur, l);
       moves += refine_level(levels_[l], cur, l == 0);
@@ -1179,6 +1187,7 @@ class Engine {
   SemiExternalResult res_;
   std::vector<LevelGraph> levels_;
   std::vector<std::vector<std::uint32_t>> maps_;
+  std::vector<bool> wide_made_;  // per level: clustered from the finer level with wide clusters
   std::vector<std::uint32_t> mark_;
   BlockBuf buf_;
   WorkerPool pool_;

@@ -51,6 +51,17 @@ struct SemiExternalParams {
   // those graphs have at most 115k vertices, 14k per part), and their levels cost little.
   // 0: never.
   std::uint64_t wide_cluster_min_vertices_per_part = kWideClusterMinVerticesPerPart;
+  // A coarse level made by wide clusters that holds more than this fraction of the next finer
+  // level's entries is not refined (no V-cycles, label propagation or rebalancing there):
+  // its partition is projected straight to the finer level. Wide label propagation on a
+  // graph without locality can stall at clusters of a few vertices whose edges nearly all
+  // leave them (SBM products: level 1 keeps 59.4M of level 0's 61.2M edges). Every move on
+  // such a level is a move of the finer one too (its vertices moving together), and a pass
+  // over either costs about the same, so refining both buys little (docs/partitioning.md,
+  // "Levels that barely shrink"). Narrow levels are refined whatever their size: there the
+  // deep hierarchy is the point (skipping those too cost the quality set's social graphs a
+  // little in 16 chunks). 0: refine every level.
+  double refine_skip_entry_ratio = kRefineSkipEntryRatio;
   bool block_vcycles = true;      // refine each block against exact anchors (multilevel engine)
   std::uint32_t small_graph_per_part = 64;  // several constraints: coarsen to this many vertices per part
   int initial_seeds = 4;          // in-memory partitions of the coarsest graph, best kept
@@ -83,6 +94,7 @@ struct SemiExternalResult {
   bool scratch_direct = true;     // every block file used direct I/O (none fell back)
   std::uint64_t vcycle_split_blocks = 0;  // blocks whose V-cycle ran in several pieces (threads)
   int wide_cluster_levels = 0;            // levels clustered up to the balance limit
+  int unrefined_levels = 0;               // coarse levels projected through (refine_skip_entry_ratio)
   std::vector<std::pair<std::uint64_t, std::uint64_t>> level_sizes;  // (vertices, merged edges) per level
   // Wall seconds: input to blocks, coarsening, in-memory partition, projection + refinement.
   double seconds_input = 0, seconds_coarsen = 0, seconds_initial = 0, seconds_refine = 0;

@@ -299,6 +299,35 @@ TEST(Shards, VersionOneAndTwoFilesAreStillReadOthersRefused) {
   }
 }
 
+// 64-bit adjacency counts in a shard (issue 15, item 4), without writing 16 GiB: a real
+// shard's header made to say 2^32 + 5 arcs (header checksum redone). The header reader keeps
+// the count whole, and the shard reader's size check computes the bytes those counts need
+// (targets alone 2^34 + 20) exactly, with no wrap, and refuses before allocating anything.
+TEST(Shards, ArcCountsAboveTwoToThe32AreKeptWholeAndSizedExactly) {
+  auto s = open_edge_stream(shared_data("graphs/add20.graph"));
+  const auto part = grem_parts(*s, 2);
+  const std::string dir = scratch_dir() + "/arcs64";
+  std::filesystem::create_directories(dir);
+  write_shards(*s, part, 2, ShardNodeData{}, dir);
+  const std::string path = dir + "/part-0.shard";
+  const Shard orig = read_shard(path);
+  std::string bytes = read_bytes(path);
+  const std::uint64_t arcs = (std::uint64_t{1} << 32) + 5;
+  auto* b = reinterpret_cast<unsigned char*>(bytes.data());
+  put_le<std::uint64_t>(b + 48, arcs);
+  put_le<std::uint32_t>(b + 124, crc32_update(0, b, 124));
+  const std::string big = write_file("arcs64.shard", bytes);
+  EXPECT_EQ(read_shard_header(big).num_arcs, arcs);
+  auto padded = [](std::uint64_t x) { return (x + 7) / 8 * 8; };
+  const std::uint64_t need = bytes.size() - padded(4 * orig.header.num_arcs) + padded(4 * arcs);
+  ASSERT_GT(need, std::uint64_t{1} << 34);
+  const std::string err = error_of([&] { (void)read_shard(big); });
+  EXPECT_NE(err.find("size " + std::to_string(bytes.size()) + " bytes, but the header's counts need " + std::to_string(need)),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("arcs64.shard"), std::string::npos) << err;
+}
+
 TEST(Shards, CarryFeaturesLabelsAndSplit) {
   const std::string cora = shared_data("nodeclass/cora");
   auto s = open_edge_stream(cora);

@@ -685,6 +685,42 @@ TEST(GremSemiExternal, WideClustersKeepTheBoundTheCutAndDeterminism) {
   }
 }
 
+// A random graph without communities, clustered wide: label propagation stalls at clusters of
+// a few vertices whose edges almost all leave them, so the first coarse level keeps nearly
+// every edge. It is projected through unrefined (PartitionConfig::refine_skip_entry_ratio):
+// the bound holds, the cut stays that of refining every level (within 2%), the thread count
+// does not change the output, and ratio 0 refines every level.
+TEST(GremSemiExternal, LevelsThatBarelyShrinkAreProjectedThrough) {
+  const std::uint32_t n = 20000, m = 200000;
+  const std::string path = random_graph_file("er-20k.txt", n, m, 5);
+  auto s = open_edge_stream(path);
+  auto run = [&](unsigned threads, double ratio, PartitionStats* st = nullptr) {
+    PartitionConfig cfg;
+    cfg.num_parts = 4;
+    cfg.chunk_edges = m / 16;
+    cfg.grem_engine = PartitionConfig::GremEngine::SemiExternal;
+    cfg.threads = threads;
+    cfg.wide_cluster_min_vertices_per_part = 1;
+    cfg.refine_skip_entry_ratio = ratio;
+    return partition_graph(*s, cfg, st);
+  };
+  PartitionStats st, st0;
+  const auto skipped = run(1, PartitionConfig{}.refine_skip_entry_ratio, &st);
+  ASSERT_GE(st.level_sizes.size(), 2u);
+  EXPECT_GT(static_cast<double>(st.level_sizes[1].second), 0.9 * static_cast<double>(st.level_sizes[0].second));
+  EXPECT_GE(st.unrefined_levels, 1);
+  const auto every = run(1, 0, &st0);
+  EXPECT_EQ(st0.unrefined_levels, 0);
+  EXPECT_EQ(st0.level_sizes, st.level_sizes);  // the same hierarchy, refined differently
+  expect_balanced(skipped, s->info().num_nodes, 4);
+  expect_balanced(every, s->info().num_nodes, 4);
+  const double c_skip = static_cast<double>(evaluate_partition(*s, skipped, 4).edge_cut);
+  const double c_every = static_cast<double>(evaluate_partition(*s, every, 4).edge_cut);
+  EXPECT_LE(c_skip, 1.02 * c_every) << c_skip << " " << c_every;
+  EXPECT_LT(c_skip, 0.8 * 0.75 * m) << "a random 4-way split cuts 3/4 of the edges";
+  EXPECT_EQ(skipped, run(2, PartitionConfig{}.refine_skip_entry_ratio));
+}
+
 TEST(GremSemiExternal, ScratchFilesLeaveNothingAndABadFolderIsNamed) {
   const std::string dir = scratch_dir() + "/se-temp";
   std::filesystem::remove_all(dir);

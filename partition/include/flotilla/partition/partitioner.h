@@ -20,6 +20,8 @@ PartitionAlgo parse_algo_name(const std::string& s);  // throws std::invalid_arg
 
 // Default of PartitionConfig::wide_cluster_min_vertices_per_part (why 16384: semi_external.h).
 inline constexpr std::uint64_t kWideClusterMinVerticesPerPart = 16384;
+// Default of PartitionConfig::refine_skip_entry_ratio (why 0.9: semi_external.h).
+inline constexpr double kRefineSkipEntryRatio = 0.9;
 
 struct PartitionConfig {
   PartitionAlgo algo = PartitionAlgo::Grem;
@@ -51,6 +53,10 @@ struct PartitionConfig {
   // balance limit instead of a small multiple of the mean vertex weight (docs/partitioning.md,
   // "Wide clusters"); 0: never. A tuning knob for tests and benchmarks, not a CLI flag.
   std::uint64_t wide_cluster_min_vertices_per_part = kWideClusterMinVerticesPerPart;
+  // Semi-external GREM: a coarse level holding more than this fraction of the next finer
+  // level's adjacency entries is projected through without refinement (docs/partitioning.md,
+  // "Levels that barely shrink"); 0: every level is refined. A tuning knob, not a CLI flag.
+  double refine_skip_entry_ratio = kRefineSkipEntryRatio;
   // Balance constraints (docs/partitioning.md, "Balance constraints"); empty: the vertex
   // count alone, bound by `imbalance`. Their weights come from `weights` when set (built by
   // the caller with compute_balance_weights, e.g. to report on them), else they are
@@ -76,6 +82,7 @@ struct PartitionStats {
   std::uint64_t temp_bytes_peak = 0;
   std::uint64_t vcycle_split_blocks = 0;  // semi-external: block V-cycles run in pieces (--threads)
   int wide_cluster_levels = 0;            // semi-external: levels clustered up to the balance limit
+  int unrefined_levels = 0;               // semi-external: coarse levels projected through (refine_skip_entry_ratio)
   bool scratch_direct = true;  // the scratch files used direct I/O (false: buffered, by choice or fallback)
   std::vector<std::pair<std::uint64_t, std::uint64_t>> level_sizes;  // (vertices, merged edges), input first
   // The memory the semi-external engine plans for: its O(n) vertex state and the budget
