@@ -199,6 +199,8 @@ int cmd_partition(int argc, char** argv) {
       ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("1"))
       ("threads", "worker threads for GREM's semi-external engine, >= 1 (default: every core); the same seed "
                   "and thread count give the same output", cxxopts::value<unsigned>())
+      ("jet", "GREM (semi-external engine): Jet refinement iterations on the input level, 0 (off) to 100 "
+              "(default 4); each costs 3-6 passes over the graph", cxxopts::value<int>())
       ("temp-dir", "folder for GREM's scratch block files when the graph exceeds one chunk (default: next to --out)",
        cxxopts::value<std::string>())
       ("engine", "GREM engine: auto, semi-external, multilevel (chunked) or degree-lp", cxxopts::value<std::string>()->default_value("auto"))
@@ -287,6 +289,13 @@ int cmd_partition(int argc, char** argv) {
     }
   } else {
     cfg.threads = std::max(1u, std::thread::hardware_concurrency());
+  }
+  if (args->count("jet")) {
+    cfg.jet_iterations = (*args)["jet"].as<int>();
+    if (cfg.jet_iterations < 0 || cfg.jet_iterations > 100) {
+      std::fprintf(stderr, "flotilla partition: --jet must be in [0, 100] (got %d)\n", cfg.jet_iterations);
+      return kExitUsage;
+    }
   }
   if (args->count("temp-dir")) cfg.temp_dir = (*args)["temp-dir"].as<std::string>();
   if (!(cfg.imbalance >= 0) || cfg.imbalance > 10 || cfg.passes < 0 || cfg.passes > 1000) {
@@ -509,6 +518,7 @@ int cmd_partition(int argc, char** argv) {
           .field("coarsest_edges", stats.coarsest_edges)
           .field("wide_cluster_levels", static_cast<std::int64_t>(stats.wide_cluster_levels))
           .field("unrefined_levels", static_cast<std::int64_t>(stats.unrefined_levels))
+          .field("jet_iterations", static_cast<std::int64_t>(cfg.jet_iterations))
           .field("temp_bytes_peak", stats.temp_bytes_peak)
           .field("scratch_io", stats.scratch_direct ? "direct" : "buffered")
           .field("vertex_state_bytes", stats.vertex_state_bytes)

@@ -342,6 +342,7 @@ void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, Stre
   sp.direct_io = cfg.scratch_direct_io;
   sp.wide_cluster_min_vertices_per_part = cfg.wide_cluster_min_vertices_per_part;
   sp.refine_skip_entry_ratio = cfg.refine_skip_entry_ratio;
+  sp.jet_iterations = cfg.jet_iterations;
   sp.threads = std::max(1u, cfg.threads);
   if (cfg.passes > 0) sp.refine_rounds = cfg.passes;
   if (st.bw_) {

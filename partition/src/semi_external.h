@@ -35,6 +35,25 @@ struct SemiExternalParams {
   int cluster_rounds_in_budget = 5;
   int refine_rounds = 4;          // label-propagation refinement rounds per level
   int refine_sweeps = 8;          // in-memory multilevel refinement sweeps
+  // Jet refinement (Gilbert et al., 2023) on the input level, after label propagation:
+  // each iteration lets every vertex propose a move to the other part it is most connected
+  // to, whether or not that part has room and even at a loss (below jet_loss x its
+  // connection to its own part), keeps the proposals that still gain when the
+  // higher-priority proposals around them are assumed made (the afterburner), applies them
+  // all, then rebalances with the refinement's rebalancing passes. The best balanced
+  // partition seen is kept, so the result never cuts more than label propagation's. Label
+  // propagation only makes positive moves into parts with room; with several constraints
+  // every part ends at one bound or another and it stops, which Jet's unconstrained moves
+  // plus rebalancing get past (docs/partitioning.md, "Jet refinement"). Each iteration
+  // costs two passes over the input level plus the rebalancing passes (1-4). jet_iterations
+  // at most (0: off), ending after jet_patience iterations without a 0.1% lower cut, or
+  // when fewer moves stand than 1 in 1000 cut edges.
+  int jet_iterations = kJetIterations;
+  double jet_loss = 0.25;
+  int jet_patience = 3;
+  // Label-propagation refinement rounds on the input level when Jet follows (Jet makes
+  // every move they would, and more).
+  int jet_lp_rounds = 1;
   // Clusters of a level weigh at most cluster_growth x the level's mean vertex weight (more
   // levels, each refined, as multilevel matching does; 2 measured best on the quality set).
   double cluster_growth = 2;

@@ -213,6 +213,17 @@ m=$(head -1 "$g" | awk '{print $2}')
 for t in a b; do "$fl" partition -i "$g" -k 8 -o "$work/th-$t" --threads 2 --chunk-edges $(( (m + 15) / 16 )) --no-shards -q >/dev/null; done
 cmp -s "$work/th-a/$(basename "${g%.*}").part.8" "$work/th-b/$(basename "${g%.*}").part.8" || fail "--threads 2: two runs differ"
 grep -Eq '"threads": ?2' "$work/th-a/partition.json" || fail "partition.json lacks threads"
+# --jet: 0 is a value (off), recorded in partition.json; out of [0, 100] refused naming the flag.
+"$fl" partition -i "$g" -k 8 -o "$work/jet0" --jet 0 --chunk-edges $(( (m + 15) / 16 )) --no-shards -q >/dev/null
+grep -Eq '"jet_iterations": ?0' "$work/jet0/partition.json" || fail "--jet 0 not recorded"
+grep -Eq '"jet_iterations": ?4' "$work/th-a/partition.json" || fail "default jet_iterations not recorded"
+for bad in -1 101; do
+  set +e
+  msg=$("$fl" partition -i "$g" -k 8 -o "$work/jetbad" --jet $bad 2>&1); c=$?
+  set -e
+  [ "$c" = 2 ] || fail "--jet $bad: exit $c"
+  grep -q -- "--jet must be in \[0, 100\]" <<<"$msg" || fail "--jet $bad message: $msg"
+done
 # METIS on a graph too small for its parts (a 3-vertex path, K = 2) puts everything in one
 # part: the run says so (issue 16, 10d) instead of reporting imbalance 2.0 silently.
 printf '3 2\n2\n1 3\n2\n' > "$work/tiny.graph"

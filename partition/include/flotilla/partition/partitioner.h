@@ -22,6 +22,8 @@ PartitionAlgo parse_algo_name(const std::string& s);  // throws std::invalid_arg
 inline constexpr std::uint64_t kWideClusterMinVerticesPerPart = 16384;
 // Default of PartitionConfig::refine_skip_entry_ratio (why 0.9: semi_external.h).
 inline constexpr double kRefineSkipEntryRatio = 0.9;
+// Default of PartitionConfig::jet_iterations (docs/partitioning.md, "Jet refinement").
+inline constexpr int kJetIterations = 4;
 
 struct PartitionConfig {
   PartitionAlgo algo = PartitionAlgo::Grem;
@@ -57,6 +59,10 @@ struct PartitionConfig {
   // level's adjacency entries is projected through without refinement (docs/partitioning.md,
   // "Levels that barely shrink"); 0: every level is refined. A tuning knob, not a CLI flag.
   double refine_skip_entry_ratio = kRefineSkipEntryRatio;
+  // Semi-external GREM: Jet refinement iterations on the input level after label
+  // propagation (docs/partitioning.md, "Jet refinement"); 0: off. Each costs 3-6 passes over
+  // the graph. CLI: --jet.
+  int jet_iterations = kJetIterations;
   // Balance constraints (docs/partitioning.md, "Balance constraints"); empty: the vertex
   // count alone, bound by `imbalance`. Their weights come from `weights` when set (built by
   // the caller with compute_balance_weights, e.g. to report on them), else they are
