@@ -703,6 +703,22 @@ class Engine {
     });
   }
 
+  // Adds block-local vertex i's edge weight to each neighbour's part into conn (parts first
+  // seen appended to touched; conn must be zero on entry, except at touched's parts) and
+  // returns the vertex's weighted degree.
+  template <typename C>
+  static std::int64_t tally_parts(const BlockBuf& blk, std::uint64_t i, const PartId* part, std::vector<C>& conn,
+                                  std::vector<PartId>& touched) {
+    std::int64_t total = 0;
+    for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
+      const PartId q = part[blk.adj[a]];
+      if (conn[q] == 0) touched.push_back(q);
+      conn[q] += blk.ew[a];
+      total += blk.ew[a];
+    }
+    return total;
+  }
+
   static void prefetch_neighbours(const BlockBuf& blk, std::uint32_t i, const std::uint32_t* state) {
     for (EdgeIndex a = blk.xadj[i], e = std::min(blk.xadj[i + 1], blk.xadj[i] + 64); a < e; ++a)
       __builtin_prefetch(state + blk.adj[a]);
@@ -1086,13 +1102,7 @@ class Engine {
         for (PartId q : touched) conn[q] = 0;  // the previous vertex's
         touched.clear();
         if (allowance >= 0 && !loads.over(own)) return {kNoPart, 0};
-        std::uint64_t total = 0;
-        for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
-          const PartId q = part[blk.adj[a]];
-          if (conn[q] == 0) touched.push_back(q);
-          conn[q] += blk.ew[a];
-          total += blk.ew[a];
-        }
+        const std::int64_t total = tally_parts(blk, i, part.data(), conn, touched);
         const std::int64_t c_own = static_cast<std::int64_t>(conn[own]);
         PartId best = kNoPart;
         std::int64_t best_gain = 0;
@@ -1247,13 +1257,7 @@ class Engine {
           if (i + kAhead < hi) prefetch_neighbours(blk, static_cast<std::uint32_t>(i + kAhead), part.data());
           const VertexId u = blk.begin + static_cast<VertexId>(i);
           const PartId own = part[u];
-          std::int64_t total = 0;
-          for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
-            const PartId q = part[blk.adj[a]];
-            if (conn[q] == 0) touched.push_back(q);
-            conn[q] += blk.ew[a];
-            total += blk.ew[a];
-          }
+          const std::int64_t total = tally_parts(blk, i, part.data(), conn, touched);
           const std::int64_t co = conn[own];
           PartId to = kNoPart;
           std::int64_t best_c = 0;
