@@ -200,7 +200,7 @@ int cmd_partition(int argc, char** argv) {
       ("threads", "worker threads for GREM's semi-external engine, >= 1 (default: every core); the same seed "
                   "and thread count give the same output", cxxopts::value<unsigned>())
       ("jet", "GREM (semi-external engine): Jet refinement iterations on the input level, 0 (off) to 100 "
-              "(default 4); each costs 3-6 passes over the graph", cxxopts::value<int>())
+              "(default 4); each costs 2 passes over the graph plus 1-4 rebalancing passes", cxxopts::value<int>())
       ("temp-dir", "folder for GREM's scratch block files when the graph exceeds one chunk (default: next to --out)",
        cxxopts::value<std::string>())
       ("engine", "GREM engine: auto, semi-external, multilevel (chunked) or degree-lp", cxxopts::value<std::string>()->default_value("auto"))

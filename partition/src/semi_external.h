@@ -45,9 +45,10 @@ struct SemiExternalParams {
   // propagation only makes positive moves into parts with room; with several constraints
   // every part ends at one bound or another and it stops, which Jet's unconstrained moves
   // plus rebalancing get past (docs/partitioning.md, "Jet refinement"). Each iteration
-  // costs two passes over the input level plus the rebalancing passes (1-4). jet_iterations
-  // at most (0: off), ending after jet_patience iterations without a 0.1% lower cut, or
-  // when fewer moves stand than 1 in 1000 cut edges.
+  // costs two passes over the input level plus the rebalancing passes (1-4), and a last
+  // pass scores the final state. jet_iterations at most (0: off), ending after jet_patience
+  // iterations in a row without a 0.1% lower cut, or when fewer moves stand than 1 in 1000
+  // cut edges.
   int jet_iterations = kJetIterations;
   double jet_loss = 0.25;
   int jet_patience = 3;

@@ -768,6 +768,22 @@ TEST(GremSemiExternal, JetRefinementLowersTheCutKeepsTheBoundsAndDeterminism) {
       EXPECT_LT(c_jet, c_lp) << c_jet << " " << c_lp;
     }
   }
+  // Blocks of 4096 vertices and more run Jet's passes on several threads (4 chunks of R-MAT
+  // 2^15: about 8k vertices a block; below 2^20 entries, so no V-cycle pieces either).
+  auto s = open_edge_stream(rmat_file(15));
+  auto run = [&](unsigned threads, PartitionStats* st = nullptr) {
+    PartitionConfig cfg;
+    cfg.num_parts = 16;
+    cfg.chunk_edges = (s->info().num_edges_hint + 3) / 4;
+    cfg.grem_engine = PartitionConfig::GremEngine::SemiExternal;
+    cfg.threads = threads;
+    return partition_graph(*s, cfg, st);
+  };
+  PartitionStats st;
+  const auto one = run(1, &st);
+  EXPECT_EQ(st.vcycle_split_blocks, 0u);
+  EXPECT_EQ(one, run(2));
+  expect_balanced(one, s->info().num_nodes, 16);
 }
 
 TEST(GremSemiExternal, ScratchFilesLeaveNothingAndABadFolderIsNamed) {

@@ -60,8 +60,8 @@ struct PartitionConfig {
   // "Levels that barely shrink"); 0: every level is refined. A tuning knob, not a CLI flag.
   double refine_skip_entry_ratio = kRefineSkipEntryRatio;
   // Semi-external GREM: Jet refinement iterations on the input level after label
-  // propagation (docs/partitioning.md, "Jet refinement"); 0: off. Each costs 3-6 passes over
-  // the graph. CLI: --jet.
+  // propagation (docs/partitioning.md, "Jet refinement"); 0: off. Each costs 2 passes over
+  // the graph plus 1-4 rebalancing passes. CLI: --jet.
   int jet_iterations = kJetIterations;
   // Balance constraints (docs/partitioning.md, "Balance constraints"); empty: the vertex
   // count alone, bound by `imbalance`. Their weights come from `weights` when set (built by
