@@ -1185,12 +1185,14 @@ class Engine {
       }
     };
     lp(jet ? std::min(p_.refine_rounds, p_.jet_lp_rounds) : p_.refine_rounds);
-    // Rebalancing passes with a growing loss allowance (the last moves anything); their
-    // rounds wrap below 256 (the round's bits of block_rng).
+    // Rebalancing passes with a growing loss allowance (1: the pass moves anything), here for
+    // Jet and after refinement below. Jet's rounds wrap below 256 (the round's bits of
+    // block_rng).
+    const double allowances[] = {0.0, 0.25, 0.5, 1.0};
     int rb_round = 0;
     auto rebalance = [&] {
       std::uint64_t m = 0;
-      for (double a : {0.0, 0.25, 0.5, 1.0}) {
+      for (double a : allowances) {
         if (!loads.any_over()) break;
         m += pass(128 + (rb_round++ % 128), a);
       }
@@ -1206,7 +1208,6 @@ class Engine {
       else
         lp(p_.refine_rounds);
     }
-    const double allowances[] = {0.0, 0.25, 0.5, 1.0};
     int r = 100;
     for (double a : allowances) {
       if (!loads.any_over()) break;
@@ -1240,15 +1241,15 @@ class Engine {
     const std::uint32_t k = p_.k;
     const unsigned threads = pool_.size();
     // Per vertex, from the proposal pass: the other part it is most connected to (kNoPart:
-    // none), the gain of moving there, and its connection to its own part.
-    // One record per vertex: the afterburner looks up a neighbour's three at once.
+    // none), the gain of moving there, and its connection to its own part; one record, as
+    // the afterburner looks up a neighbour's three at once.
     struct Proposal {
       PartId alt;
       std::int32_t gain, c_own;
     };
     std::vector<Proposal> pr = huge_vector<Proposal>(g.n, Proposal{kNoPart, 0, 0});
     std::vector<std::uint8_t> locked = huge_vector<std::uint8_t>(g.n, 0);  // moved by the last iteration
-    std::vector<PartId> best;  // the best partition seen, when it is not the current one
+    std::vector<PartId> best;  // the best partition seen, copied before moves leave it
     std::vector<std::vector<std::int64_t>> conns(threads, std::vector<std::int64_t>(k, 0));
     std::vector<std::vector<PartId>> toucheds(threads);
     auto clamp32 = [](std::int64_t x) {
