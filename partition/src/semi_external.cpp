@@ -125,6 +125,7 @@ struct BlockBuf {
   std::vector<std::uint32_t> deg;
   std::vector<EdgeIndex> xadj;
   std::vector<std::uint32_t> adj, ew;
+  std::size_t ones = 0;  // ew's leading entries known to be 1 (a block without weights reads none)
   std::uint32_t size() const { return end - begin; }
 };
 
@@ -144,6 +145,8 @@ void read_block(const LevelGraph& g, std::size_t b, BlockBuf& out) {
     v.resize(n);
   };
   grow(out.adj, blk.entries);
+  // Ones survive a resize within [0, old size) only (growing zero-fills, reallocating drops).
+  out.ones = blk.entries > out.ew.capacity() ? 0 : std::min<std::size_t>(out.ones, out.ew.size());
   grow(out.ew, blk.entries);
   grow(out.deg, nv);
   std::uint64_t off = blk.offset;
@@ -152,10 +155,16 @@ void read_block(const LevelGraph& g, std::size_t b, BlockBuf& out) {
   g.file->read_at(off, out.adj.data(), blk.entries * 4);
   off += blk.entries * 4;
   if (blk.weight_bytes == 0) {
-    std::fill(out.ew.begin(), out.ew.end(), 1u);
+    // Passes over an unweighted level (every input level without repeated edges) fill the
+    // ones once, not on every block read.
+    if (out.ones < blk.entries) {
+      std::fill(out.ew.begin() + static_cast<std::ptrdiff_t>(out.ones), out.ew.end(), 1u);
+      out.ones = blk.entries;
+    }
   } else {
     g.file->read_at(off, out.ew.data(), blk.entries * blk.weight_bytes);
     widen_weights(out.ew.data(), blk.entries, blk.weight_bytes);
+    out.ones = 0;
   }
   grow(out.xadj, nv + 1);
   out.xadj[0] = 0;
