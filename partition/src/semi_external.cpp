@@ -818,6 +818,19 @@ class Engine {
     return total;
   }
 
+  // The weighted degree of block-local vertex i if every neighbour is in part `own`, else
+  // -1: most vertices of a good partition are interior, and this loop (no tally, ends at
+  // the first neighbour elsewhere) settles them.
+  template <typename P>
+  static std::int64_t interior_degree(const BlockBuf& blk, std::uint64_t i, const P* part, PartId own) {
+    std::int64_t total = 0;
+    for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
+      if (part[blk.adj[a]] != own) return -1;
+      total += blk.ew[a];
+    }
+    return total;
+  }
+
   template <typename S>
   static void prefetch_neighbours(const BlockBuf& blk, std::uint32_t i, const S* state) {
     for (EdgeIndex a = blk.xadj[i], e = std::min(blk.xadj[i + 1], blk.xadj[i] + 64); a < e; ++a)
@@ -1212,6 +1225,9 @@ class Engine {
         for (PartId q : touched) conn[q] = 0;  // the previous vertex's
         touched.clear();
         if (allowance >= 0 && !loads.over(own)) return {kNoPart, 0};
+        // Refinement leaves an interior vertex where it is (no other part gains).
+        if (allowance < 0 && (narrow ? interior_degree(blk, i, part8.data(), own) : interior_degree(blk, i, part.data(), own)) >= 0)
+          return {kNoPart, 0};
         const std::int64_t total =
             narrow ? tally_parts(blk, i, part8.data(), conn, touched) : tally_parts(blk, i, part.data(), conn, touched);
         const std::int64_t c_own = static_cast<std::int64_t>(conn[own]);
@@ -1399,6 +1415,12 @@ class Engine {
                : prefetch_neighbours(blk, static_cast<std::uint32_t>(i + kAhead), part.data());
           const VertexId u = blk.begin + static_cast<VertexId>(i);
           const PartId own = part[u];
+          // An interior vertex: no other part, nothing cut (the record the tally would give).
+          const std::int64_t interior = p8 ? interior_degree(blk, i, p8, own) : interior_degree(blk, i, part.data(), own);
+          if (interior >= 0) {
+            pr[u] = {kNoPart, clamp32(-interior), clamp32(interior)};
+            continue;
+          }
           const std::int64_t total = p8 ? tally_parts(blk, i, p8, conn, touched) : tally_parts(blk, i, part.data(), conn, touched);
           const std::int64_t co = conn[own];
           PartId to = kNoPart;
