@@ -1018,7 +1018,8 @@ class Engine {
     for (std::uint32_t q = 0; q < p_.k; ++q)
       for (std::uint32_t c = 0; c < ncon_; ++c) mp.capacity[static_cast<std::size_t>(q) * ncon_ + c] = caps_[c];
     // Several seeds on the (small) coarsest graph; the lowest overload, then cut, is kept.
-    const int seeds = std::max(1, p_.initial_seeds);
+    int seeds = std::max(1, p_.initial_seeds);
+    if (p_.initial_seeds_large > 0 && g.entries > p_.large_coarsest_entries) seeds = std::min(seeds, p_.initial_seeds_large);
     std::vector<PartId> best;
     double best_cut = 0, best_over = 0;
     for (int t = 0; t < seeds; ++t) {
