@@ -185,7 +185,9 @@ class BlockBuilder {
   BlockBuilder(ScratchSpace& space, std::vector<VertexId> bounds, std::uint64_t buffer_entries)
       : space_(space), bounds_(std::move(bounds)), spill_(space) {
     const std::size_t nb = bounds_.size() - 1;
-    per_bucket_ = static_cast<std::size_t>(std::max<std::uint64_t>(256, buffer_entries / std::max<std::size_t>(1, nb)));
+    // (at most 2^32 - 1: a weight's index in its bucket is kept in 32 bits)
+    per_bucket_ = static_cast<std::size_t>(
+        std::min<std::uint64_t>(0xffffffffu, std::max<std::uint64_t>(256, buffer_entries / std::max<std::size_t>(1, nb))));
     buckets_.resize(nb);
     segments_.resize(nb);
     sub_shift_.resize(nb, 0);
@@ -1365,7 +1367,7 @@ class Engine {
   // the level: proposals (and the cut of the current partition), then the afterburner; the
   // moves that stand are applied, then `rebalance_passes` runs if a part is over a bound.
   // Both passes read only the state as of their start and write only their own vertex's
-  // entries, so the result does not depend on the thread count. Memory: 14 B per vertex
+  // entries, so the result does not depend on the thread count. Memory: 10 B per vertex
   // plus a copy of the assignment (4 B). Returns the moves of the partition kept (relative
   // to the one given).
   // `part8`, where given, is refine_level's 1-byte copy of `part`: kept equal.
@@ -1374,13 +1376,15 @@ class Engine {
     const std::uint32_t k = p_.k;
     const unsigned threads = pool_.size();
     // Per vertex, from the proposal pass: the other part it is most connected to (kNoPart:
-    // none), the gain of moving there, and its connection to its own part; one record, as
-    // the afterburner looks up a neighbour's three at once.
+    // none) and, where the vertex is a candidate to move there (below), the gain of the move
+    // (else kNotCandidate, below every gain); one 8-byte record, as the afterburner looks up
+    // a neighbour's two at once.
     struct Proposal {
+      std::int32_t key;
       PartId alt;
-      std::int32_t gain, c_own;
     };
-    std::vector<Proposal> pr = huge_vector<Proposal>(g.n, Proposal{kNoPart, 0, 0});
+    constexpr std::int32_t kNotCandidate = std::numeric_limits<std::int32_t>::min();
+    std::vector<Proposal> pr = huge_vector<Proposal>(g.n, Proposal{kNotCandidate, kNoPart});
     std::vector<std::uint8_t> locked = huge_vector<std::uint8_t>(g.n, 0);  // moved by the last iteration
     std::vector<PartId> best;  // the best partition seen, copied before moves leave it
     std::vector<std::vector<std::int64_t>> conns(threads, std::vector<std::int64_t>(k, 0));
@@ -1388,10 +1392,13 @@ class Engine {
     auto clamp32 = [](std::int64_t x) {
       return static_cast<std::int32_t>(std::clamp<std::int64_t>(x, -0x7fffffffLL, 0x7fffffffLL));
     };
-    auto candidate = [&](VertexId u) {
-      const Proposal& x = pr[u];
-      if (x.alt == kNoPart || locked[u]) return false;
-      return x.gain >= 0 || static_cast<double>(-static_cast<std::int64_t>(x.gain)) < std::floor(p_.jet_loss * static_cast<double>(x.c_own));
+    // A candidate: a move elsewhere that gains (or breaks even), or loses less than jet_loss
+    // of the connection to its own part, of a vertex the last iteration did not move.
+    auto proposal = [&](VertexId u, PartId to, std::int64_t gain, std::int64_t c_own) {
+      const std::int32_t g32 = clamp32(gain), c32 = clamp32(c_own);
+      const bool candidate = to != kNoPart && !locked[u] &&
+                             (g32 >= 0 || static_cast<double>(-static_cast<std::int64_t>(g32)) < std::floor(p_.jet_loss * static_cast<double>(c32)));
+      return Proposal{candidate ? g32 : kNotCandidate, to};
     };
     std::uint64_t best_cut = ~std::uint64_t{0};
     std::uint64_t moves = 0, moves_at_best = 0;
@@ -1419,7 +1426,7 @@ class Engine {
           // An interior vertex: no other part, nothing cut (the record the tally would give).
           const std::int64_t interior = p8 ? interior_degree(blk, i, p8, own) : interior_degree(blk, i, part.data(), own);
           if (interior >= 0) {
-            pr[u] = {kNoPart, clamp32(-interior), clamp32(interior)};
+            pr[u] = Proposal{kNotCandidate, kNoPart};
             continue;
           }
           const std::int64_t total = p8 ? tally_parts(blk, i, p8, conn, touched) : tally_parts(blk, i, part.data(), conn, touched);
@@ -1433,7 +1440,7 @@ class Engine {
             }
           for (PartId q : touched) conn[q] = 0;
           touched.clear();
-          pr[u] = {to, clamp32(best_c - co), clamp32(co)};
+          pr[u] = proposal(u, to, best_c - co, co);
           external += static_cast<std::uint64_t>(total - co);
         }
         cut2[t] += external;
@@ -1456,15 +1463,16 @@ class Engine {
         for (std::uint64_t i = lo; i < hi; ++i) {
           const VertexId u = blk.begin + static_cast<VertexId>(i);
           go[u] = 0;
-          if (!candidate(u)) continue;
-          const PartId to = pr[u].alt, own = part[u];
-          const std::int32_t gu = pr[u].gain;
+          const Proposal pu = pr[u];
+          if (pu.key == kNotCandidate) continue;
+          const PartId to = pu.alt, own = part[u];
+          const std::int32_t gu = pu.key;
           std::int64_t delta = 0;
           for (EdgeIndex a = blk.xadj[i]; a < blk.xadj[i + 1]; ++a) {
             const VertexId x = blk.adj[a];
             PartId q = p8 ? p8[x] : part[x];
-            const std::int32_t gx = pr[x].gain;
-            if ((gx > gu || (gx == gu && x < u)) && candidate(x)) q = pr[x].alt;
+            const Proposal px = pr[x];  // a non-candidate's key is below gu
+            if (px.key > gu || (px.key == gu && x < u)) q = px.alt;
             if (q == to) delta += blk.ew[a];
             else if (q == own) delta -= blk.ew[a];
           }
