@@ -351,6 +351,8 @@ void run_grem_semi_external(EdgeStream& stream, const PartitionConfig& cfg, Stre
     sp.caps = st.bw_->cap;
     sp.totals = st.bw_->total;
     for (const auto& c : st.bw_->constraints) sp.eps.push_back(c.eps);
+    for (std::uint32_t c = 0; c < st.bw_->ncon && sp.degree_column < 0; ++c)
+      if (st.bw_->constraints[c].kind == BalanceKind::Edges && !st.bw_->w.empty()) sp.degree_column = static_cast<int>(c);
   }
   const detail::SemiExternalResult r = detail::semi_external_partition(stream, st.n_, sp, st.part_, progress);
   std::fill(st.size_.begin(), st.size_.end(), 0);

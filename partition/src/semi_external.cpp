@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
+#include <functional>
 #include <cstring>
 #include <memory>
 #include <limits>
@@ -691,7 +692,12 @@ class Engine {
     const std::uint64_t hint = stream_.info().num_edges_hint;
     std::uint64_t done = 0;
     stream_.rewind();
-    while (stream_.next_chunk(chunk, read_chunk)) {
+    if (p_.degree_column >= 0) {
+      // The edge-balance weights are these degrees (counted the same way): no degree pass.
+      const std::uint32_t c = static_cast<std::uint32_t>(p_.degree_column);
+      for (std::uint64_t v = 0; v < n_; ++v) deg[v] = (*p_.vertex_weights)[v * ncon_ + c];
+    }
+    while (p_.degree_column < 0 && stream_.next_chunk(chunk, read_chunk)) {
       constexpr std::size_t kAhead = 16;  // the counters of edges ahead, prefetched (ids in any order)
       for (std::size_t i = 0; i < chunk.size(); ++i) {
         if (i + kAhead < chunk.size()) {
@@ -705,22 +711,33 @@ class Engine {
       done += chunk.size();
       report(done, hint);
     }
-    ++pass_index_;
-    ++res_.input_passes;
+    if (p_.degree_column < 0) {
+      ++pass_index_;
+      ++res_.input_passes;
+    }
+    const std::uint64_t expected_entries = std::accumulate(deg.begin(), deg.end(), std::uint64_t{0});
     BlockBuilder builder(scratch_, block_bounds(deg, budget_entries_), budget_entries_ / 2);
     std::vector<std::uint64_t>().swap(deg);
     stream_.rewind();
     done = 0;
+    std::uint64_t entries = 0;
     while (stream_.next_chunk(chunk, read_chunk)) {
       for (std::size_t i = 0; i < chunk.size(); ++i) {
         const VertexId u = chunk.src[i], v = chunk.dst[i];
         if (u == v) continue;
         builder.add(u, v, 1);
         builder.add(v, u, 1);
+        entries += 2;
       }
       done += chunk.size();
       report(done, hint);
     }
+    // Given degrees that are not this stream's would only misplace block bounds (the blocks
+    // hold what was read), but they mean the edge weights balanced are not its degrees.
+    if (entries != expected_entries)
+      throw std::invalid_argument(stream_.info().path + ": the edge-balance weights sum to " +
+                                  std::to_string(expected_entries) + " degree entries, the stream has " +
+                                  std::to_string(entries));
     ++pass_index_;
     ++res_.input_passes;
     stream_.rewind();
@@ -729,10 +746,12 @@ class Engine {
     return g;
   }
 
+  // `stop`, where given, ends the pass early (before the next block) once it returns true.
   template <typename F>
-  void for_each_block(const LevelGraph& g, F&& f) {
+  void for_each_block(const LevelGraph& g, F&& f, const std::function<bool()>& stop = {}) {
     std::uint64_t done = 0;
     for (std::size_t b = 0; b < g.blocks.size(); ++b) {
+      if (stop && stop()) break;
       read_block(g, b, buf_);
       f(b, buf_);
       ++res_.blocks_read;
@@ -754,9 +773,12 @@ class Engine {
   // `state` (n entries, e.g. the cluster or part of every vertex) is what decide looks up per
   // neighbour: it is prefetched a few vertices ahead, since on graphs without locality
   // (random ids, SBM) those lookups are cache misses that dominate the pass.
+  //
+  // `settled`, where given, is checked before every batch: once it returns true the pass
+  // ends (the caller guarantees no decision from then on would change anything).
   template <typename D, typename S, typename Decide, typename Commit>
   void for_each_vertex_batched(const LevelGraph& g, std::uint64_t level, int round, const S* state,
-                               Decide&& decide, Commit&& commit) {
+                               Decide&& decide, Commit&& commit, const std::function<bool()>& settled = {}) {
     std::vector<D> dec;
     for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
       Rng rng = block_rng(level, round, b);
@@ -775,6 +797,7 @@ class Engine {
         }
       };
       for (std::uint32_t s = 0; s < nv; s += bs) {
+        if (settled && settled()) break;
         const std::uint32_t len = std::min(bs, nv - s);
         if (len < 128 || pool_.size() == 1)
           run(s, 0, 0, len);  // a thread switch would cost more than the batch
@@ -785,7 +808,7 @@ class Engine {
           commit(blk.begin + i, i, blk, dec[j]);
         }
       }
-    });
+    }, settled);
   }
 
   // One read-only pass over g: f(thread, blk, lo, hi) for block-local vertex ranges that
@@ -1300,10 +1323,15 @@ class Engine {
         if (narrow) part8[u] = static_cast<std::uint8_t>(m.to);
         ++moved;
       };
+      // A rebalancing pass is done once no part is over: from then on every decision is to
+      // stay (R-MAT 2^22, two constraints: the 0.25 pass after a Jet iteration settles its
+      // overload in the first fifth of the level).
+      std::function<bool()> settled;
+      if (allowance >= 0) settled = [&loads] { return !loads.any_over(); };
       if (narrow)
-        for_each_vertex_batched<Move>(g, level, round, part8.data(), decide, commit);
+        for_each_vertex_batched<Move>(g, level, round, part8.data(), decide, commit, settled);
       else
-        for_each_vertex_batched<Move>(g, level, round, part.data(), decide, commit);
+        for_each_vertex_batched<Move>(g, level, round, part.data(), decide, commit, settled);
       return moved;
     };
     const bool jet = finest && p_.jet_iterations > 0;

@@ -103,13 +103,17 @@ struct SemiExternalParams {
   // vertex count, with cap and imbalance above), and per constraint its capacity, total
   // and eps.
   const std::vector<std::uint32_t>* vertex_weights = nullptr;
+  // The column of vertex_weights that holds every vertex's degree as the input level counts
+  // it (entries u != v, both ends; the `edges` constraint), or -1: with it the input level
+  // skips its own degree pass over the stream.
+  int degree_column = -1;
   std::uint32_t ncon = 1;
   std::vector<std::uint64_t> caps, totals;
   std::vector<double> eps;
 };
 
 struct SemiExternalResult {
-  int input_passes = 0;           // passes over the input stream (2: degrees, distribution)
+  int input_passes = 0;           // passes over the input stream (2: degrees, distribution; 1 with degree_column)
   int block_passes = 0;           // passes over block files, all levels
   std::uint64_t blocks_read = 0;
   std::uint64_t moves = 0;        // refinement moves on the finest level

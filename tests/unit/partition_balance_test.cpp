@@ -243,6 +243,29 @@ TEST(BalanceConstraints, GremIsDeterministicAndNearMetisUnderTwoConstraints) {
   EXPECT_LT(cut(a), cut(run(PartitionAlgo::Hash, 1, chunk)) / 2);
 }
 
+// The semi-external engine takes its input level's degrees from the `edges` column instead
+// of a pass of its own: weights that are not the stream's degrees are refused, not used.
+TEST(BalanceConstraints, GremRefusesEdgeWeightsThatAreNotTheDegrees) {
+  const std::string path = shared_data("graphs/ca-CondMat.graph");
+  auto s = open_edge_stream(path);
+  const std::vector<BalanceConstraint> cs = {con(BalanceKind::Nodes), con(BalanceKind::Edges)};
+  BalanceWeights bw = compute_balance_weights(*s, cs, 8, {}, 1 << 12);
+  PartitionConfig cfg;
+  cfg.algo = PartitionAlgo::Grem;
+  cfg.num_parts = 8;
+  cfg.chunk_edges = (metis_edges(path) + 15) / 16;
+  cfg.balance = cs;
+  cfg.weights = &bw;
+  EXPECT_NO_THROW(partition_graph(*s, cfg));
+  bw.w[1 * bw.ncon + 1] += 1;  // vertex 1's degree, one too many
+  try {
+    partition_graph(*s, cfg);
+    ADD_FAILURE() << "no error for weights that are not the degrees";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("edge-balance weights"), std::string::npos) << e.what();
+  }
+}
+
 TEST(BalanceConstraints, MetisFileVertexWeightsWithSeveralColumns) {
   // A 6-cycle with two weight columns (fmt 010, ncon 2); vertex 0 is heavy in both, so
   // the only assignments within both bounds put it alone in its part.
