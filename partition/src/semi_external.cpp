@@ -682,8 +682,10 @@ class Engine {
     if (progress_) progress_(done, total, pass_index_);
   }
 
-  // Two passes over the input: degrees (block boundaries), then every entry in both
-  // directions into its block's spill.
+  // Two passes over the input: degrees (block boundaries; taken from the edge-balance
+  // weights instead where degree_column is set, so one pass), then every entry in both
+  // directions into its block's spill. The check after the fill compares totals only: it
+  // catches weights of another graph, not a permuted column of the same degree sum.
   LevelGraph build_input_level() {
     const std::size_t read_chunk = static_cast<std::size_t>(std::min<std::uint64_t>(
         std::max<std::uint64_t>(1024, p_.budget_edges), std::uint64_t{1} << 20));
