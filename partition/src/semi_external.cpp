@@ -698,22 +698,21 @@ class Engine {
       // The edge-balance weights are these degrees (counted the same way): no degree pass.
       const std::uint32_t c = static_cast<std::uint32_t>(p_.degree_column);
       for (std::uint64_t v = 0; v < n_; ++v) deg[v] = (*p_.vertex_weights)[v * ncon_ + c];
-    }
-    while (p_.degree_column < 0 && stream_.next_chunk(chunk, read_chunk)) {
-      constexpr std::size_t kAhead = 16;  // the counters of edges ahead, prefetched (ids in any order)
-      for (std::size_t i = 0; i < chunk.size(); ++i) {
-        if (i + kAhead < chunk.size()) {
-          __builtin_prefetch(deg.data() + chunk.src[i + kAhead], 1);
-          __builtin_prefetch(deg.data() + chunk.dst[i + kAhead], 1);
+    } else {
+      while (stream_.next_chunk(chunk, read_chunk)) {
+        constexpr std::size_t kAhead = 16;  // the counters of edges ahead, prefetched (ids in any order)
+        for (std::size_t i = 0; i < chunk.size(); ++i) {
+          if (i + kAhead < chunk.size()) {
+            __builtin_prefetch(deg.data() + chunk.src[i + kAhead], 1);
+            __builtin_prefetch(deg.data() + chunk.dst[i + kAhead], 1);
+          }
+          if (chunk.src[i] == chunk.dst[i]) continue;
+          ++deg[chunk.src[i]];
+          ++deg[chunk.dst[i]];
         }
-        if (chunk.src[i] == chunk.dst[i]) continue;
-        ++deg[chunk.src[i]];
-        ++deg[chunk.dst[i]];
+        done += chunk.size();
+        report(done, hint);
       }
-      done += chunk.size();
-      report(done, hint);
-    }
-    if (p_.degree_column < 0) {
       ++pass_index_;
       ++res_.input_passes;
     }
