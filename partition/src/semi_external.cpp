@@ -603,7 +603,11 @@ class Engine {
       }
       std::vector<std::uint32_t> cluster = cluster_level(g, max_w);
       std::uint64_t clusters = 0;
-      LevelGraph coarse = contract(g, cluster, &clusters);
+      // A level the way up projects straight through is read for the last time by the
+      // contraction: its blocks are released as they are read, so the level and the next
+      // one's spill do not both hold its entries on disk (papers-size SBM: its first coarse
+      // level, 15 GB, beside a 30 GB spill).
+      LevelGraph coarse = contract(g, cluster, &clusters, unrefined(levels_.size() - 1));
       std::vector<std::uint32_t>().swap(levels_.back().deg);
       const bool stalled = static_cast<double>(coarse.n) > 0.95 * static_cast<double>(g.n);
       // Vertices merge but edges do not (power-law graphs: leaves join hubs' clusters while
@@ -641,10 +645,9 @@ class Engine {
       std::vector<std::uint32_t>().swap(maps_[l]);
       cur = std::move(fine);
       std::uint64_t moves = 0;
-      if (l > 0 && wide_made_[l] && p_.refine_skip_entry_ratio > 0 &&
-          static_cast<double>(levels_[l].entries) > p_.refine_skip_entry_ratio * static_cast<double>(levels_[l - 1].entries)) {
+      if (unrefined(l)) {
         ++res_.unrefined_levels;  // refining the finer level covers the same moves (semi_external.h)
-        levels_[l].file.reset();
+        levels_[l].file.reset();  // (released by the contraction already)
         continue;
       }
       if (block_vcycles() && (l >= p_.vcycle_min_level || levels_[l].blocks.size() == 1))
@@ -669,6 +672,14 @@ class Engine {
 #ifdef __GLIBC__
     ::malloc_trim(0);
 #endif
+  }
+
+  // Level l (> 0) is projected straight through on the way up, not refined: made by wide
+  // clusters and holding more than refine_skip_entry_ratio of the finer level's entries
+  // (refining the finer level covers the same moves; semi_external.h).
+  bool unrefined(std::size_t l) const {
+    return l > 0 && wide_made_[l] && p_.refine_skip_entry_ratio > 0 &&
+           static_cast<double>(levels_[l].entries) > p_.refine_skip_entry_ratio * static_cast<double>(levels_[l - 1].entries);
   }
 
   // The random stream of one block's pass: seed, level, round and block decide it.
@@ -981,7 +992,9 @@ class Engine {
 
   // Renumbers the clusters (in order of their ids) and writes the cluster graph. `cluster`
   // becomes the fine -> coarse map.
-  LevelGraph contract(const LevelGraph& g, std::vector<std::uint32_t>& cluster, std::uint64_t* clusters) {
+  // With `release`, g's blocks are handed back to the filesystem as they are read (g is not
+  // read again).
+  LevelGraph contract(const LevelGraph& g, std::vector<std::uint32_t>& cluster, std::uint64_t* clusters, bool release) {
     std::vector<std::uint32_t> id = huge_vector<std::uint32_t>(g.n, ~std::uint32_t{0});
     std::uint32_t nc = 0;
     for (std::uint64_t v = 0; v < g.n; ++v) {
@@ -1006,7 +1019,7 @@ class Engine {
     BlockBuilder builder(scratch_, block_bounds(count, budget_entries_), budget_entries_ / 2);
     std::vector<std::uint64_t>().swap(count);
     // Pass B: the cut entries, by coarse owner.
-    for_each_block(g, [&](std::size_t, const BlockBuf& blk) {
+    for_each_block(g, [&](std::size_t b, const BlockBuf& blk) {
       // The lookups cluster[neighbour] go all over memory where ids lack locality: each is
       // prefetched 32 entries ahead (the block's lists are contiguous).
       constexpr EdgeIndex kAhead = 32;
@@ -1020,6 +1033,10 @@ class Engine {
           const std::uint32_t cx = cluster[blk.adj[a]];
           if (cx != cu) builder.add_to(bu, cu, cx, blk.ew[a]);
         }
+      }
+      if (release) {  // the block's bytes as read_block reads them
+        const Block& x = g.blocks[b];
+        g.file->release(x.offset, (x.end - x.begin) * std::uint64_t{4} + x.entries * (4 + std::uint64_t{x.weight_bytes}));
       }
     });
     return builder.finish(nc, ncon, std::move(cvw), mark_);
