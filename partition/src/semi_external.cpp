@@ -20,6 +20,7 @@
 #include <memory>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -218,6 +219,18 @@ class BlockBuilder {
 
   void add(VertexId owner, VertexId other, std::uint32_t w) { add_to(block_of(owner), owner, other, w); }
 
+  // Where set, finish() checks that every owner v was added with exactly counts[v * stride]
+  // entries (before repeated neighbours merge) and records the first that was not.
+  void expect_entries(const std::uint32_t* counts, std::size_t stride) {
+    expect_ = counts;
+    expect_stride_ = stride;
+  }
+  struct EntryMismatch {
+    VertexId owner;
+    std::uint64_t expected, added;
+  };
+  const std::optional<EntryMismatch>& entry_mismatch() const { return mismatch_; }
+
   // add() with the owner's block known (block_of(owner)): a caller adding many entries of
   // one owner looks it up once.
   void add_to(std::size_t b, VertexId owner, VertexId other, std::uint32_t w) {
@@ -337,6 +350,12 @@ class BlockBuilder {
           ew[p] = x.w;
         }
       }
+      if (expect_ && !mismatch_)
+        for (std::uint32_t i = 0; i < nv; ++i)
+          if (pos[i + 1] - pos[i] != expect_[(static_cast<std::uint64_t>(begin) + i) * expect_stride_]) {
+            mismatch_ = EntryMismatch{begin + i, expect_[(static_cast<std::uint64_t>(begin) + i) * expect_stride_], pos[i + 1] - pos[i]};
+            break;
+          }
       // Merge repeated neighbours (weights add, saturating). mark[x] points at x's slot in
       // the current vertex's list when adj there still holds x: no reset between vertices.
       deg.assign(nv, 0);
@@ -449,6 +468,9 @@ class BlockBuilder {
   static constexpr std::uint32_t kSubBuckets = 256;
   std::vector<unsigned> sub_shift_;
   std::vector<std::vector<std::uint64_t>> sub_counts_;
+  const std::uint32_t* expect_ = nullptr;  // expect_entries
+  std::size_t expect_stride_ = 1;
+  std::optional<EntryMismatch> mismatch_;
 };
 
 // Open-addressing map key -> weight for one vertex's neighbourhood; cleared by its keys.
@@ -695,8 +717,8 @@ class Engine {
 
   // Two passes over the input: degrees (block boundaries; taken from the edge-balance
   // weights instead where degree_column is set, so one pass), then every entry in both
-  // directions into its block's spill. The check after the fill compares totals only: it
-  // catches weights of another graph, not a permuted column of the same degree sum.
+  // directions into its block's spill. Given degrees are checked: their total after the
+  // fill, each vertex's as its block is built.
   LevelGraph build_input_level() {
     const std::size_t read_chunk = static_cast<std::size_t>(std::min<std::uint64_t>(
         std::max<std::uint64_t>(1024, p_.budget_edges), std::uint64_t{1} << 20));
@@ -730,6 +752,7 @@ class Engine {
     const std::uint64_t expected_entries = std::accumulate(deg.begin(), deg.end(), std::uint64_t{0});
     BlockBuilder builder(scratch_, block_bounds(deg, budget_entries_), budget_entries_ / 2);
     std::vector<std::uint64_t>().swap(deg);
+    if (p_.degree_column >= 0) builder.expect_entries(p_.vertex_weights->data() + p_.degree_column, ncon_);
     stream_.rewind();
     done = 0;
     std::uint64_t entries = 0;
@@ -754,6 +777,11 @@ class Engine {
     ++res_.input_passes;
     stream_.rewind();
     LevelGraph g = builder.finish(n_, ncon_, {}, mark_);
+    // The same totals, yet one vertex's weight is not its degree (a permuted column).
+    if (const auto& bad = builder.entry_mismatch())
+      throw std::invalid_argument(stream_.info().path + ": the edge-balance weight of vertex " + std::to_string(bad->owner) +
+                                  " is " + std::to_string(bad->expected) + ", its degree in the stream " +
+                                  std::to_string(bad->added));
     g.ext = p_.vertex_weights;
     return g;
   }

@@ -257,12 +257,24 @@ TEST(BalanceConstraints, GremRefusesEdgeWeightsThatAreNotTheDegrees) {
   cfg.balance = cs;
   cfg.weights = &bw;
   EXPECT_NO_THROW(partition_graph(*s, cfg));
+  const std::vector<std::uint32_t> degrees = bw.w;
   bw.w[1 * bw.ncon + 1] += 1;  // vertex 1's degree, one too many
   try {
     partition_graph(*s, cfg);
     ADD_FAILURE() << "no error for weights that are not the degrees";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("edge-balance weights"), std::string::npos) << e.what();
+  }
+  // The same total, two vertices' degrees swapped: caught per vertex, naming the first.
+  bw.w = degrees;
+  std::uint32_t a = 0, b = 1;
+  while (bw.w[b * bw.ncon + 1] == bw.w[a * bw.ncon + 1]) ++b;
+  std::swap(bw.w[a * bw.ncon + 1], bw.w[b * bw.ncon + 1]);
+  try {
+    partition_graph(*s, cfg);
+    ADD_FAILURE() << "no error for a permuted degree column";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("edge-balance weight of vertex 0 is"), std::string::npos) << e.what();
   }
 }
 
