@@ -16,8 +16,8 @@
 #                   expected undirected degree: about n * 50 / 2 = 61M edges), K = 16
 #     papers        generate sbm --nodes 111059956 --avg-degree 29 --classes 172 (about 1.61G
 #                   edges), K = 64, --balance nodes,edges; GREM writes the shards (the others
-#                   --no-shards); METIS is expected to refuse (beyond its 32-bit index range;
-#                   the check follows building the CSR, so the refusal costs that memory and time)
+#                   --no-shards); METIS is expected to refuse at once (beyond its 32-bit index
+#                   range: the check reads only the header's counts)
 # Environment:
 #   FLOTILLA      the flotilla executable (default: build/cli/flotilla under the repository)
 #   WORK          work folder (default /work/scale): generated graphs (reused when present,
