@@ -46,6 +46,8 @@ struct Block {
   // smallest width that holds the block's largest weight; the input level's repeated edges
   // and the first coarse levels rarely need more than one byte).
   std::uint8_t weight_bytes = 4;
+  // Bytes on disk from offset: degrees, neighbours, weights (read_block's layout).
+  std::uint64_t bytes() const { return (end - begin) * std::uint64_t{4} + entries * (4 + std::uint64_t{weight_bytes}); }
 };
 
 struct LevelGraph {
@@ -351,11 +353,13 @@ class BlockBuilder {
         }
       }
       if (expect_ && !mismatch_)
-        for (std::uint32_t i = 0; i < nv; ++i)
-          if (pos[i + 1] - pos[i] != expect_[(static_cast<std::uint64_t>(begin) + i) * expect_stride_]) {
-            mismatch_ = EntryMismatch{begin + i, expect_[(static_cast<std::uint64_t>(begin) + i) * expect_stride_], pos[i + 1] - pos[i]};
+        for (std::uint32_t i = 0; i < nv; ++i) {
+          const std::uint64_t want = expect_[(static_cast<std::uint64_t>(begin) + i) * expect_stride_];
+          if (pos[i + 1] - pos[i] != want) {
+            mismatch_ = EntryMismatch{begin + i, want, pos[i + 1] - pos[i]};
             break;
           }
+        }
       // Merge repeated neighbours (weights add, saturating). mark[x] points at x's slot in
       // the current vertex's list when adj there still holds x: no reset between vertices.
       deg.assign(nv, 0);
@@ -1062,10 +1066,7 @@ class Engine {
           if (cx != cu) builder.add_to(bu, cu, cx, blk.ew[a]);
         }
       }
-      if (release) {  // the block's bytes as read_block reads them
-        const Block& x = g.blocks[b];
-        g.file->release(x.offset, (x.end - x.begin) * std::uint64_t{4} + x.entries * (4 + std::uint64_t{x.weight_bytes}));
-      }
+      if (release) g.file->release(g.blocks[b].offset, g.blocks[b].bytes());
     });
     return builder.finish(nc, ncon, std::move(cvw), mark_);
   }
